@@ -1,0 +1,345 @@
+//! Code generation: from a validated [`Network`] to its type, its methods
+//! and its implementation of the runtime's `Network` trait.
+//!
+//! - [`params`]: the struct, constants, constructors and per-layer views;
+//! - [`forward`]: `Z = H·W + 1·bᵀ`, `H' = f(Z)` layer by layer, and the loss;
+//! - [`backward`]: the five steps of batch backpropagation, layer by layer;
+//! - [`docs`]: the rustdoc of the generated items;
+//! - this file: the public methods, which delegate to the trait.
+//!
+//! Generated code names everything through `::backprop::__private`, so it
+//! compiles whatever the user's crate has in scope.
+
+mod backward;
+mod docs;
+mod forward;
+mod params;
+
+use proc_macro2::{Span, TokenStream, TokenTree};
+use quote::{format_ident, quote};
+use syn::Ident;
+
+use crate::check;
+use crate::model::{FloatType, Network};
+use crate::parse::{Form, Invocation};
+
+/// Expands a `network!` invocation, or its errors.
+pub(crate) fn network(tokens: TokenStream) -> TokenStream {
+    // Known before parsing, so that even a parse error is reported in a
+    // form valid where the macro stands.
+    let expression = matches!(
+        tokens.clone().into_iter().next(),
+        Some(TokenTree::Literal(_))
+    );
+    let errors = |error: syn::Error| {
+        let errors = error.to_compile_error();
+        if expression {
+            quote!({ #errors })
+        } else {
+            errors
+        }
+    };
+    let invocation = match syn::parse2::<Invocation>(tokens) {
+        Ok(invocation) => invocation,
+        Err(error) => return errors(error),
+    };
+    let stub = stub(&invocation.form);
+    match Network::from_invocation(invocation).and_then(check::check) {
+        Ok(network) => expand(&network),
+        Err(error) => {
+            let errors = errors(error);
+            quote! { #errors #stub }
+        }
+    }
+}
+
+/// A stand-in type of the invalid network's name, so that the user sees the
+/// error in the macro, not knock-on errors wherever the name is used.
+fn stub(form: &Form) -> TokenStream {
+    match form {
+        Form::Item { vis, name, .. } => quote! {
+            #[allow(dead_code, missing_docs)]
+            #vis struct #name;
+        },
+        Form::Expr => TokenStream::new(),
+    }
+}
+
+/// Names shared by every part of the expansion.
+pub(super) struct Context<'a> {
+    pub(super) network: &'a Network,
+    /// The generated type.
+    pub(super) name: Ident,
+    /// `::backprop::__private`, the runtime as generated code sees it.
+    pub(super) rt: TokenStream,
+    /// The element type, `f32` or `f64`.
+    pub(super) float: TokenStream,
+}
+
+impl Context<'_> {
+    /// `w1`: layer `l`'s weight view; `_mut` for the mutable one.
+    pub(super) fn weights(l: usize, suffix: &str) -> Ident {
+        format_ident!("w{l}{suffix}")
+    }
+
+    /// `b1`: layer `l`'s bias view.
+    pub(super) fn bias(l: usize, suffix: &str) -> Ident {
+        format_ident!("b{l}{suffix}")
+    }
+
+    /// `h1`: layer `l`'s output `Hˡ` (it holds `Zˡ` until the activation is applied).
+    pub(super) fn output(l: usize) -> Ident {
+        format_ident!("h{l}")
+    }
+
+    /// `delta1`: `Δˡ = ∂L/∂Zˡ`.
+    pub(super) fn delta(l: usize) -> Ident {
+        format_ident!("delta{l}")
+    }
+
+    /// The input of layer `l`, as a reference: `x` or `&h{l-1}`.
+    pub(super) fn layer_input(l: usize) -> TokenStream {
+        if l == 1 {
+            quote!(x)
+        } else {
+            let h = Self::output(l - 1);
+            quote!(&#h)
+        }
+    }
+
+    /// `[[f32; width]; B]` and its all-zero value.
+    pub(super) fn batch_matrix(&self, width: usize) -> (TokenStream, TokenStream) {
+        let float = &self.float;
+        (quote!([[#float; #width]; B]), quote!([[0.0; #width]; B]))
+    }
+}
+
+fn expand(network: &Network) -> TokenStream {
+    let name = match &network.form {
+        Form::Item { name, .. } => name.clone(),
+        Form::Expr => Ident::new("AnonymousNetwork", Span::call_site()),
+    };
+    let rt = quote!(::backprop::__private);
+    let float = match network.float {
+        FloatType::F32 => quote!(#rt::f32),
+        FloatType::F64 => quote!(#rt::f64),
+    };
+    let cx = Context {
+        network,
+        name,
+        rt,
+        float,
+    };
+
+    let definition = params::definition(&cx);
+    let inherent = params::inherent(&cx);
+    let methods = public_methods(&cx);
+    let trait_impl = trait_impl(&cx);
+    let items = quote! {
+        #definition
+        #inherent
+        #methods
+        #trait_impl
+    };
+    match &network.form {
+        Form::Item { .. } => items,
+        Form::Expr => {
+            let name = &cx.name;
+            let seed = network.seed;
+            quote! {{
+                #items
+                #name::seeded(#seed)
+            }}
+        }
+    }
+}
+
+/// The batch methods users call, each delegating to the trait's version so
+/// that they work without importing `Network` and document this network's
+/// exact types.
+fn public_methods(cx: &Context) -> TokenStream {
+    let Context {
+        name,
+        rt,
+        float,
+        network,
+        ..
+    } = cx;
+    let (inputs, outputs) = (network.inputs, network.outputs());
+    let x_rows = quote!([[#float; #inputs]; B]);
+    let y_rows = quote!([[#float; #outputs]; B]);
+    let x_slice = quote!([[#float; #inputs]]);
+    let y_slice = quote!([[#float; #outputs]]);
+    let result = quote!(#rt::Result);
+    let error = quote!(#rt::BatchError);
+    let net = quote!(<Self as #rt::Network>);
+    let docs = docs::Methods::new(network);
+    let docs::Methods {
+        forward,
+        loss,
+        gradients,
+        input_gradients,
+        train_step,
+        ..
+    } = &docs;
+    let slice = docs::SLICE;
+    quote! {
+        impl #name {
+            #[doc = #forward]
+            #[must_use]
+            #[inline]
+            pub fn forward<const B: #rt::usize>(&self, x: &#x_rows) -> #y_rows {
+                #net::forward(self, x)
+            }
+
+            #[doc = #loss]
+            #[must_use]
+            #[inline]
+            pub fn loss<const B: #rt::usize>(&self, x: &#x_rows, y: &#y_rows) -> #float {
+                #net::loss(self, x, y)
+            }
+
+            #[doc = #gradients]
+            #[must_use]
+            #[inline]
+            pub fn gradients<const B: #rt::usize>(&self, x: &#x_rows, y: &#y_rows) -> (#float, Self) {
+                #net::gradients(self, x, y)
+            }
+
+            #[doc = #input_gradients]
+            #[must_use]
+            #[inline]
+            pub fn input_gradients<const B: #rt::usize>(&self, x: &#x_rows, y: &#y_rows) -> (#float, #x_rows) {
+                #net::input_gradients(self, x, y)
+            }
+
+            #[doc = #train_step]
+            #[inline]
+            pub fn train_step<const B: #rt::usize, O: #rt::Optimizer<#float> + ?#rt::Sized>(
+                &mut self,
+                x: &#x_rows,
+                y: &#y_rows,
+                optimizer: &mut O,
+            ) -> #float {
+                #net::train_step(self, x, y, optimizer)
+            }
+
+            #[doc = #forward]
+            #[doc = #slice]
+            ///
+            /// # Errors
+            ///
+            /// `BatchError::RowMismatch` if `out` does not have one row per row of `x`.
+            #[inline]
+            pub fn forward_slice(&self, x: &#x_slice, out: &mut #y_slice) -> #result<(), #error> {
+                #net::forward_slice(self, x, out)
+            }
+
+            #[doc = #loss]
+            #[doc = #slice]
+            ///
+            /// # Errors
+            ///
+            /// `BatchError` if `x` and `y` differ in length or are empty.
+            #[inline]
+            pub fn loss_slice(&self, x: &#x_slice, y: &#y_slice) -> #result<#float, #error> {
+                #net::loss_slice(self, x, y)
+            }
+
+            #[doc = #gradients]
+            #[doc = #slice]
+            /// The gradient is written to `grad`.
+            ///
+            /// # Errors
+            ///
+            /// `BatchError` if `x` and `y` differ in length or are empty; `grad`
+            /// is then left as it was.
+            #[inline]
+            pub fn gradients_slice(&self, x: &#x_slice, y: &#y_slice, grad: &mut Self) -> #result<#float, #error> {
+                #net::gradients_slice(self, x, y, grad)
+            }
+
+            #[doc = #input_gradients]
+            #[doc = #slice]
+            /// The gradient is written to `grad_x`.
+            ///
+            /// # Errors
+            ///
+            /// `BatchError` if `x`, `y` and `grad_x` differ in length or are
+            /// empty; `grad_x` is then left as it was.
+            #[inline]
+            pub fn input_gradients_slice(
+                &self,
+                x: &#x_slice,
+                y: &#y_slice,
+                grad_x: &mut #x_slice,
+            ) -> #result<#float, #error> {
+                #net::input_gradients_slice(self, x, y, grad_x)
+            }
+
+            #[doc = #train_step]
+            #[doc = #slice]
+            ///
+            /// # Errors
+            ///
+            /// `BatchError` if `x` and `y` differ in length or are empty; the
+            /// parameters are then left as they were.
+            #[inline]
+            pub fn train_step_slice<O: #rt::Optimizer<#float> + ?#rt::Sized>(
+                &mut self,
+                x: &#x_slice,
+                y: &#y_slice,
+                optimizer: &mut O,
+            ) -> #result<#float, #error> {
+                #net::train_step_slice(self, x, y, optimizer)
+            }
+        }
+    }
+}
+
+/// `impl Network`: the constants, the flat parameter views and the three
+/// generated passes.
+fn trait_impl(cx: &Context) -> TokenStream {
+    let Context {
+        name,
+        rt,
+        float,
+        network,
+        ..
+    } = cx;
+    let (inputs, outputs) = (network.inputs, network.outputs());
+    let forward_rows = forward::forward_rows(cx);
+    let loss_rows = forward::loss_rows(cx);
+    let backprop_rows = backward::backprop_rows(cx);
+    quote! {
+        impl #rt::Network for #name {
+            type Float = #float;
+            type Input = [#float; #inputs];
+            type Output = [#float; #outputs];
+
+            const INPUTS: #rt::usize = Self::INPUTS;
+            const OUTPUTS: #rt::usize = Self::OUTPUTS;
+            const PARAMS: #rt::usize = Self::PARAMS;
+            const LAYERS: #rt::usize = Self::LAYERS;
+
+            #[inline]
+            fn zeros() -> Self {
+                Self::zeros()
+            }
+
+            #[inline]
+            fn params(&self) -> &[#float] {
+                &self.params
+            }
+
+            #[inline]
+            fn params_mut(&mut self) -> &mut [#float] {
+                &mut self.params
+            }
+
+            #forward_rows
+            #loss_rows
+            #backprop_rows
+        }
+    }
+}

@@ -1,0 +1,169 @@
+//! The network's type: one flat parameter array, with a typed view of each
+//! layer's `Wˡ` and `bˡ`, the constants and the constructors.
+
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote};
+
+use super::{Context, docs};
+use crate::parse::Form;
+
+/// The struct, with the user's attributes and visibility.
+pub(super) fn definition(cx: &Context) -> TokenStream {
+    let Context {
+        name,
+        float,
+        network,
+        ..
+    } = cx;
+    let params = network.params();
+    let summary = docs::summary(network);
+    let (attrs, vis) = match &network.form {
+        Form::Item { attrs, vis, .. } => (quote!(#(#attrs)*), quote!(#vis)),
+        Form::Expr => (TokenStream::new(), TokenStream::new()),
+    };
+    // The user's doc comment comes first; ours follows it.
+    let separator = if attrs.is_empty() {
+        quote!()
+    } else {
+        quote!(#[doc = ""])
+    };
+    quote! {
+        #attrs
+        #separator
+        #[doc = #summary]
+        #[derive(Clone, Debug, PartialEq)]
+        #vis struct #name {
+            params: [#float; #params],
+        }
+    }
+}
+
+/// Constants, constructors and the parameter views.
+pub(super) fn inherent(cx: &Context) -> TokenStream {
+    let Context {
+        name,
+        rt,
+        float,
+        network,
+        ..
+    } = cx;
+    let (inputs, outputs) = (network.inputs, network.outputs());
+    let params = network.params();
+    let layers = network.layers.len();
+    let init = initialisation(cx);
+    let views = views(cx);
+    quote! {
+        impl #name {
+            /// Width of the input, `n₀`.
+            pub const INPUTS: #rt::usize = #inputs;
+            /// Width of the output layer.
+            pub const OUTPUTS: #rt::usize = #outputs;
+            /// Number of parameters: every layer's weights and biases.
+            pub const PARAMS: #rt::usize = #params;
+            /// Number of layers with parameters.
+            pub const LAYERS: #rt::usize = #layers;
+
+            /// A network whose parameters are all zero.
+            #[must_use]
+            pub const fn zeros() -> Self {
+                Self { params: [0.0; #params] }
+            }
+
+            /// A network with weights drawn from `rng` (Glorot uniform for
+            /// `linear`, `sigmoid` and `tanh` layers, He uniform for `relu`)
+            /// and zero biases.
+            #[must_use]
+            pub fn new<R: #rt::rand_core::Rng + ?#rt::Sized>(rng: &mut R) -> Self {
+                let mut network = Self::zeros();
+                #init
+                network
+            }
+
+            /// [`new`](Self::new) with a generator seeded by `seed`: the same
+            /// seed gives the same network on every platform.
+            #[must_use]
+            pub fn seeded(seed: #rt::u64) -> Self {
+                Self::new(&mut #rt::init::seeded_rng(seed))
+            }
+
+            /// All parameters, layer by layer: `W¹` row by row, `b¹`, `W²`, `b²`, …
+            #[must_use]
+            #[inline]
+            pub const fn params(&self) -> &[#float; #params] {
+                &self.params
+            }
+
+            /// All parameters, mutable, in the order of [`params`](Self::params).
+            #[must_use]
+            #[inline]
+            pub const fn params_mut(&mut self) -> &mut [#float; #params] {
+                &mut self.params
+            }
+
+            #views
+        }
+    }
+}
+
+/// Draws every layer's weights with the initialisation its activation calls for.
+fn initialisation(cx: &Context) -> TokenStream {
+    let rt = &cx.rt;
+    (1..=cx.network.layers.len())
+        .map(|l| {
+            let layer = &cx.network.layers[l - 1];
+            let (fan_in, fan_out) = (cx.network.fan_in(l), layer.width);
+            let scheme = format_ident!("{}", layer.activation.init());
+            let weights = Context::weights(l, "_mut");
+            quote! {
+                #rt::Init::#scheme.fill(rng, #fan_in, #fan_out, network.#weights().as_flattened_mut());
+            }
+        })
+        .collect()
+}
+
+/// `w1()`, `w1_mut()`, `b1()`, `b1_mut()`, …: each layer's slice of the flat array.
+fn views(cx: &Context) -> TokenStream {
+    let Context {
+        rt, float, network, ..
+    } = cx;
+    let mut offset = 0;
+    let mut views = TokenStream::new();
+    for l in 1..=network.layers.len() {
+        let (rows, cols) = (network.fan_in(l), network.layers[l - 1].width);
+        let (w_start, w_end, b_end) = (offset, offset + rows * cols, offset + rows * cols + cols);
+        offset = b_end;
+        let (w, w_mut) = (Context::weights(l, ""), Context::weights(l, "_mut"));
+        let (b, b_mut) = (Context::bias(l, ""), Context::bias(l, "_mut"));
+        let (w_doc, b_doc) = docs::layer_views(network, l);
+        views.extend(quote! {
+            #[doc = #w_doc]
+            #[must_use]
+            #[inline]
+            pub fn #w(&self) -> &[[#float; #cols]; #rows] {
+                #rt::params::matrix(&self.params[#w_start..#w_end])
+            }
+
+            #[doc = #w_doc]
+            #[must_use]
+            #[inline]
+            pub fn #w_mut(&mut self) -> &mut [[#float; #cols]; #rows] {
+                #rt::params::matrix_mut(&mut self.params[#w_start..#w_end])
+            }
+
+            #[doc = #b_doc]
+            #[must_use]
+            #[inline]
+            pub fn #b(&self) -> &[#float; #cols] {
+                #rt::params::vector(&self.params[#w_end..#b_end])
+            }
+
+            #[doc = #b_doc]
+            #[must_use]
+            #[inline]
+            pub fn #b_mut(&mut self) -> &mut [#float; #cols] {
+                #rt::params::vector_mut(&mut self.params[#w_end..#b_end])
+            }
+        });
+    }
+    views
+}

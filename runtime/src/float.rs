@@ -1,0 +1,145 @@
+//! The two element types a network can use, `f32` and `f64`.
+
+use core::fmt::{Debug, Display};
+use core::iter::Sum;
+use core::ops::{Add, AddAssign, Div, DivAssign, Mul, MulAssign, Neg, Sub, SubAssign};
+
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for f32 {}
+    impl Sealed for f64 {}
+}
+
+/// A floating-point element type: implemented for `f32` and `f64` only.
+///
+/// The math functions come from [`libm`], so results are the same with and
+/// without `std` and on every platform.
+///
+/// ```
+/// use backprop_runtime::Float;
+///
+/// fn half<T: Float>(x: T) -> T {
+///     x / T::TWO
+/// }
+/// assert_eq!(half(3.0_f32), 1.5);
+/// ```
+pub trait Float:
+    sealed::Sealed
+    + Copy
+    + Default
+    + Debug
+    + Display
+    + PartialOrd
+    + Send
+    + Sync
+    + 'static
+    + Add<Output = Self>
+    + Sub<Output = Self>
+    + Mul<Output = Self>
+    + Div<Output = Self>
+    + Neg<Output = Self>
+    + AddAssign
+    + SubAssign
+    + MulAssign
+    + DivAssign
+    + Sum
+{
+    /// `0`.
+    const ZERO: Self;
+    /// `1`.
+    const ONE: Self;
+    /// `2`.
+    const TWO: Self;
+    /// The type's name, `"f32"` or `"f64"`.
+    const NAME: &'static str;
+
+    /// Converts from `f64`, rounding to the nearest value of `Self`.
+    fn from_f64(value: f64) -> Self;
+    /// Converts to `f64` (exact).
+    fn to_f64(self) -> f64;
+    /// Converts a count, such as a batch size, to `Self`.
+    fn from_usize(count: usize) -> Self;
+    /// `eˣ`.
+    #[must_use]
+    fn exp(self) -> Self;
+    /// Natural logarithm.
+    #[must_use]
+    fn ln(self) -> Self;
+    /// Hyperbolic tangent.
+    #[must_use]
+    fn tanh(self) -> Self;
+    /// Square root.
+    #[must_use]
+    fn sqrt(self) -> Self;
+    /// Absolute value.
+    #[must_use]
+    fn abs(self) -> Self;
+    /// `true` unless the value is infinite or NaN.
+    fn is_finite(self) -> bool;
+}
+
+macro_rules! impl_float {
+    ($t:ident, $exp:path, $ln:path, $tanh:path, $sqrt:path, $abs:path) => {
+        impl Float for $t {
+            const ZERO: Self = 0.0;
+            const ONE: Self = 1.0;
+            const TWO: Self = 2.0;
+            const NAME: &'static str = stringify!($t);
+
+            #[inline]
+            #[allow(clippy::cast_possible_truncation)]
+            fn from_f64(value: f64) -> Self {
+                value as $t
+            }
+            #[inline]
+            fn to_f64(self) -> f64 {
+                f64::from(self)
+            }
+            #[inline]
+            fn from_usize(count: usize) -> Self {
+                count as $t
+            }
+            #[inline]
+            fn exp(self) -> Self {
+                $exp(self)
+            }
+            #[inline]
+            fn ln(self) -> Self {
+                $ln(self)
+            }
+            #[inline]
+            fn tanh(self) -> Self {
+                $tanh(self)
+            }
+            #[inline]
+            fn sqrt(self) -> Self {
+                $sqrt(self)
+            }
+            #[inline]
+            fn abs(self) -> Self {
+                $abs(self)
+            }
+            #[inline]
+            fn is_finite(self) -> bool {
+                <$t>::is_finite(self)
+            }
+        }
+    };
+}
+
+impl_float!(
+    f32,
+    libm::expf,
+    libm::logf,
+    libm::tanhf,
+    libm::sqrtf,
+    libm::fabsf
+);
+impl_float!(
+    f64,
+    libm::exp,
+    libm::log,
+    libm::tanh,
+    libm::sqrt,
+    libm::fabs
+);

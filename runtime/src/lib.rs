@@ -1,0 +1,31 @@
+//! The runtime of [backprop](https://docs.rs/backprop): what the code that
+//! `network!` generates calls into.
+//!
+//! - [`kernels`]: the products of batch backpropagation on fixed-size
+//!   row-major matrices (`X·W + 1·bᵀ`, `Hᵀ·Δ`, `1ᵀ·Δ`, `Δ·Wᵀ`);
+//! - [`activation`] and [`loss`]: `f`, `f'`, `L` and `∂L/∂Ŷ`;
+//! - [`Network`]: the trait every generated network implements, with the
+//!   batch methods written once in terms of three generated ones;
+//! - [`Optimizer`] and [`Sgd`]; [`init`]: seeded weight initialisation.
+//!
+//! The crate is `no_std` and needs no allocator.
+
+#![no_std]
+
+pub mod activation;
+mod float;
+pub mod init;
+pub mod kernels;
+pub mod loss;
+mod network;
+mod optim;
+pub mod params;
+
+pub use activation::{Activation, Linear, Relu, Sigmoid, Tanh};
+pub use float::Float;
+pub use init::Init;
+pub use kernels::Matrix;
+pub use loss::{Loss, Mse};
+pub use network::{BatchError, Network, Row};
+pub use optim::{Optimizer, Sgd};
+pub use rand_core;
