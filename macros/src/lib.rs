@@ -11,6 +11,8 @@ mod errors;
 mod expand;
 mod model;
 mod parse;
+#[cfg(test)]
+mod tests;
 
 /// Generates a neural-network type whose forward and backward passes are
 /// written out for its exact sizes. See the `backprop` crate for the DSL.

@@ -158,13 +158,11 @@ impl Network {
             }
         }
         let has_loss_option = seen.iter().any(|key| *key == "loss");
-        if !has_loss_option {
-            if let Some(last) = invocation.layers.last() {
-                errors.push(syn::Error::new(
-                    last.paren.span.close(),
-                    "missing loss: add `; loss = mse` after the last layer",
-                ));
-            }
+        if let (false, Some(last)) = (has_loss_option, invocation.layers.last()) {
+            errors.push(syn::Error::new(
+                last.paren.span.close(),
+                "missing loss: add `; loss = mse` after the last layer",
+            ));
         }
 
         errors.finish()?;

@@ -76,10 +76,11 @@ fn unit_interval<R: Rng + ?Sized>(rng: &mut R) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    extern crate std;
 
     #[test]
     fn draws_cover_the_range_with_mean_near_zero() {
-        let mut w = [0.0_f64; 10_000];
+        let mut w = std::vec![0.0_f64; 10_000];
         Init::HeUniform.fill(&mut seeded_rng(3), 24, 8, &mut w);
         let bound = Init::HeUniform.bound(24, 8);
         assert!((bound - 0.5).abs() < 1e-12);

@@ -10,7 +10,7 @@
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote, quote_spanned};
 
-use super::{Context, forward};
+use super::{Context, forward, size};
 use crate::model::{Activation, Layer};
 
 /// `Network::backprop_rows`.
@@ -18,13 +18,19 @@ pub(super) fn backprop_rows(cx: &Context) -> TokenStream {
     let Context {
         rt, float, network, ..
     } = cx;
-    let (inputs, outputs) = (network.inputs, network.outputs());
+    let (inputs, outputs) = (size(network.inputs), size(network.outputs()));
     let forward = forward::layers(cx);
     let output_delta = output_delta(cx);
     let layers: TokenStream = (1..=network.layers.len())
         .rev()
         .map(|l| layer(cx, l))
         .collect();
+    // Layers above the first reborrow `grad`; the first takes it.
+    let grad_binding = if network.layers.len() > 1 {
+        quote!(mut grad)
+    } else {
+        quote!(grad)
+    };
     quote! {
         #[inline]
         fn backprop_rows<const B: #rt::usize>(
@@ -32,7 +38,7 @@ pub(super) fn backprop_rows(cx: &Context) -> TokenStream {
             x: &[[#float; #inputs]; B],
             y: &[[#float; #outputs]; B],
             batch_rows: #rt::usize,
-            mut grad: #rt::Option<&mut Self>,
+            #grad_binding: #rt::Option<&mut Self>,
             grad_x: #rt::Option<&mut [[#float; #inputs]; B]>,
         ) -> #float {
             #forward
@@ -87,8 +93,13 @@ fn layer(cx: &Context, l: usize) -> TokenStream {
         Context::weights(l, "_mut"),
         Context::bias(l, "_mut"),
     );
+    let grad = if l == 1 {
+        quote!(grad)
+    } else {
+        quote!(grad.as_deref_mut())
+    };
     let mut statements = quote_spanned! {layer.span=>
-        if let #rt::Some(grad) = grad.as_deref_mut() {
+        if let #rt::Some(grad) = #grad {
             #rt::kernels::add_transposed_product(#input, &#delta, grad.#w_mut());
             #rt::kernels::add_column_sums(&#delta, grad.#b_mut());
         }

@@ -3,7 +3,7 @@
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote, quote_spanned};
 
-use super::Context;
+use super::{Context, size};
 use crate::model::Activation;
 
 /// Statements computing `h1 … hL` for `B` rows of `x`; `hL` is `Ŷ`.
@@ -38,7 +38,7 @@ pub(super) fn forward_rows(cx: &Context) -> TokenStream {
     let Context {
         rt, float, network, ..
     } = cx;
-    let (inputs, outputs) = (network.inputs, network.outputs());
+    let (inputs, outputs) = (size(network.inputs), size(network.outputs()));
     let layers = layers(cx);
     let output = Context::output(network.layers.len());
     quote! {
@@ -55,7 +55,7 @@ pub(super) fn loss_rows(cx: &Context) -> TokenStream {
     let Context {
         rt, float, network, ..
     } = cx;
-    let (inputs, outputs) = (network.inputs, network.outputs());
+    let (inputs, outputs) = (size(network.inputs), size(network.outputs()));
     let layers = layers(cx);
     let output = Context::output(network.layers.len());
     let loss = format_ident!("{}", network.loss.runtime_type());

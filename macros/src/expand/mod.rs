@@ -15,7 +15,7 @@ mod docs;
 mod forward;
 mod params;
 
-use proc_macro2::{Span, TokenStream, TokenTree};
+use proc_macro2::{Literal, Span, TokenStream, TokenTree};
 use quote::{format_ident, quote};
 use syn::Ident;
 
@@ -110,8 +110,15 @@ impl Context<'_> {
     /// `[[f32; width]; B]` and its all-zero value.
     pub(super) fn batch_matrix(&self, width: usize) -> (TokenStream, TokenStream) {
         let float = &self.float;
+        let width = size(width);
         (quote!([[#float; #width]; B]), quote!([[0.0; #width]; B]))
     }
+}
+
+/// A size as an unsuffixed literal, `3` rather than `3usize`, so the
+/// expansion reads like hand-written code.
+pub(super) fn size(n: usize) -> Literal {
+    Literal::usize_unsuffixed(n)
 }
 
 fn expand(network: &Network) -> TokenStream {
@@ -158,33 +165,57 @@ fn expand(network: &Network) -> TokenStream {
 /// that they work without importing `Network` and document this network's
 /// exact types.
 fn public_methods(cx: &Context) -> TokenStream {
+    let name = &cx.name;
+    let fixed = fixed_batch_methods(cx);
+    let slices = slice_methods(cx);
+    quote! {
+        impl #name {
+            #fixed
+            #slices
+        }
+    }
+}
+
+/// Row types shared by the method signatures.
+struct Rows {
+    fixed_x: TokenStream,
+    fixed_y: TokenStream,
+    slice_x: TokenStream,
+    slice_y: TokenStream,
+}
+
+impl Rows {
+    fn new(cx: &Context) -> Self {
+        let float = &cx.float;
+        let (inputs, outputs) = (size(cx.network.inputs), size(cx.network.outputs()));
+        Self {
+            fixed_x: quote!([[#float; #inputs]; B]),
+            fixed_y: quote!([[#float; #outputs]; B]),
+            slice_x: quote!([[#float; #inputs]]),
+            slice_y: quote!([[#float; #outputs]]),
+        }
+    }
+}
+
+/// `forward::<B>`, `loss::<B>`, `gradients::<B>`, … for a batch size known at compile time.
+fn fixed_batch_methods(cx: &Context) -> TokenStream {
     let Context {
-        name,
-        rt,
-        float,
-        network,
-        ..
+        rt, float, network, ..
     } = cx;
-    let (inputs, outputs) = (network.inputs, network.outputs());
-    let x_rows = quote!([[#float; #inputs]; B]);
-    let y_rows = quote!([[#float; #outputs]; B]);
-    let x_slice = quote!([[#float; #inputs]]);
-    let y_slice = quote!([[#float; #outputs]]);
-    let result = quote!(#rt::Result);
-    let error = quote!(#rt::BatchError);
+    let Rows {
+        fixed_x: x_rows,
+        fixed_y: y_rows,
+        ..
+    } = Rows::new(cx);
     let net = quote!(<Self as #rt::Network>);
-    let docs = docs::Methods::new(network);
     let docs::Methods {
         forward,
         loss,
         gradients,
         input_gradients,
         train_step,
-        ..
-    } = &docs;
-    let slice = docs::SLICE;
+    } = docs::Methods::new(network);
     quote! {
-        impl #name {
             #[doc = #forward]
             #[must_use]
             #[inline]
@@ -223,7 +254,31 @@ fn public_methods(cx: &Context) -> TokenStream {
             ) -> #float {
                 #net::train_step(self, x, y, optimizer)
             }
+    }
+}
 
+/// The `*_slice` methods, for a batch size known only at run time.
+fn slice_methods(cx: &Context) -> TokenStream {
+    let Context {
+        rt, float, network, ..
+    } = cx;
+    let Rows {
+        slice_x: x_slice,
+        slice_y: y_slice,
+        ..
+    } = Rows::new(cx);
+    let result = quote!(#rt::Result);
+    let error = quote!(#rt::BatchError);
+    let net = quote!(<Self as #rt::Network>);
+    let docs::Methods {
+        forward,
+        loss,
+        gradients,
+        input_gradients,
+        train_step,
+    } = docs::Methods::new(network);
+    let slice = docs::SLICE;
+    quote! {
             #[doc = #forward]
             #[doc = #slice]
             ///
@@ -293,7 +348,6 @@ fn public_methods(cx: &Context) -> TokenStream {
             ) -> #result<#float, #error> {
                 #net::train_step_slice(self, x, y, optimizer)
             }
-        }
     }
 }
 
@@ -307,7 +361,7 @@ fn trait_impl(cx: &Context) -> TokenStream {
         network,
         ..
     } = cx;
-    let (inputs, outputs) = (network.inputs, network.outputs());
+    let (inputs, outputs) = (size(network.inputs), size(network.outputs()));
     let forward_rows = forward::forward_rows(cx);
     let loss_rows = forward::loss_rows(cx);
     let backprop_rows = backward::backprop_rows(cx);

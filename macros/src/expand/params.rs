@@ -4,7 +4,7 @@
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
-use super::{Context, docs};
+use super::{Context, docs, size};
 use crate::parse::Form;
 
 /// The struct, with the user's attributes and visibility.
@@ -15,7 +15,7 @@ pub(super) fn definition(cx: &Context) -> TokenStream {
         network,
         ..
     } = cx;
-    let params = network.params();
+    let params = size(network.params());
     let summary = docs::summary(network);
     let (attrs, vis) = match &network.form {
         Form::Item { attrs, vis, .. } => (quote!(#(#attrs)*), quote!(#vis)),
@@ -47,9 +47,9 @@ pub(super) fn inherent(cx: &Context) -> TokenStream {
         network,
         ..
     } = cx;
-    let (inputs, outputs) = (network.inputs, network.outputs());
-    let params = network.params();
-    let layers = network.layers.len();
+    let (inputs, outputs) = (size(network.inputs), size(network.outputs()));
+    let params = size(network.params());
+    let layers = size(network.layers.len());
     let init = initialisation(cx);
     let views = views(cx);
     quote! {
@@ -111,7 +111,7 @@ fn initialisation(cx: &Context) -> TokenStream {
     (1..=cx.network.layers.len())
         .map(|l| {
             let layer = &cx.network.layers[l - 1];
-            let (fan_in, fan_out) = (cx.network.fan_in(l), layer.width);
+            let (fan_in, fan_out) = (size(cx.network.fan_in(l)), size(layer.width));
             let scheme = format_ident!("{}", layer.activation.init());
             let weights = Context::weights(l, "_mut");
             quote! {
@@ -132,6 +132,8 @@ fn views(cx: &Context) -> TokenStream {
         let (rows, cols) = (network.fan_in(l), network.layers[l - 1].width);
         let (w_start, w_end, b_end) = (offset, offset + rows * cols, offset + rows * cols + cols);
         offset = b_end;
+        let (rows, cols) = (size(rows), size(cols));
+        let (w_start, w_end, b_end) = (size(w_start), size(w_end), size(b_end));
         let (w, w_mut) = (Context::weights(l, ""), Context::weights(l, "_mut"));
         let (b, b_mut) = (Context::bias(l, ""), Context::bias(l, "_mut"));
         let (w_doc, b_doc) = docs::layer_views(network, l);

@@ -1,0 +1,240 @@
+//! The pipeline on `proc_macro2` token streams, without a compiler.
+
+use proc_macro2::TokenStream;
+use quote::quote;
+
+use crate::expand;
+use crate::model::{Activation, FloatType, Loss, Network};
+use crate::parse::{Form, Invocation};
+
+fn model(tokens: TokenStream) -> syn::Result<Network> {
+    Network::from_invocation(syn::parse2::<Invocation>(tokens)?).and_then(crate::check::check)
+}
+
+/// Every message of a failed invocation.
+fn errors(tokens: TokenStream) -> Vec<String> {
+    match model(tokens) {
+        Ok(_) => Vec::new(),
+        Err(error) => error.into_iter().map(|e| e.to_string()).collect(),
+    }
+}
+
+#[test]
+fn item_form_keeps_attributes_visibility_and_name() {
+    let invocation: Invocation = syn::parse2(quote! {
+        /// Docs.
+        #[allow(dead_code)]
+        pub(crate) Xor = 2 -> sigmoid(3) -> linear(1); loss = mse
+    })
+    .unwrap();
+    let Form::Item { attrs, vis, name } = &invocation.form else {
+        panic!("expected the item form");
+    };
+    assert_eq!(attrs.len(), 2);
+    assert_eq!(quote!(#vis).to_string(), "pub (crate)");
+    assert_eq!(name, "Xor");
+    assert_eq!(invocation.layers.len(), 2);
+    assert_eq!(invocation.options.len(), 1);
+}
+
+#[test]
+fn seed_network_model_has_its_sizes() {
+    let network = model(quote!(Xor = 2 -> sigmoid(3) -> linear(1); loss = mse)).unwrap();
+    assert_eq!(network.inputs, 2);
+    let layers: Vec<_> = network
+        .layers
+        .iter()
+        .map(|l| (l.activation, l.width))
+        .collect();
+    assert_eq!(layers, [(Activation::Sigmoid, 3), (Activation::Linear, 1)]);
+    assert_eq!(network.loss, Loss::Mse);
+    assert_eq!(network.float, FloatType::F32);
+    assert_eq!(network.params(), 2 * 3 + 3 + 3 + 1);
+    assert_eq!(network.outputs(), 1);
+}
+
+#[test]
+fn expression_form_reads_options_in_any_order_with_a_trailing_semicolon() {
+    let network =
+        model(quote!(4 -> relu(8) -> tanh(2); float = f64; seed = 42; loss = mse;)).unwrap();
+    assert!(matches!(network.form, Form::Expr));
+    assert_eq!(network.float, FloatType::F64);
+    assert_eq!(network.seed, 42);
+    assert_eq!(network.fan_in(2), 8);
+}
+
+#[test]
+fn misspelled_names_get_the_nearest_suggestion() {
+    assert_eq!(
+        errors(quote!(N = 2 -> sigmiod(3) -> linear(1); loss = mse)),
+        ["unknown activation `sigmiod`; did you mean `sigmoid`?"]
+    );
+    assert_eq!(
+        errors(quote!(N = 2 -> linear(1); loss = mes)),
+        ["unknown loss `mes`; did you mean `mse`?"]
+    );
+    assert_eq!(
+        errors(quote!(N = 2 -> linear(1); loss = mse; flaot = f64)),
+        ["unknown option `flaot`; did you mean `float`?"]
+    );
+    assert_eq!(
+        errors(quote!(N = 2 -> banana(3); loss = mse)),
+        ["unknown activation `banana`; expected one of `linear`, `sigmoid`, `tanh`, `relu`"]
+    );
+}
+
+#[test]
+fn all_mistakes_are_reported_together() {
+    let messages =
+        errors(quote!(N = 0 -> sigmiod(3.5) -> relu(0); float = f16; loss = mse; loss = mse));
+    assert_eq!(messages.len(), 7, "{messages:#?}");
+    assert!(messages[0].contains("input is 0"));
+    assert!(messages[1].contains("`sigmiod`"));
+    assert!(messages[2].contains("found `3.5`"));
+    assert!(messages[3].contains("`relu` layer is 0"));
+    assert!(
+        messages
+            .iter()
+            .any(|m| m.contains("unknown float type `f16`"))
+    );
+    assert!(
+        messages
+            .iter()
+            .any(|m| m.contains("duplicate option `loss`"))
+    );
+}
+
+#[test]
+fn missing_loss_is_an_error() {
+    assert_eq!(
+        errors(quote!(N = 2 -> linear(1))),
+        ["missing loss: add `; loss = mse` after the last layer"]
+    );
+}
+
+#[test]
+fn sizes_that_cannot_exist_are_errors_not_overflows() {
+    let too_wide = errors(quote!(N = 2 -> linear(1000000000000); loss = mse));
+    assert!(
+        too_wide[0].contains("largest supported width"),
+        "{too_wide:?}"
+    );
+    let overflowing = errors(quote!(N = 2 -> linear(99999999999999999999999999); loss = mse));
+    assert!(
+        overflowing[0].contains("positive integer"),
+        "{overflowing:?}"
+    );
+    let too_many = errors(quote!(N = 100000 -> relu(100000) -> linear(1); loss = mse));
+    assert!(too_many[0].contains("parameters"), "{too_many:?}");
+}
+
+#[test]
+fn syntax_errors_say_what_was_expected() {
+    let parse_error = |tokens| syn::parse2::<Invocation>(tokens).err().unwrap().to_string();
+    assert!(
+        parse_error(quote!(N = 2 sigmoid(3); loss = mse))
+            .contains("expected `->` between the input")
+    );
+    assert!(
+        parse_error(quote!(N = 2 -> sigmoid(3) linear(1); loss = mse)).contains("between layers")
+    );
+    assert!(parse_error(quote!(N = 2; loss = mse)).contains("at least one layer"));
+    assert!(parse_error(quote!(N = 2 -> sigmoid; loss = mse)).contains("in parentheses"));
+    assert!(parse_error(quote!(N = 2 -> linear(1) extra)).contains("options follow a `;`"));
+    assert!(parse_error(quote!(N 2 -> linear(1))).contains("expected `=`"));
+}
+
+#[test]
+fn expansion_is_valid_rust_with_the_public_surface() {
+    let expanded = expand::network(quote! {
+        /// Docs.
+        pub Xor = 2 -> sigmoid(3) -> linear(1); loss = mse
+    });
+    let file: syn::File = syn::parse2(expanded).expect("the expansion parses as items");
+    let text = prettyplease::unparse(&file);
+    let compact: String = text
+        .split_whitespace()
+        .collect::<String>()
+        .replace(",)", ")")
+        .replace(",>", ">");
+    for expected in [
+        "pub struct Xor",
+        "pub fn w1(&self) -> &[[::backprop::__private::f32; 3]; 2]",
+        "pub fn b2_mut(&mut self)",
+        "pub fn forward<const B: ::backprop::__private::usize>",
+        "pub fn train_step_slice<",
+        "impl ::backprop::__private::Network for Xor",
+        "fn backprop_rows<const B: ::backprop::__private::usize>",
+        "kernels::add_transposed_product(&h1, &delta2, grad.w2_mut())",
+        "kernels::transposed_product(&delta2, self.w2(), &mut delta1)",
+        "backprop_activation::<::backprop::__private::Sigmoid, _, B, _>(&h1, &mut delta1)",
+    ] {
+        let expected: String = expected.split_whitespace().collect();
+        assert!(
+            compact.contains(&expected),
+            "missing `{expected}` in\n{text}"
+        );
+    }
+    assert!(
+        !text.contains("Linear"),
+        "linear layers need no activation call"
+    );
+}
+
+#[test]
+fn expression_form_expands_to_a_block_expression() {
+    let expanded = expand::network(quote!(2 -> relu(4) -> linear(1); loss = mse; seed = 9));
+    let block: syn::Block = syn::parse2(expanded).expect("the expansion is a block");
+    let text = quote!(#block).to_string();
+    assert!(text.contains("AnonymousNetwork :: seeded (9u64)"), "{text}");
+}
+
+#[test]
+fn invalid_invocations_expand_to_compile_errors_and_a_stub() {
+    let expanded = expand::network(quote!(pub Xor = 2 -> sigmiod(3) -> linear(1); loss = mse));
+    let file: syn::File = syn::parse2(expanded).unwrap();
+    let text = prettyplease::unparse(&file);
+    assert!(text.contains("compile_error!"), "{text}");
+    assert!(text.contains("pub struct Xor;"), "{text}");
+
+    let expanded = expand::network(quote!(2 -> sigmiod(3) -> linear(1); loss = mse; loss = mse));
+    let block: syn::Block =
+        syn::parse2(expanded).expect("errors in expression position form a block");
+    assert_eq!(
+        quote!(#block).to_string().matches("compile_error").count(),
+        3
+    );
+}
+
+#[test]
+fn malformed_inputs_never_panic() {
+    let cases = [
+        quote!(),
+        quote!(;),
+        quote!(->),
+        quote!(N),
+        quote!(N =),
+        quote!(N = ->),
+        quote!(2 ->),
+        quote!(2 -> ()),
+        quote!(2 -> relu(3) ->),
+        quote!(2 -> relu((3))),
+        quote!(2 -> relu([3]); loss),
+        quote!(2 -> relu(3); loss =),
+        quote!(2 -> relu(3); = mse),
+        quote!(2 -> relu(3); loss = "mse"),
+        quote!(2 -> relu(3); loss = mse; seed = -1),
+        quote!(2 -> relu(3); loss = mse; seed = x),
+        quote!(-2 -> relu(3); loss = mse),
+        quote!(2.0 -> relu(3); loss = mse),
+        quote!(pub = 2 -> relu(3); loss = mse),
+        quote!(#[doc] N = 2 -> relu(0x10); loss = mse),
+        quote!(N = 2 -> relu(3usize); loss = mse),
+        quote!(N = 2 -> relu(3, 4); loss = mse),
+        quote!(N = 2 -> relu(3) -> ; loss = mse),
+        quote!(N = 18446744073709551616 -> relu(3); loss = mse),
+    ];
+    for case in cases {
+        let _ = expand::network(case);
+    }
+}
