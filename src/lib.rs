@@ -83,3 +83,8 @@ pub mod __private {
     pub use core::primitive::{f32, f64, u64, usize};
     pub use core::result::Result;
 }
+
+/// The README's examples, compiled and run as doc tests so they stay true.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

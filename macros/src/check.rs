@@ -18,16 +18,19 @@ pub(crate) fn check(network: Network) -> syn::Result<Network> {
 /// `100000 -> relu(100000) -> relu(100000) -> linear(1)` (2·10¹⁰ weights).
 fn parameters_fit_in_memory(network: &Network) -> syn::Result<()> {
     let mut total: usize = 0;
-    for l in 1..=network.layers.len() {
-        let layer = (network.fan_in(l) + 1).checked_mul(network.layers[l - 1].width);
-        total = match layer.and_then(|n| total.checked_add(n)) {
+    for (index, layer) in network.layers.iter().enumerate() {
+        let l = index + 1;
+        let layer_params = (network.fan_in(l) + 1).checked_mul(layer.width);
+        total = match layer_params.and_then(|n| total.checked_add(n)) {
             Some(total) if total <= MAX_PARAMS => total,
             _ => {
                 return Err(syn::Error::new(
-                    network.layers[l - 1].span,
+                    layer.width_span,
                     format!(
-                        "this network has more than {MAX_PARAMS} parameters from layer {l} on; \
-                         use narrower layers"
+                        "layer {l} (`{}({})`) brings the network to over {MAX_PARAMS} (2²⁸) \
+                         parameters; use narrower layers",
+                        layer.activation.name(),
+                        layer.width,
                     ),
                 ));
             }

@@ -1,9 +1,9 @@
 //! The `network!` procedural macro of [backprop](https://docs.rs/backprop).
 //!
-//! The pipeline, one module a stage: [`parse`] reads the tokens into a
-//! syntax tree that keeps every span; [`model`] validates widths, names and
-//! options into a `Network`; [`check`] applies the rules across layers;
-//! [`expand`] writes the code. Every mistake becomes a `syn::Error` at the
+//! The pipeline, one module a stage: `parse` reads the tokens into a
+//! syntax tree that keeps every span; `model` validates widths, names and
+//! options into a `Network`; `check` applies the rules across layers;
+//! `expand` writes the code. Every mistake becomes a `syn::Error` at the
 //! offending token; nothing here panics on user input.
 
 mod check;

@@ -29,6 +29,8 @@ pub(crate) struct Layer {
     /// The activation's name as written, so generated code for this layer
     /// points there.
     pub(crate) span: Span,
+    /// The width as written.
+    pub(crate) width_span: Span,
 }
 
 /// The activation functions the DSL knows.
@@ -222,6 +224,7 @@ impl Layer {
                 activation,
                 width,
                 span: ast.activation.span(),
+                width_span: ast.paren.span.join(),
             }),
             (Err(mut a), Err(w)) => {
                 a.combine(w);
@@ -255,9 +258,11 @@ fn layer_width(ast: &LayerAst) -> syn::Result<usize> {
 }
 
 fn not_an_integer(tokens: &TokenStream, what: &str) -> syn::Error {
+    // Without the spaces a token stream prints around `-` and `,`: `-3`, not `- 3`.
+    let written = tokens.to_string().replace(" ,", ",").replacen("- ", "-", 1);
     syn::Error::new_spanned(
         tokens,
-        format!("the width of {what} must be a positive integer, found `{tokens}`"),
+        format!("the width of {what} must be a positive integer, found `{written}`"),
     )
 }
 
@@ -266,6 +271,15 @@ fn not_an_integer(tokens: &TokenStream, what: &str) -> syn::Error {
 pub(crate) const MAX_WIDTH: u64 = 1 << 24;
 
 fn width_of(lit: &LitInt, what: &str) -> syn::Result<usize> {
+    if !lit.suffix().is_empty() {
+        return Err(syn::Error::new(
+            lit.span(),
+            format!(
+                "write the width of {what} without a type suffix, as in `{}`",
+                lit.base10_digits()
+            ),
+        ));
+    }
     let value = lit.base10_parse::<u64>().map_err(|_| {
         syn::Error::new(
             lit.span(),
@@ -368,25 +382,31 @@ fn unknown_token(token: &TokenTree, what: &str, choices: &[&str]) -> syn::Error 
 /// ``unknown activation `sigmiod`; did you mean `sigmoid`?``
 fn unknown(ident: &Ident, what: &str, choices: &[&str]) -> syn::Error {
     let written = ident.to_string();
+    // A case slip first, then at most one edit per three letters (as rustc
+    // does), so `sigmiod` suggests `sigmoid` but `f16` does not suggest `f32`.
     let nearest = choices
         .iter()
-        .map(|choice| (strsim::damerau_levenshtein(&written, choice), *choice))
-        .filter(|&(distance, choice)| distance <= choice.len().div_ceil(2).max(1))
-        .min();
+        .find(|choice| choice.eq_ignore_ascii_case(&written))
+        .or_else(|| {
+            choices
+                .iter()
+                .map(|choice| (strsim::damerau_levenshtein(&written, choice), choice))
+                .filter(|&(distance, choice)| distance <= (choice.len() / 3).max(1))
+                .min()
+                .map(|(_, choice)| choice)
+        });
     let message = match nearest {
-        Some((_, choice)) => format!("unknown {what} `{written}`; did you mean `{choice}`?"),
-        None => format!(
-            "unknown {what} `{written}`; expected one of {}",
-            list(choices)
-        ),
+        Some(choice) => format!("unknown {what} `{written}`; did you mean `{choice}`?"),
+        None => format!("unknown {what} `{written}`; expected {}", list(choices)),
     };
     syn::Error::new(ident.span(), message)
 }
 
+/// `` `mse` `` or ``one of `linear`, `sigmoid`, …``.
 fn list(choices: &[&str]) -> String {
-    choices
-        .iter()
-        .map(|c| format!("`{c}`"))
-        .collect::<Vec<_>>()
-        .join(", ")
+    let quoted: Vec<String> = choices.iter().map(|c| format!("`{c}`")).collect();
+    match quoted.as_slice() {
+        [only] => only.clone(),
+        _ => format!("one of {}", quoted.join(", ")),
+    }
 }

@@ -52,7 +52,8 @@ pub(crate) struct OptionAst {
 
 impl Parse for Invocation {
     fn parse(input: ParseStream) -> syn::Result<Self> {
-        let form = if input.peek(LitInt) {
+        // Any literal starts the expression form, so `2.0 -> …` is told about its width.
+        let form = if input.peek(syn::Lit) {
             Form::Expr
         } else {
             let attrs = input.call(Attribute::parse_outer)?;

@@ -78,6 +78,14 @@ fn misspelled_names_get_the_nearest_suggestion() {
         ["unknown option `flaot`; did you mean `float`?"]
     );
     assert_eq!(
+        errors(quote!(N = 2 -> linear(1); loss = MSE)),
+        ["unknown loss `MSE`; did you mean `mse`?"]
+    );
+    assert_eq!(
+        errors(quote!(N = 2 -> linear(1); loss = mse; float = f16)),
+        ["unknown float type `f16`; expected one of `f32`, `f64`"]
+    );
+    assert_eq!(
         errors(quote!(N = 2 -> banana(3); loss = mse)),
         ["unknown activation `banana`; expected one of `linear`, `sigmoid`, `tanh`, `relu`"]
     );
