@@ -6,6 +6,7 @@
 //! `expand` writes the code. Every mistake becomes a `syn::Error` at the
 //! offending token; nothing here panics on user input.
 
+mod args;
 mod check;
 mod errors;
 mod expand;

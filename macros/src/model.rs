@@ -5,6 +5,7 @@ use proc_macro2::{Span, TokenStream, TokenTree};
 use syn::spanned::Spanned;
 use syn::{Ident, LitInt};
 
+use crate::args::{self, NamedArg, Params, parenthesized};
 use crate::errors::Errors;
 use crate::parse::{Form, Invocation, LayerAst, OptionAst};
 
@@ -17,6 +18,8 @@ pub(crate) struct Network {
     /// Layers `1 … L`, each with its parameters.
     pub(crate) layers: Vec<Layer>,
     pub(crate) loss: Loss,
+    /// The loss as written, for errors about it.
+    pub(crate) loss_tokens: TokenStream,
     /// Seed of the instance the expression form evaluates to.
     pub(crate) seed: u64,
 }
@@ -33,19 +36,42 @@ pub(crate) struct Layer {
     pub(crate) width_span: Span,
 }
 
-/// The activation functions the DSL knows.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// The activation functions the DSL knows, with their parameters.
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub(crate) enum Activation {
     Linear,
     Sigmoid,
     Tanh,
     Relu,
+    LeakyRelu {
+        slope: f64,
+    },
+    Elu {
+        alpha: f64,
+    },
+    Gelu {
+        tanh_approximation: bool,
+    },
+    Silu,
+    Softplus {
+        beta: f64,
+    },
+    /// Normalises a whole row; output layer only.
+    Softmax,
 }
 
-/// The loss functions the DSL knows.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// The loss functions the DSL knows, with their parameters.
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub(crate) enum Loss {
     Mse,
+    Mae,
+    Huber {
+        delta: f64,
+    },
+    /// Needs a `softmax` output; fused with it.
+    CrossEntropy,
+    /// Needs a `sigmoid` output; fused with it.
+    Bce,
 }
 
 /// The element type of parameters and data.
@@ -56,7 +82,65 @@ pub(crate) enum FloatType {
 }
 
 impl Activation {
-    pub(crate) const ALL: [Self; 4] = [Self::Linear, Self::Sigmoid, Self::Tanh, Self::Relu];
+    /// Every name, for suggestions.
+    pub(crate) const NAMES: [&str; 10] = [
+        "linear",
+        "sigmoid",
+        "tanh",
+        "relu",
+        "leaky_relu",
+        "elu",
+        "gelu",
+        "silu",
+        "softplus",
+        "softmax",
+    ];
+
+    /// Reads `name(width, parameters…)`'s activation.
+    fn from_name(name: &Ident, args: &[NamedArg], errors: &mut Errors) -> Option<Self> {
+        let mut params = Params::new(name, args);
+        let activation = match name.to_string().as_str() {
+            "linear" => Self::Linear,
+            "sigmoid" => Self::Sigmoid,
+            "tanh" => Self::Tanh,
+            "relu" => Self::Relu,
+            "leaky_relu" => Self::LeakyRelu {
+                slope: params.number("slope", 0.01, false, errors),
+            },
+            "elu" => Self::Elu {
+                alpha: params.number("alpha", 1.0, false, errors),
+            },
+            "gelu" => Self::Gelu {
+                tanh_approximation: params.choice("approximate", &["none", "tanh"], errors)
+                    == "tanh",
+            },
+            "silu" => Self::Silu,
+            "softplus" => Self::Softplus {
+                beta: params.number("beta", 1.0, true, errors),
+            },
+            "softmax" => Self::Softmax,
+            other => {
+                // Other names for the same functions, which spelling distance cannot find.
+                let alias = [
+                    ("swish", "silu"),
+                    ("identity", "linear"),
+                    ("logistic", "sigmoid"),
+                ]
+                .into_iter()
+                .find(|(alias, _)| *alias == other);
+                errors.push(match alias {
+                    Some((_, ours)) => syn::Error::new(
+                        name.span(),
+                        format!("unknown activation `{other}`; did you mean `{ours}`?"),
+                    ),
+                    None => unknown(name, "activation", &Self::NAMES),
+                });
+                return None;
+            }
+        };
+        params.finish(errors);
+        Some(activation)
+    }
 
     pub(crate) fn name(self) -> &'static str {
         match self {
@@ -64,40 +148,103 @@ impl Activation {
             Self::Sigmoid => "sigmoid",
             Self::Tanh => "tanh",
             Self::Relu => "relu",
+            Self::LeakyRelu { .. } => "leaky_relu",
+            Self::Elu { .. } => "elu",
+            Self::Gelu { .. } => "gelu",
+            Self::Silu => "silu",
+            Self::Softplus { .. } => "softplus",
+            Self::Softmax => "softmax",
         }
     }
 
-    /// The runtime's type implementing this activation.
-    pub(crate) fn runtime_type(self) -> &'static str {
-        match self {
-            Self::Linear => "Linear",
-            Self::Sigmoid => "Sigmoid",
-            Self::Tanh => "Tanh",
-            Self::Relu => "Relu",
-        }
-    }
-
-    /// The runtime's default weight initialisation for a layer with this activation.
+    /// The runtime's default weight initialisation for a layer with this
+    /// activation: He for the rectifier family, Glorot for the rest.
     pub(crate) fn init(self) -> &'static str {
         match self {
-            Self::Relu => "HeUniform",
-            Self::Linear | Self::Sigmoid | Self::Tanh => "GlorotUniform",
+            Self::Relu
+            | Self::LeakyRelu { .. }
+            | Self::Elu { .. }
+            | Self::Gelu { .. }
+            | Self::Silu => "HeUniform",
+            Self::Linear | Self::Sigmoid | Self::Tanh | Self::Softplus { .. } | Self::Softmax => {
+                "GlorotUniform"
+            }
         }
     }
 }
 
 impl Loss {
-    pub(crate) const ALL: [Self; 1] = [Self::Mse];
+    pub(crate) const NAMES: [&str; 5] = ["mse", "mae", "huber", "cross_entropy", "bce"];
+
+    /// Reads `loss = name` or `loss = name(parameters…)`.
+    fn from_option(option: &OptionAst, errors: &mut Errors) -> Option<Self> {
+        let mut tokens = option.value.clone().into_iter();
+        let Some(first) = tokens.next() else {
+            errors.push(syn::Error::new(
+                option.eq.span(),
+                "expected a loss after `=`, such as `mse`",
+            ));
+            return None;
+        };
+        let TokenTree::Ident(name) = first else {
+            errors.push(syn::Error::new(
+                first.span(),
+                format!("unknown loss `{first}`; expected {}", list(&Self::NAMES)),
+            ));
+            return None;
+        };
+        let mut args = Vec::new();
+        let mut rest: TokenStream = tokens.collect();
+        if let Some(group) = rest
+            .clone()
+            .into_iter()
+            .next()
+            .as_ref()
+            .and_then(parenthesized)
+        {
+            args = args::named(&name, &args::split_commas(group), errors);
+            rest = rest.into_iter().skip(1).collect();
+        }
+        if !rest.is_empty() {
+            errors.push(syn::Error::new_spanned(
+                rest,
+                format!("unexpected tokens after `{name}`; separate options with `;`"),
+            ));
+        }
+        let mut params = Params::new(&name, &args);
+        let loss = match name.to_string().as_str() {
+            "mse" => Self::Mse,
+            "mae" => Self::Mae,
+            "huber" => Self::Huber {
+                delta: params.number("delta", 1.0, true, errors),
+            },
+            "cross_entropy" => Self::CrossEntropy,
+            "bce" => Self::Bce,
+            _ => {
+                errors.push(unknown(&name, "loss", &Self::NAMES));
+                return None;
+            }
+        };
+        params.finish(errors);
+        Some(loss)
+    }
 
     pub(crate) fn name(self) -> &'static str {
         match self {
             Self::Mse => "mse",
+            Self::Mae => "mae",
+            Self::Huber { .. } => "huber",
+            Self::CrossEntropy => "cross_entropy",
+            Self::Bce => "bce",
         }
     }
 
-    pub(crate) fn runtime_type(self) -> &'static str {
+    /// The output activation this loss is fused with, if any.
+    pub(crate) fn fused_activation(self) -> Option<Activation> {
         match self {
-            Self::Mse => "Mse",
+            Self::CrossEntropy => Some(Activation::Softmax),
+            Self::Bce => Some(Activation::Sigmoid),
+            Self::Mse | Self::Mae | Self::Huber { .. } => None,
         }
     }
 }
@@ -124,10 +271,11 @@ impl Network {
         let layers: Vec<_> = invocation
             .layers
             .iter()
-            .map(|layer| errors.ok(Layer::from_ast(layer)))
+            .map(|layer| Layer::from_ast(layer, &mut errors))
             .collect();
 
         let mut loss = None;
+        let mut loss_span = None;
         let mut float = None;
         let mut seed = None;
         let mut seen: Vec<&Ident> = Vec::new();
@@ -146,7 +294,10 @@ impl Network {
             }
             seen.push(&option.key);
             match option.key.to_string().as_str() {
-                "loss" => loss = errors.ok(named_value(option, "loss", &Loss::ALL, Loss::name)),
+                "loss" => {
+                    loss = Loss::from_option(option, &mut errors);
+                    loss_span = Some(option.value.clone());
+                }
                 "float" => {
                     float = errors.ok(named_value(
                         option,
@@ -168,7 +319,7 @@ impl Network {
         }
 
         errors.finish()?;
-        let (Some(inputs), Some(loss)) = (inputs, loss) else {
+        let (Some(inputs), Some(loss), Some(loss_tokens)) = (inputs, loss, loss_span) else {
             // Every `None` above recorded an error, so `finish` returned; this is defensive.
             return Err(syn::Error::new(invocation.input.span(), "invalid network"));
         };
@@ -178,6 +329,7 @@ impl Network {
             inputs,
             layers: layers.into_iter().flatten().collect(),
             loss,
+            loss_tokens,
             seed: seed.unwrap_or(0),
         })
     }
@@ -206,63 +358,62 @@ impl Network {
 }
 
 impl Layer {
-    fn from_ast(ast: &LayerAst) -> syn::Result<Self> {
-        let name = ast.activation.to_string();
-        let activation = Activation::ALL
-            .into_iter()
-            .find(|a| a.name() == name)
-            .ok_or_else(|| {
-                unknown(
-                    &ast.activation,
-                    "activation",
-                    &Activation::ALL.map(Activation::name),
-                )
-            });
-        let width = layer_width(ast);
-        match (activation, width) {
-            (Ok(activation), Ok(width)) => Ok(Self {
-                activation,
-                width,
-                span: ast.activation.span(),
-                width_span: ast.paren.span.join(),
-            }),
-            (Err(mut a), Err(w)) => {
-                a.combine(w);
-                Err(a)
-            }
-            (Err(e), _) | (_, Err(e)) => Err(e),
-        }
+    /// Where generated code for this layer points: at the activation's name,
+    /// but resolved as the macro's own code, so the generated names stay
+    /// hygienic when the layer comes from a `macro_rules!` argument.
+    pub(crate) fn code_span(&self) -> Span {
+        Span::call_site().located_at(self.span)
+    }
+
+    /// Reads `activation(width, parameters…)`.
+    fn from_ast(ast: &LayerAst, errors: &mut Errors) -> Option<Self> {
+        let pieces = args::split_commas(ast.args.clone());
+        let width = errors.ok(layer_width(ast, pieces.first()));
+        let named = args::named(&ast.activation, pieces.get(1..).unwrap_or_default(), errors);
+        let activation = Activation::from_name(&ast.activation, &named, errors);
+        Some(Self {
+            activation: activation?,
+            width: width?,
+            span: ast.activation.span(),
+            width_span: pieces
+                .first()
+                .and_then(|w| w.clone().into_iter().next())
+                .map_or(ast.paren.span.join(), |t| t.span()),
+        })
     }
 }
 
-/// The width between a layer's parentheses: a single positive integer.
-fn layer_width(ast: &LayerAst) -> syn::Result<usize> {
+/// The width, the first argument of a layer: a single positive integer.
+fn layer_width(ast: &LayerAst, first: Option<&TokenStream>) -> syn::Result<usize> {
     let what = format!("the `{}` layer", ast.activation);
-    let tokens: Vec<TokenTree> = ast.args.clone().into_iter().collect();
-    match tokens.as_slice() {
-        [] => Err(syn::Error::new(
+    let Some(first) = first else {
+        return Err(syn::Error::new(
             ast.paren.span.join(),
             format!(
                 "missing width: give {what} its number of units, as in `{}(3)`",
                 ast.activation
             ),
-        )),
+        ));
+    };
+    let tokens: Vec<TokenTree> = first.clone().into_iter().collect();
+    match tokens.as_slice() {
         [TokenTree::Literal(literal)] => {
             match syn::parse2::<LitInt>(TokenTree::Literal(literal.clone()).into()) {
                 Ok(lit) => width_of(&lit, &what),
-                Err(_) => Err(not_an_integer(&ast.args, &what)),
+                Err(_) => Err(not_an_integer(first, &what)),
             }
         }
-        _ => Err(not_an_integer(&ast.args, &what)),
+        _ => Err(not_an_integer(first, &what)),
     }
 }
 
 fn not_an_integer(tokens: &TokenStream, what: &str) -> syn::Error {
-    // Without the spaces a token stream prints around `-` and `,`: `-3`, not `- 3`.
-    let written = tokens.to_string().replace(" ,", ",").replacen("- ", "-", 1);
     syn::Error::new_spanned(
         tokens,
-        format!("the width of {what} must be a positive integer, found `{written}`"),
+        format!(
+            "the width of {what} must be a positive integer, found `{}`",
+            args::written(tokens)
+        ),
     )
 }
 
@@ -372,10 +523,7 @@ fn seed_value(option: &OptionAst, form: &Form) -> syn::Result<u64> {
 fn unknown_token(token: &TokenTree, what: &str, choices: &[&str]) -> syn::Error {
     syn::Error::new(
         token.span(),
-        format!(
-            "unknown {what} `{token}`; expected one of {}",
-            list(choices)
-        ),
+        format!("unknown {what} `{token}`; expected {}", list(choices)),
     )
 }
 

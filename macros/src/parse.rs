@@ -135,7 +135,7 @@ impl Parse for LayerAst {
         }
         let content;
         let paren = parenthesized!(content in input);
-        let args = content.parse()?;
+        let args = crate::args::without_invisible_groups(content.parse()?);
         Ok(Self {
             activation,
             paren,
@@ -162,6 +162,7 @@ impl Parse for OptionAst {
         while !input.is_empty() && !input.peek(Token![;]) {
             value.extend([input.parse::<proc_macro2::TokenTree>()?]);
         }
+        let value = crate::args::without_invisible_groups(value);
         Ok(Self { key, eq, value })
     }
 }

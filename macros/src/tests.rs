@@ -64,6 +64,79 @@ fn expression_form_reads_options_in_any_order_with_a_trailing_semicolon() {
 }
 
 #[test]
+fn activation_and_loss_parameters_are_read_with_defaults() {
+    let network = model(quote! {
+        N = 4 -> leaky_relu(8, slope = 0.2) -> elu(8) -> gelu(8, approximate = tanh)
+          -> softplus(8, beta = 2) -> silu(8) -> linear(2); loss = huber(delta = 0.5)
+    })
+    .unwrap();
+    let activations: Vec<_> = network.layers.iter().map(|l| l.activation).collect();
+    assert_eq!(
+        activations,
+        [
+            Activation::LeakyRelu { slope: 0.2 },
+            Activation::Elu { alpha: 1.0 },
+            Activation::Gelu {
+                tanh_approximation: true
+            },
+            Activation::Softplus { beta: 2.0 },
+            Activation::Silu,
+            Activation::Linear,
+        ]
+    );
+    assert_eq!(network.loss, Loss::Huber { delta: 0.5 });
+    let defaults = model(quote!(N = 4 -> leaky_relu(8) -> linear(1); loss = huber)).unwrap();
+    assert_eq!(
+        defaults.layers[0].activation,
+        Activation::LeakyRelu { slope: 0.01 }
+    );
+    assert_eq!(defaults.loss, Loss::Huber { delta: 1.0 });
+}
+
+#[test]
+fn losses_must_fit_the_output_activation() {
+    assert!(model(quote!(N = 4 -> relu(8) -> softmax(3); loss = cross_entropy)).is_ok());
+    assert!(model(quote!(N = 4 -> relu(8) -> sigmoid(3); loss = bce)).is_ok());
+    assert!(model(quote!(N = 4 -> relu(8) -> softmax(3); loss = mse)).is_ok());
+    let messages = errors(quote!(N = 4 -> softmax(8) -> tanh(3); loss = cross_entropy));
+    assert_eq!(messages.len(), 2, "{messages:#?}");
+    assert!(messages[0].contains("can only be the output layer"));
+    assert!(messages[1].contains("write it as `softmax(3)`"));
+    let messages = errors(quote!(N = 4 -> linear(2); loss = bce));
+    assert_eq!(
+        messages,
+        [
+            "`bce` needs a `sigmoid` output layer, but the last layer is `linear`; write it as `sigmoid(2)`"
+        ]
+    );
+}
+
+#[test]
+fn fused_losses_read_the_logits() {
+    let expanded = expand::network(quote!(Net = 4 -> relu(8) -> softmax(3); loss = cross_entropy));
+    let text = prettyplease::unparse(&syn::parse2(expanded).unwrap());
+    let compact: String = text
+        .split_whitespace()
+        .collect::<String>()
+        .replace(",)", ")");
+    assert!(compact.contains("LogitLoss::value_and_delta(&::backprop::__private::SoftmaxCrossEntropy,&z2,y,batch_rows,&mutdelta2)"), "{text}");
+    assert!(
+        compact.contains(
+            "LogitLoss::value(&::backprop::__private::SoftmaxCrossEntropy,&z2,y,batch_rows)"
+        ),
+        "{text}"
+    );
+    assert!(
+        !compact.contains("backprop_softmax"),
+        "a fused loss skips softmax's Jacobian:\n{text}"
+    );
+    assert!(
+        compact.contains("activation::softmax(&z2,&muth2)"),
+        "forward still outputs probabilities:\n{text}"
+    );
+}
+
+#[test]
 fn misspelled_names_get_the_nearest_suggestion() {
     assert_eq!(
         errors(quote!(N = 2 -> sigmiod(3) -> linear(1); loss = mse)),
@@ -78,6 +151,14 @@ fn misspelled_names_get_the_nearest_suggestion() {
         ["unknown option `flaot`; did you mean `float`?"]
     );
     assert_eq!(
+        errors(quote!(N = 2 -> swish(3) -> linear(1); loss = mse)),
+        ["unknown activation `swish`; did you mean `silu`?"]
+    );
+    assert_eq!(
+        errors(quote!(N = 2 -> leaky_relu(3, slop = 0.1) -> linear(1); loss = mse)),
+        ["unknown parameter `slop`; did you mean `slope`?"]
+    );
+    assert_eq!(
         errors(quote!(N = 2 -> linear(1); loss = MSE)),
         ["unknown loss `MSE`; did you mean `mse`?"]
     );
@@ -87,7 +168,10 @@ fn misspelled_names_get_the_nearest_suggestion() {
     );
     assert_eq!(
         errors(quote!(N = 2 -> banana(3); loss = mse)),
-        ["unknown activation `banana`; expected one of `linear`, `sigmoid`, `tanh`, `relu`"]
+        [
+            "unknown activation `banana`; expected one of `linear`, `sigmoid`, `tanh`, `relu`, \
+          `leaky_relu`, `elu`, `gelu`, `silu`, `softplus`, `softmax`"
+        ]
     );
 }
 
@@ -96,10 +180,17 @@ fn all_mistakes_are_reported_together() {
     let messages =
         errors(quote!(N = 0 -> sigmiod(3.5) -> relu(0); float = f16; loss = mse; loss = mse));
     assert_eq!(messages.len(), 7, "{messages:#?}");
-    assert!(messages[0].contains("input is 0"));
-    assert!(messages[1].contains("`sigmiod`"));
-    assert!(messages[2].contains("found `3.5`"));
-    assert!(messages[3].contains("`relu` layer is 0"));
+    for expected in [
+        "input is 0",
+        "`sigmiod`",
+        "found `3.5`",
+        "`relu` layer is 0",
+    ] {
+        assert!(
+            messages.iter().any(|m| m.contains(expected)),
+            "{expected}: {messages:#?}"
+        );
+    }
     assert!(
         messages
             .iter()
@@ -175,7 +266,7 @@ fn expansion_is_valid_rust_with_the_public_surface() {
         "fn backprop_rows<const B: ::backprop::__private::usize>",
         "kernels::add_transposed_product(&h1, &delta2, grad.w2_mut())",
         "kernels::transposed_product(&delta2, self.w2(), &mut delta1)",
-        "backprop_activation::<::backprop::__private::Sigmoid, _, B, _>(&h1, &mut delta1)",
+        "backprop_activation(&::backprop::__private::Sigmoid, &z1, &h1, &mut delta1)",
     ] {
         let expected: String = expected.split_whitespace().collect();
         assert!(

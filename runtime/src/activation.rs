@@ -1,137 +1,360 @@
 //! Activation functions `f` and their derivatives `f'`.
 //!
-//! Every activation here can compute its derivative from its own output
-//! `H = f(Z)`, so the backward pass needs only the cached outputs
-//! (`sigmoid: f' = H(1 − H)`, `tanh: 1 − H²`, `relu: [H > 0]`).
+//! Element-wise activations implement [`Activation`]: `apply` gives
+//! `h = f(z)` and `derivative` gives `f'(z)` from both `z` and `h`, so each
+//! can use whichever is cheaper and more stable (`sigmoid` uses
+//! `h(1 − h)`, `gelu` needs `z`). [`softmax`] works on whole rows and can
+//! only be the output layer. Formulas and defaults follow PyTorch.
 
 use crate::Float;
 use crate::kernels::Matrix;
 
 /// An element-wise activation function.
 pub trait Activation {
-    /// The name used in the `network!` DSL.
-    const NAME: &'static str;
-
     /// `f(z)`.
-    fn apply<T: Float>(z: T) -> T;
+    fn apply<T: Float>(&self, z: T) -> T;
 
-    /// `f'(z)`, computed from the output `h = f(z)`.
-    fn derivative_from_output<T: Float>(h: T) -> T;
+    /// `f'(z)`, given `z` and `h = f(z)`.
+    fn derivative<T: Float>(&self, z: T, h: T) -> T;
 }
 
 /// `f(z) = z`, `f' = 1`.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct Linear;
 
 /// The logistic function `σ(z) = 1 / (1 + e⁻ᶻ)`, `f' = σ(1 − σ)`.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct Sigmoid;
 
 /// The hyperbolic tangent, `f' = 1 − tanh²`.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct Tanh;
 
 /// The rectifier `max(0, z)`, `f' = [z > 0]`.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct Relu;
 
-impl Activation for Linear {
-    const NAME: &'static str = "linear";
+/// `z` for `z > 0`, `slope·z` otherwise (PyTorch's `LeakyReLU`, default slope 0.01).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct LeakyRelu {
+    /// The slope for negative inputs.
+    pub slope: f64,
+}
 
+/// `z` for `z > 0`, `α(eᶻ − 1)` otherwise (PyTorch's `ELU`, default α = 1).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Elu {
+    /// The value approached for large negative inputs is `−α`.
+    pub alpha: f64,
+}
+
+/// The Gaussian error linear unit `z·Φ(z)` (PyTorch's `GELU`): exact with
+/// `erf`, or PyTorch's `approximate='tanh'` form.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Gelu {
+    /// Use `0.5·z·(1 + tanh(√(2/π)·(z + 0.044715·z³)))`.
+    pub tanh_approximation: bool,
+}
+
+/// `z·σ(z)`, also called swish (PyTorch's `SiLU`).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Silu;
+
+/// `ln(1 + e^{βz}) / β`, and `z` where `βz > 20` (PyTorch's `Softplus`, default β = 1).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Softplus {
+    /// The sharpness `β`.
+    pub beta: f64,
+}
+
+impl Default for LeakyRelu {
+    fn default() -> Self {
+        Self { slope: 0.01 }
+    }
+}
+
+impl Default for Elu {
+    fn default() -> Self {
+        Self { alpha: 1.0 }
+    }
+}
+
+impl Default for Softplus {
+    fn default() -> Self {
+        Self { beta: 1.0 }
+    }
+}
+
+/// `σ(z)`, evaluated so that `exp` never overflows.
+#[inline]
+#[must_use]
+pub fn sigmoid<T: Float>(z: T) -> T {
+    if z >= T::ZERO {
+        T::ONE / (T::ONE + (-z).exp())
+    } else {
+        let e = z.exp();
+        e / (T::ONE + e)
+    }
+}
+
+impl Activation for Linear {
     #[inline]
-    fn apply<T: Float>(z: T) -> T {
+    fn apply<T: Float>(&self, z: T) -> T {
         z
     }
 
     #[inline]
-    fn derivative_from_output<T: Float>(_h: T) -> T {
+    fn derivative<T: Float>(&self, _z: T, _h: T) -> T {
         T::ONE
     }
 }
 
 impl Activation for Sigmoid {
-    const NAME: &'static str = "sigmoid";
-
-    /// Evaluated so that `exp` never overflows: for negative `z` it uses
-    /// `eᶻ / (1 + eᶻ)`.
     #[inline]
-    fn apply<T: Float>(z: T) -> T {
-        if z >= T::ZERO {
-            T::ONE / (T::ONE + (-z).exp())
-        } else {
-            let e = z.exp();
-            e / (T::ONE + e)
-        }
+    fn apply<T: Float>(&self, z: T) -> T {
+        sigmoid(z)
     }
 
     #[inline]
-    fn derivative_from_output<T: Float>(h: T) -> T {
+    fn derivative<T: Float>(&self, _z: T, h: T) -> T {
         h * (T::ONE - h)
     }
 }
 
 impl Activation for Tanh {
-    const NAME: &'static str = "tanh";
-
     #[inline]
-    fn apply<T: Float>(z: T) -> T {
+    fn apply<T: Float>(&self, z: T) -> T {
         z.tanh()
     }
 
     #[inline]
-    fn derivative_from_output<T: Float>(h: T) -> T {
+    fn derivative<T: Float>(&self, _z: T, h: T) -> T {
         T::ONE - h * h
     }
 }
 
 impl Activation for Relu {
-    const NAME: &'static str = "relu";
-
     #[inline]
-    fn apply<T: Float>(z: T) -> T {
+    fn apply<T: Float>(&self, z: T) -> T {
         if z > T::ZERO { z } else { T::ZERO }
     }
 
     #[inline]
-    fn derivative_from_output<T: Float>(h: T) -> T {
-        if h > T::ZERO { T::ONE } else { T::ZERO }
+    fn derivative<T: Float>(&self, z: T, _h: T) -> T {
+        if z > T::ZERO { T::ONE } else { T::ZERO }
     }
 }
 
-/// Applies `A` in place: `Z` becomes `H = f(Z)`.
+impl Activation for LeakyRelu {
+    #[inline]
+    fn apply<T: Float>(&self, z: T) -> T {
+        if z > T::ZERO {
+            z
+        } else {
+            T::from_f64(self.slope) * z
+        }
+    }
+
+    #[inline]
+    fn derivative<T: Float>(&self, z: T, _h: T) -> T {
+        if z > T::ZERO {
+            T::ONE
+        } else {
+            T::from_f64(self.slope)
+        }
+    }
+}
+
+impl Activation for Elu {
+    #[inline]
+    fn apply<T: Float>(&self, z: T) -> T {
+        if z > T::ZERO {
+            z
+        } else {
+            T::from_f64(self.alpha) * z.exp_m1()
+        }
+    }
+
+    #[inline]
+    fn derivative<T: Float>(&self, z: T, _h: T) -> T {
+        if z > T::ZERO {
+            T::ONE
+        } else {
+            T::from_f64(self.alpha) * z.exp()
+        }
+    }
+}
+
+/// `√(2/π)`, of the tanh approximation of GELU.
+const SQRT_2_OVER_PI: f64 = 0.797_884_560_802_865_4;
+/// The cubic coefficient of the tanh approximation of GELU.
+const GELU_CUBIC: f64 = 0.044_715;
+
+impl Activation for Gelu {
+    #[inline]
+    fn apply<T: Float>(&self, z: T) -> T {
+        let half = T::from_f64(0.5);
+        if self.tanh_approximation {
+            let inner = T::from_f64(SQRT_2_OVER_PI) * (z + T::from_f64(GELU_CUBIC) * z * z * z);
+            half * z * (T::ONE + inner.tanh())
+        } else {
+            half * z * (T::ONE + (z * T::from_f64(core::f64::consts::FRAC_1_SQRT_2)).erf())
+        }
+    }
+
+    #[inline]
+    fn derivative<T: Float>(&self, z: T, _h: T) -> T {
+        let half = T::from_f64(0.5);
+        if self.tanh_approximation {
+            let cubic = T::from_f64(GELU_CUBIC);
+            let scale = T::from_f64(SQRT_2_OVER_PI);
+            let t = (scale * (z + cubic * z * z * z)).tanh();
+            let inner_derivative = scale * (T::ONE + T::from_f64(3.0) * cubic * z * z);
+            half * (T::ONE + t) + half * z * (T::ONE - t * t) * inner_derivative
+        } else {
+            // Φ(z) + z·φ(z)
+            let cdf = half * (T::ONE + (z * T::from_f64(core::f64::consts::FRAC_1_SQRT_2)).erf());
+            let pdf = (-half * z * z).exp() * T::from_f64(0.398_942_280_401_432_7);
+            cdf + z * pdf
+        }
+    }
+}
+
+impl Activation for Silu {
+    #[inline]
+    fn apply<T: Float>(&self, z: T) -> T {
+        z * sigmoid(z)
+    }
+
+    #[inline]
+    fn derivative<T: Float>(&self, z: T, _h: T) -> T {
+        let s = sigmoid(z);
+        s * (T::ONE + z * (T::ONE - s))
+    }
+}
+
+/// Above this `βz`, softplus is taken to be linear (PyTorch's `threshold`).
+const SOFTPLUS_THRESHOLD: f64 = 20.0;
+
+impl Activation for Softplus {
+    #[inline]
+    fn apply<T: Float>(&self, z: T) -> T {
+        let beta = T::from_f64(self.beta);
+        let scaled = beta * z;
+        if scaled > T::from_f64(SOFTPLUS_THRESHOLD) {
+            z
+        } else {
+            scaled.exp().ln_1p() / beta
+        }
+    }
+
+    #[inline]
+    fn derivative<T: Float>(&self, z: T, _h: T) -> T {
+        let scaled = T::from_f64(self.beta) * z;
+        if scaled > T::from_f64(SOFTPLUS_THRESHOLD) {
+            T::ONE
+        } else {
+            sigmoid(scaled)
+        }
+    }
+}
+
+/// `H = f(Z)`, element by element.
 ///
 /// ```
 /// use backprop_runtime::activation::{activate, Relu};
 ///
-/// let mut z = [[-1.0, 2.0]];
-/// activate::<Relu, _, 1, 2>(&mut z);
-/// assert_eq!(z, [[0.0, 2.0]]);
+/// let mut h = [[0.0; 2]];
+/// activate(&Relu, &[[-1.0, 2.0]], &mut h);
+/// assert_eq!(h, [[0.0, 2.0]]);
 /// ```
 #[inline]
-pub fn activate<A: Activation, T: Float, const B: usize, const N: usize>(z: &mut Matrix<T, B, N>) {
-    for value in z.as_flattened_mut() {
-        *value = A::apply(*value);
+pub fn activate<A: Activation, T: Float, const B: usize, const N: usize>(
+    activation: &A,
+    z: &Matrix<T, B, N>,
+    h: &mut Matrix<T, B, N>,
+) {
+    for (h, &z) in h.as_flattened_mut().iter_mut().zip(z.as_flattened()) {
+        *h = activation.apply(z);
     }
 }
 
-/// Multiplies a gradient with respect to `H` by `f'(Z)`, in place:
-/// `Δ = ∂L/∂H ⊙ f'(Z)`, with `f'` computed from the cached output `h`.
+/// Turns `∂L/∂H` into `Δ = ∂L/∂Z = ∂L/∂H ⊙ f'(Z)`, in place.
 ///
 /// ```
 /// use backprop_runtime::activation::{backprop_activation, Sigmoid};
 ///
+/// let z = [[0.0, 0.0]];
 /// let h = [[0.5, 0.25]];
 /// let mut grad = [[1.0, 2.0]];
-/// backprop_activation::<Sigmoid, _, 1, 2>(&h, &mut grad);
+/// backprop_activation(&Sigmoid, &z, &h, &mut grad);
 /// assert_eq!(grad, [[0.25, 0.375]]);
 /// ```
 #[inline]
 pub fn backprop_activation<A: Activation, T: Float, const B: usize, const N: usize>(
+    activation: &A,
+    z: &Matrix<T, B, N>,
     h: &Matrix<T, B, N>,
     grad: &mut Matrix<T, B, N>,
 ) {
-    for (g, &h) in grad.as_flattened_mut().iter_mut().zip(h.as_flattened()) {
-        *g *= A::derivative_from_output(h);
+    let pairs = z.as_flattened().iter().zip(h.as_flattened());
+    for (g, (&z, &h)) in grad.as_flattened_mut().iter_mut().zip(pairs) {
+        *g *= activation.derivative(z, h);
+    }
+}
+
+/// `softmax` of each row: `hⱼ = e^{zⱼ − m} / Σₖ e^{zₖ − m}` with `m` the
+/// row's maximum, so no `exp` overflows.
+///
+/// ```
+/// use backprop_runtime::activation::softmax;
+///
+/// let mut h = [[0.0; 3]];
+/// softmax(&[[1e4, 1e4, -1e4]], &mut h);
+/// assert_eq!(h, [[0.5, 0.5, 0.0]]);
+/// ```
+#[inline]
+pub fn softmax<T: Float, const B: usize, const N: usize>(
+    z: &Matrix<T, B, N>,
+    h: &mut Matrix<T, B, N>,
+) {
+    for (z_row, h_row) in z.iter().zip(h.iter_mut()) {
+        let max = z_row.iter().fold(z_row[0], |m, &v| m.max(v));
+        let mut sum = T::ZERO;
+        for (h, &z) in h_row.iter_mut().zip(z_row) {
+            *h = (z - max).exp();
+            sum += *h;
+        }
+        for h in h_row.iter_mut() {
+            *h /= sum;
+        }
+    }
+}
+
+/// Turns `∂L/∂H` into `∂L/∂Z` through softmax's Jacobian, row by row:
+/// `Δ = H ⊙ (G − (G·H)1ᵀ)`. Losses fused with softmax skip this.
+///
+/// ```
+/// use backprop_runtime::activation::backprop_softmax;
+///
+/// let h = [[0.5, 0.5]];
+/// let mut grad = [[1.0, -1.0]];
+/// backprop_softmax(&h, &mut grad);
+/// assert_eq!(grad, [[0.5, -0.5]]);
+/// ```
+#[inline]
+pub fn backprop_softmax<T: Float, const B: usize, const N: usize>(
+    h: &Matrix<T, B, N>,
+    grad: &mut Matrix<T, B, N>,
+) {
+    for (h_row, g_row) in h.iter().zip(grad.iter_mut()) {
+        let dot = h_row
+            .iter()
+            .zip(g_row.iter())
+            .fold(T::ZERO, |sum, (&h, &g)| sum + h * g);
+        for (g, &h) in g_row.iter_mut().zip(h_row) {
+            *g = h * (*g - dot);
+        }
     }
 }
 
@@ -141,17 +364,17 @@ mod tests {
     use approx::assert_relative_eq;
 
     /// Central difference of `f` at `z`, the reference for every derivative.
-    fn numeric_derivative(f: fn(f64) -> f64, z: f64) -> f64 {
+    fn numeric_derivative<A: Activation>(activation: &A, z: f64) -> f64 {
         let step = 1e-6;
-        (f(z + step) - f(z - step)) / (2.0 * step)
+        (activation.apply(z + step) - activation.apply(z - step)) / (2.0 * step)
     }
 
-    fn check<A: Activation>(points: &[f64]) {
-        for &z in points {
-            let h = A::apply(z);
+    fn check<A: Activation>(activation: &A) {
+        for z in [-3.0, -0.7, -0.1, 0.2, 0.9, 2.5, 25.0] {
+            let h = activation.apply(z);
             assert_relative_eq!(
-                A::derivative_from_output(h),
-                numeric_derivative(A::apply::<f64>, z),
+                activation.derivative(z, h),
+                numeric_derivative(activation, z),
                 epsilon = 1e-8,
                 max_relative = 1e-6
             );
@@ -160,21 +383,68 @@ mod tests {
 
     #[test]
     fn derivatives_match_central_differences() {
-        let points = [-3.0, -0.7, -0.1, 0.2, 0.9, 2.5];
-        check::<Linear>(&points);
-        check::<Sigmoid>(&points);
-        check::<Tanh>(&points);
-        check::<Relu>(&points);
+        check(&Linear);
+        check(&Sigmoid);
+        check(&Tanh);
+        check(&Relu);
+        check(&LeakyRelu { slope: 0.2 });
+        check(&Elu { alpha: 0.7 });
+        check(&Gelu {
+            tanh_approximation: false,
+        });
+        check(&Gelu {
+            tanh_approximation: true,
+        });
+        check(&Silu);
+        check(&Softplus { beta: 2.0 });
+    }
+
+    fn check_finite<A: Activation>(activation: &A) {
+        for z in [-1e4_f32, -100.0, -20.0, 0.0, 20.0, 100.0, 1e4] {
+            let h = activation.apply(z);
+            let finite = h.is_finite() && activation.derivative(z, h).is_finite();
+            assert!(finite, "{} at {z}", core::any::type_name::<A>());
+        }
     }
 
     #[test]
-    fn sigmoid_is_finite_and_saturates_at_extremes() {
-        for z in [-1e4_f32, -100.0, 100.0, 1e4] {
-            let h = Sigmoid::apply(z);
-            assert!(h.is_finite() && (0.0..=1.0).contains(&h));
+    fn activations_and_derivatives_are_finite_at_extremes() {
+        check_finite(&Linear);
+        check_finite(&Sigmoid);
+        check_finite(&Tanh);
+        check_finite(&Relu);
+        check_finite(&LeakyRelu::default());
+        check_finite(&Elu::default());
+        check_finite(&Gelu::default());
+        check_finite(&Gelu {
+            tanh_approximation: true,
+        });
+        check_finite(&Silu);
+        check_finite(&Softplus::default());
+        assert_relative_eq!(Sigmoid.apply(-1e4_f64), 0.0);
+        assert_relative_eq!(Sigmoid.apply(1e4_f64), 1.0);
+    }
+
+    #[test]
+    fn softmax_rows_sum_to_one_and_its_jacobian_matches_finite_differences() {
+        let z = [[0.3, -1.2, 2.0, 0.1]];
+        let mut h = [[0.0; 4]];
+        softmax(&z, &mut h);
+        assert_relative_eq!(h[0].iter().sum::<f64>(), 1.0, epsilon = 1e-12);
+        // A loss L = Σ cⱼ hⱼ: ∂L/∂H = c; ∂L/∂Z by finite differences.
+        let c = [0.5, -1.0, 2.0, 0.25];
+        let loss = |z: [[f64; 4]; 1]| {
+            let mut h = [[0.0; 4]];
+            softmax(&z, &mut h);
+            h[0].iter().zip(&c).map(|(h, c)| h * c).sum::<f64>()
+        };
+        let mut grad = [c];
+        backprop_softmax(&h, &mut grad);
+        for j in 0..4 {
+            let (mut up, mut down) = (z, z);
+            up[0][j] += 1e-6;
+            down[0][j] -= 1e-6;
+            assert_relative_eq!(grad[0][j], (loss(up) - loss(down)) / 2e-6, epsilon = 1e-8);
         }
-        assert_relative_eq!(Sigmoid::apply(-1e4_f64), 0.0);
-        assert_relative_eq!(Sigmoid::apply(1e4_f64), 1.0);
-        assert_relative_eq!(Sigmoid::apply(0.0_f64), 0.5);
     }
 }

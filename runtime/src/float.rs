@@ -65,9 +65,21 @@ pub trait Float:
     /// Natural logarithm.
     #[must_use]
     fn ln(self) -> Self;
+    /// `eˣ − 1`, accurate near 0.
+    #[must_use]
+    fn exp_m1(self) -> Self;
+    /// `ln(1 + x)`, accurate near 0.
+    #[must_use]
+    fn ln_1p(self) -> Self;
     /// Hyperbolic tangent.
     #[must_use]
     fn tanh(self) -> Self;
+    /// The error function.
+    #[must_use]
+    fn erf(self) -> Self;
+    /// The larger of two values (`NaN` if either is).
+    #[must_use]
+    fn max(self, other: Self) -> Self;
     /// Square root.
     #[must_use]
     fn sqrt(self) -> Self;
@@ -79,7 +91,7 @@ pub trait Float:
 }
 
 macro_rules! impl_float {
-    ($t:ident, $exp:path, $ln:path, $tanh:path, $sqrt:path, $abs:path) => {
+    ($t:ident, $exp:path, $exp_m1:path, $ln:path, $ln_1p:path, $tanh:path, $erf:path, $sqrt:path, $abs:path) => {
         impl Float for $t {
             const ZERO: Self = 0.0;
             const ONE: Self = 1.0;
@@ -108,8 +120,30 @@ macro_rules! impl_float {
                 $ln(self)
             }
             #[inline]
+            fn exp_m1(self) -> Self {
+                $exp_m1(self)
+            }
+            #[inline]
+            fn ln_1p(self) -> Self {
+                $ln_1p(self)
+            }
+            #[inline]
             fn tanh(self) -> Self {
                 $tanh(self)
+            }
+            #[inline]
+            fn erf(self) -> Self {
+                $erf(self)
+            }
+            #[inline]
+            fn max(self, other: Self) -> Self {
+                if self.is_nan() || other.is_nan() {
+                    <$t>::NAN
+                } else if self >= other {
+                    self
+                } else {
+                    other
+                }
             }
             #[inline]
             fn sqrt(self) -> Self {
@@ -130,16 +164,22 @@ macro_rules! impl_float {
 impl_float!(
     f32,
     libm::expf,
+    libm::expm1f,
     libm::logf,
+    libm::log1pf,
     libm::tanhf,
+    libm::erff,
     libm::sqrtf,
     libm::fabsf
 );
 impl_float!(
     f64,
     libm::exp,
+    libm::expm1,
     libm::log,
+    libm::log1p,
     libm::tanh,
+    libm::erf,
     libm::sqrt,
     libm::fabs
 );

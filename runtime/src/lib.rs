@@ -21,11 +21,15 @@ mod network;
 mod optim;
 pub mod params;
 
-pub use activation::{Activation, Linear, Relu, Sigmoid, Tanh};
+pub use activation::{
+    Activation, Elu, Gelu, LeakyRelu, Linear, Relu, Sigmoid, Silu, Softplus, Tanh,
+};
 pub use float::Float;
 pub use init::Init;
 pub use kernels::Matrix;
-pub use loss::{Loss, Mse};
+pub use loss::{
+    Huber, LogitLoss, Loss, Mae, Mse, SigmoidBinaryCrossEntropy, SoftmaxCrossEntropy, one_hot,
+};
 pub use network::{BatchError, Network, Row};
 pub use optim::{Optimizer, Sgd};
 pub use rand_core;

@@ -1,19 +1,25 @@
 //! Loss functions, with PyTorch's definitions so it can serve as an oracle.
+//!
+//! A [`Loss`] compares the network's output `Ŷ` with the targets `Y` and
+//! gives `∂L/∂Ŷ`; the backward pass then multiplies by the output
+//! activation's derivative. A [`LogitLoss`] is fused with its output
+//! activation (softmax with cross-entropy, sigmoid with binary
+//! cross-entropy): it reads the pre-activations `Zᴸ` and gives
+//! `Δᴸ = ∂L/∂Zᴸ` directly, in the numerically stable form.
+//!
+//! Every method sees a chunk of `B` rows out of a batch of `batch_rows` and
+//! returns that chunk's share of the mean, so summing over the chunks of a
+//! batch gives the loss of the whole batch.
 
 use crate::Float;
+use crate::activation::sigmoid;
 use crate::kernels::Matrix;
 
-/// A loss `L(Ŷ, Y)` averaged over a batch.
-///
-/// Both methods see a chunk of `B` rows out of a batch of `batch_rows`, and
-/// return that chunk's share of the mean: summing the results over the
-/// chunks of a batch gives the loss of the whole batch.
+/// A loss on the network's output `Ŷ`.
 pub trait Loss {
-    /// The name used in the `network!` DSL.
-    const NAME: &'static str;
-
     /// This chunk's share of the loss.
     fn value<T: Float, const B: usize, const N: usize>(
+        &self,
         output: &Matrix<T, B, N>,
         target: &Matrix<T, B, N>,
         batch_rows: usize,
@@ -21,6 +27,7 @@ pub trait Loss {
 
     /// This chunk's share of the loss; `grad` is overwritten with `∂L/∂Ŷ`.
     fn value_and_gradient<T: Float, const B: usize, const N: usize>(
+        &self,
         output: &Matrix<T, B, N>,
         target: &Matrix<T, B, N>,
         batch_rows: usize,
@@ -28,8 +35,29 @@ pub trait Loss {
     ) -> T;
 }
 
+/// A loss fused with the output activation, computed from the
+/// pre-activations (logits) `Zᴸ`.
+pub trait LogitLoss {
+    /// This chunk's share of the loss.
+    fn value<T: Float, const B: usize, const N: usize>(
+        &self,
+        logits: &Matrix<T, B, N>,
+        target: &Matrix<T, B, N>,
+        batch_rows: usize,
+    ) -> T;
+
+    /// This chunk's share of the loss; `delta` is overwritten with `Δᴸ = ∂L/∂Zᴸ`.
+    fn value_and_delta<T: Float, const B: usize, const N: usize>(
+        &self,
+        logits: &Matrix<T, B, N>,
+        target: &Matrix<T, B, N>,
+        batch_rows: usize,
+        delta: &mut Matrix<T, B, N>,
+    ) -> T;
+}
+
 /// Mean squared error, `mean((ŷ − y)²)` over the batch and the outputs
-/// (PyTorch's `MSELoss`), with `∂L/∂Ŷ = 2(Ŷ − Y) / (B·n)`.
+/// (PyTorch's `MSELoss`); `∂L/∂Ŷ = 2(Ŷ − Y) / (B·n)`.
 ///
 /// ```
 /// use backprop_runtime::{Loss, Mse};
@@ -37,50 +65,424 @@ pub trait Loss {
 /// let output = [[1.0, 2.0], [3.0, 4.0]];
 /// let target = [[1.0, 0.0], [3.0, 5.0]];
 /// let mut grad = [[0.0; 2]; 2];
-/// let loss = Mse::value_and_gradient(&output, &target, 2, &mut grad);
+/// let loss = Mse.value_and_gradient(&output, &target, 2, &mut grad);
 /// assert_eq!(loss, (0.0 + 4.0 + 0.0 + 1.0) / 4.0);
 /// assert_eq!(grad, [[0.0, 1.0], [0.0, -0.5]]);
 /// ```
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct Mse;
 
-impl Loss for Mse {
-    const NAME: &'static str = "mse";
+/// Mean absolute error, `mean|ŷ − y|` (PyTorch's `L1Loss`);
+/// `∂L/∂Ŷ = sign(Ŷ − Y) / (B·n)`, with `sign(0) = 0`.
+///
+/// ```
+/// use backprop_runtime::{Loss, Mae};
+///
+/// let mut grad = [[0.0; 2]];
+/// let loss = Mae.value_and_gradient(&[[1.0, 2.0]], &[[3.0, 2.0]], 1, &mut grad);
+/// assert_eq!(loss, 1.0);
+/// assert_eq!(grad, [[-0.5, 0.0]]);
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Mae;
 
+/// The Huber loss (PyTorch's `HuberLoss`, default `δ = 1`): `½d²` where
+/// `|d| ≤ δ`, `δ(|d| − ½δ)` beyond, with `d = ŷ − y`, averaged;
+/// `∂L/∂Ŷ = clamp(d, −δ, δ) / (B·n)`.
+///
+/// ```
+/// use backprop_runtime::{Huber, Loss};
+///
+/// let huber = Huber { delta: 1.0 };
+/// let mut grad = [[0.0; 2]];
+/// let loss = huber.value_and_gradient(&[[0.5, 4.0]], &[[0.0, 0.0]], 1, &mut grad);
+/// assert_eq!(loss, (0.125 + 3.5) / 2.0);
+/// assert_eq!(grad, [[0.25, 0.5]]);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Huber {
+    /// Where the loss turns from quadratic to linear.
+    pub delta: f64,
+}
+
+impl Default for Huber {
+    fn default() -> Self {
+        Self { delta: 1.0 }
+    }
+}
+
+/// Cross-entropy of softmax outputs (PyTorch's `CrossEntropyLoss` with
+/// probability targets): `mean over the batch of −Σⱼ yⱼ log softmax(z)ⱼ`,
+/// computed with log-sum-exp; `Δᴸ = (softmax(Zᴸ)·Σⱼyⱼ − Y) / B`, which is
+/// `(softmax(Zᴸ) − Y) / B` for one-hot or probability rows.
+///
+/// ```
+/// use backprop_runtime::{LogitLoss, SoftmaxCrossEntropy};
+///
+/// let mut delta = [[0.0; 2]];
+/// let loss = SoftmaxCrossEntropy.value_and_delta(&[[0.0, 0.0]], &[[1.0, 0.0]], 1, &mut delta);
+/// assert!((loss - 2.0_f64.ln()).abs() < 1e-12);
+/// assert_eq!(delta, [[-0.5, 0.5]]);
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct SoftmaxCrossEntropy;
+
+/// Binary cross-entropy of sigmoid outputs (PyTorch's `BCEWithLogitsLoss`):
+/// `mean of max(z, 0) − z·y + ln(1 + e^{−|z|})` over the batch and the
+/// outputs; `Δᴸ = (σ(Zᴸ) − Y) / (B·n)`.
+///
+/// ```
+/// use backprop_runtime::{LogitLoss, SigmoidBinaryCrossEntropy};
+///
+/// let mut delta = [[0.0]];
+/// let loss = SigmoidBinaryCrossEntropy.value_and_delta(&[[0.0]], &[[1.0]], 1, &mut delta);
+/// assert!((loss - 2.0_f64.ln()).abs() < 1e-12);
+/// assert_eq!(delta, [[-0.5]]);
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct SigmoidBinaryCrossEntropy;
+
+/// `1 / (batch_rows · n)`: the weight of one element in a mean over the batch and the outputs.
+#[inline]
+fn element_weight<T: Float>(batch_rows: usize, n: usize) -> T {
+    T::ONE / T::from_usize(batch_rows * n)
+}
+
+/// `Σ term(ŷ, y)` over a chunk, and `grad = gradient(ŷ, y) · scale` if given:
+/// the shape shared by the element-wise losses.
+#[inline]
+fn elementwise<T: Float, const B: usize, const N: usize>(
+    output: &Matrix<T, B, N>,
+    target: &Matrix<T, B, N>,
+    batch_rows: usize,
+    grad: Option<&mut Matrix<T, B, N>>,
+    term: impl Fn(T) -> T,
+    gradient: impl Fn(T) -> T,
+) -> T {
+    let scale = element_weight::<T>(batch_rows, N);
+    let pairs = output.as_flattened().iter().zip(target.as_flattened());
+    let sum = match grad {
+        Some(grad) => pairs
+            .zip(grad.as_flattened_mut())
+            .fold(T::ZERO, |sum, ((&o, &t), g)| {
+                *g = gradient(o - t) * scale;
+                sum + term(o - t)
+            }),
+        None => pairs.fold(T::ZERO, |sum, (&o, &t)| sum + term(o - t)),
+    };
+    sum * scale
+}
+
+impl Loss for Mse {
     #[inline]
     fn value<T: Float, const B: usize, const N: usize>(
+        &self,
         output: &Matrix<T, B, N>,
         target: &Matrix<T, B, N>,
         batch_rows: usize,
     ) -> T {
-        let sum: T = output
-            .as_flattened()
-            .iter()
-            .zip(target.as_flattened())
-            .map(|(&o, &t)| (o - t) * (o - t))
-            .sum();
-        sum / T::from_usize(batch_rows * N)
+        elementwise(output, target, batch_rows, None, |d| d * d, |d| T::TWO * d)
     }
 
     #[inline]
     fn value_and_gradient<T: Float, const B: usize, const N: usize>(
+        &self,
         output: &Matrix<T, B, N>,
         target: &Matrix<T, B, N>,
         batch_rows: usize,
         grad: &mut Matrix<T, B, N>,
     ) -> T {
-        let scale = T::ONE / T::from_usize(batch_rows * N);
-        let mut sum = T::ZERO;
-        for ((g, &o), &t) in grad
-            .as_flattened_mut()
-            .iter_mut()
-            .zip(output.as_flattened())
-            .zip(target.as_flattened())
-        {
-            let error = o - t;
-            sum += error * error;
-            *g = T::TWO * error * scale;
+        elementwise(
+            output,
+            target,
+            batch_rows,
+            Some(grad),
+            |d| d * d,
+            |d| T::TWO * d,
+        )
+    }
+}
+
+/// `sign(d)` with `sign(0) = 0`, as PyTorch's `L1Loss` backward.
+#[inline]
+fn sign<T: Float>(d: T) -> T {
+    if d > T::ZERO {
+        T::ONE
+    } else if d < T::ZERO {
+        -T::ONE
+    } else {
+        T::ZERO
+    }
+}
+
+impl Loss for Mae {
+    #[inline]
+    fn value<T: Float, const B: usize, const N: usize>(
+        &self,
+        output: &Matrix<T, B, N>,
+        target: &Matrix<T, B, N>,
+        batch_rows: usize,
+    ) -> T {
+        elementwise(output, target, batch_rows, None, Float::abs, sign)
+    }
+
+    #[inline]
+    fn value_and_gradient<T: Float, const B: usize, const N: usize>(
+        &self,
+        output: &Matrix<T, B, N>,
+        target: &Matrix<T, B, N>,
+        batch_rows: usize,
+        grad: &mut Matrix<T, B, N>,
+    ) -> T {
+        elementwise(output, target, batch_rows, Some(grad), Float::abs, sign)
+    }
+}
+
+impl Huber {
+    #[inline]
+    fn term<T: Float>(self, d: T) -> T {
+        let delta = T::from_f64(self.delta);
+        let half = T::from_f64(0.5);
+        if d.abs() <= delta {
+            half * d * d
+        } else {
+            delta * (d.abs() - half * delta)
         }
+    }
+
+    #[inline]
+    fn gradient<T: Float>(self, d: T) -> T {
+        let delta = T::from_f64(self.delta);
+        if d > delta {
+            delta
+        } else if d < -delta {
+            -delta
+        } else {
+            d
+        }
+    }
+}
+
+impl Loss for Huber {
+    #[inline]
+    fn value<T: Float, const B: usize, const N: usize>(
+        &self,
+        output: &Matrix<T, B, N>,
+        target: &Matrix<T, B, N>,
+        batch_rows: usize,
+    ) -> T {
+        elementwise(
+            output,
+            target,
+            batch_rows,
+            None,
+            |d| self.term(d),
+            |d| self.gradient(d),
+        )
+    }
+
+    #[inline]
+    fn value_and_gradient<T: Float, const B: usize, const N: usize>(
+        &self,
+        output: &Matrix<T, B, N>,
+        target: &Matrix<T, B, N>,
+        batch_rows: usize,
+        grad: &mut Matrix<T, B, N>,
+    ) -> T {
+        let (term, gradient) = (|d| self.term(d), |d| self.gradient(d));
+        elementwise(output, target, batch_rows, Some(grad), term, gradient)
+    }
+}
+
+/// The row's maximum and `ln Σⱼ e^{zⱼ − max}`: `log softmax(z)ⱼ = zⱼ − max − that`.
+#[inline]
+fn log_sum_exp<T: Float, const N: usize>(z: &[T; N]) -> (T, T) {
+    let max = z.iter().fold(z[0], |m, &v| m.max(v));
+    let sum = z.iter().fold(T::ZERO, |sum, &v| sum + (v - max).exp());
+    (max, sum.ln())
+}
+
+impl LogitLoss for SoftmaxCrossEntropy {
+    #[inline]
+    fn value<T: Float, const B: usize, const N: usize>(
+        &self,
+        logits: &Matrix<T, B, N>,
+        target: &Matrix<T, B, N>,
+        batch_rows: usize,
+    ) -> T {
+        let mut total = T::ZERO;
+        for (z, y) in logits.iter().zip(target) {
+            let (max, log_sum) = log_sum_exp(z);
+            for (&z, &y) in z.iter().zip(y) {
+                total -= y * (z - max - log_sum);
+            }
+        }
+        total / T::from_usize(batch_rows)
+    }
+
+    #[inline]
+    fn value_and_delta<T: Float, const B: usize, const N: usize>(
+        &self,
+        logits: &Matrix<T, B, N>,
+        target: &Matrix<T, B, N>,
+        batch_rows: usize,
+        delta: &mut Matrix<T, B, N>,
+    ) -> T {
+        let scale = T::ONE / T::from_usize(batch_rows);
+        let mut total = T::ZERO;
+        for ((z, y), d) in logits.iter().zip(target).zip(delta.iter_mut()) {
+            let (max, log_sum) = log_sum_exp(z);
+            let target_mass = y.iter().fold(T::ZERO, |sum, &y| sum + y);
+            for ((&z, &y), d) in z.iter().zip(y).zip(d.iter_mut()) {
+                let log_p = z - max - log_sum;
+                total -= y * log_p;
+                *d = (log_p.exp() * target_mass - y) * scale;
+            }
+        }
+        total * scale
+    }
+}
+
+/// `max(z, 0) − z·y + ln(1 + e^{−|z|})`: binary cross-entropy of `σ(z)`
+/// against `y`, without evaluating `ln σ(z)`, which underflows.
+#[inline]
+fn binary_cross_entropy_with_logit<T: Float>(z: T, y: T) -> T {
+    z.max(T::ZERO) - z * y + (-z.abs()).exp().ln_1p()
+}
+
+impl LogitLoss for SigmoidBinaryCrossEntropy {
+    #[inline]
+    fn value<T: Float, const B: usize, const N: usize>(
+        &self,
+        logits: &Matrix<T, B, N>,
+        target: &Matrix<T, B, N>,
+        batch_rows: usize,
+    ) -> T {
+        let pairs = logits.as_flattened().iter().zip(target.as_flattened());
+        let sum = pairs.fold(T::ZERO, |sum, (&z, &y)| {
+            sum + binary_cross_entropy_with_logit(z, y)
+        });
+        sum * element_weight::<T>(batch_rows, N)
+    }
+
+    #[inline]
+    fn value_and_delta<T: Float, const B: usize, const N: usize>(
+        &self,
+        logits: &Matrix<T, B, N>,
+        target: &Matrix<T, B, N>,
+        batch_rows: usize,
+        delta: &mut Matrix<T, B, N>,
+    ) -> T {
+        let scale = element_weight::<T>(batch_rows, N);
+        let pairs = logits.as_flattened().iter().zip(target.as_flattened());
+        let sum = pairs
+            .zip(delta.as_flattened_mut())
+            .fold(T::ZERO, |sum, ((&z, &y), d)| {
+                *d = (sigmoid(z) - y) * scale;
+                sum + binary_cross_entropy_with_logit(z, y)
+            });
         sum * scale
+    }
+}
+
+/// The one-hot row for class `class` of `N`: the target of a
+/// `cross_entropy` network for a sample of that class.
+///
+/// # Panics
+///
+/// If `class >= N`.
+///
+/// ```
+/// use backprop_runtime::loss::one_hot;
+///
+/// assert_eq!(one_hot::<f32, 4>(2), [0.0, 0.0, 1.0, 0.0]);
+/// ```
+#[must_use]
+pub fn one_hot<T: Float, const N: usize>(class: usize) -> [T; N] {
+    assert!(
+        class < N,
+        "class {class} is out of range for {N} classes (0 to {})",
+        N - 1
+    );
+    let mut row = [T::ZERO; N];
+    row[class] = T::ONE;
+    row
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use approx::assert_relative_eq;
+
+    /// Checks `∂L/∂input` of a chunk against central differences of `value`.
+    fn check_gradient<const N: usize>(
+        value: impl Fn(&[[f64; N]; 2]) -> f64,
+        gradient: impl Fn(&[[f64; N]; 2], &mut [[f64; N]; 2]) -> f64,
+        at: [[f64; N]; 2],
+    ) {
+        let mut grad = [[0.0; N]; 2];
+        let loss = gradient(&at, &mut grad);
+        assert_relative_eq!(loss, value(&at), epsilon = 1e-12);
+        for r in 0..2 {
+            for c in 0..N {
+                let (mut up, mut down) = (at, at);
+                up[r][c] += 1e-6;
+                down[r][c] -= 1e-6;
+                let numeric = (value(&up) - value(&down)) / 2e-6;
+                assert_relative_eq!(grad[r][c], numeric, epsilon = 1e-8, max_relative = 1e-6);
+            }
+        }
+    }
+
+    const TARGET: [[f64; 3]; 2] = [[0.0, 1.0, 0.0], [0.2, 0.3, 0.5]];
+    const POINT: [[f64; 3]; 2] = [[0.3, -1.7, 2.2], [-0.4, 0.05, 1.1]];
+
+    #[test]
+    fn loss_gradients_match_central_differences() {
+        check_gradient(
+            |o| Mse.value(o, &TARGET, 2),
+            |o, g| Mse.value_and_gradient(o, &TARGET, 2, g),
+            POINT,
+        );
+        check_gradient(
+            |o| Mae.value(o, &TARGET, 2),
+            |o, g| Mae.value_and_gradient(o, &TARGET, 2, g),
+            POINT,
+        );
+        let huber = Huber { delta: 0.5 };
+        check_gradient(
+            |o| huber.value(o, &TARGET, 2),
+            |o, g| huber.value_and_gradient(o, &TARGET, 2, g),
+            POINT,
+        );
+        let ce = SoftmaxCrossEntropy;
+        check_gradient(
+            |z| ce.value(z, &TARGET, 2),
+            |z, d| ce.value_and_delta(z, &TARGET, 2, d),
+            POINT,
+        );
+        let bce = SigmoidBinaryCrossEntropy;
+        check_gradient(
+            |z| bce.value(z, &TARGET, 2),
+            |z, d| bce.value_and_delta(z, &TARGET, 2, d),
+            POINT,
+        );
+    }
+
+    #[test]
+    fn fused_losses_are_finite_for_logits_up_to_1e4() {
+        let logits: [[f32; 3]; 2] = [[1e4, -1e4, 0.0], [-1e4, -1e4, 1e4]];
+        let target = [[0.0, 1.0, 0.0], [1.0, 0.0, 0.0]];
+        let mut delta = [[0.0; 3]; 2];
+        let ce = SoftmaxCrossEntropy.value_and_delta(&logits, &target, 2, &mut delta);
+        assert!(ce.is_finite() && delta.as_flattened().iter().all(|d| d.is_finite()));
+        assert_relative_eq!(ce, 2e4, max_relative = 1e-6); // each row's loss is 2·10⁴
+        let bce = SigmoidBinaryCrossEntropy.value_and_delta(&logits, &target, 2, &mut delta);
+        assert!(bce.is_finite() && delta.as_flattened().iter().all(|d| d.is_finite()));
+        assert_relative_eq!(
+            bce,
+            (1e4 + 1e4 + 2f32.ln() + 1e4 + 0.0 + 1e4) / 6.0,
+            max_relative = 1e-6
+        );
     }
 }

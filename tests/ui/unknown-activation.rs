@@ -1,7 +1,7 @@
-// An unknown activation with no near name lists the known ones.
+// An activation with no near name lists every activation.
 
 backprop::network! {
-    pub Net = 2 -> softmax(3) -> linear(1); loss = mse
+    pub Net = 2 -> sine(3) -> linear(1); loss = mse
 }
 
 fn main() {}

@@ -8,10 +8,11 @@
 //! 5. go to layer `l − 1`; at the first layer, `∂L/∂X = Δ¹·W¹ᵀ`.
 
 use proc_macro2::TokenStream;
-use quote::{format_ident, quote, quote_spanned};
+use quote::{quote, quote_spanned};
 
-use super::{Context, forward, size};
-use crate::model::{Activation, Layer};
+use super::forward::{self, Output};
+use super::{Context, size};
+use crate::model::Activation;
 
 /// `Network::backprop_rows`.
 pub(super) fn backprop_rows(cx: &Context) -> TokenStream {
@@ -19,7 +20,15 @@ pub(super) fn backprop_rows(cx: &Context) -> TokenStream {
         rt, float, network, ..
     } = cx;
     let (inputs, outputs) = (size(network.inputs), size(network.outputs()));
-    let forward = forward::layers(cx);
+    let (_, fused) = cx.loss_value();
+    let forward = forward::layers(
+        cx,
+        if fused {
+            Output::Logits
+        } else {
+            Output::Activated
+        },
+    );
     let output_delta = output_delta(cx);
     let layers: TokenStream = (1..=network.layers.len())
         .rev()
@@ -49,36 +58,51 @@ pub(super) fn backprop_rows(cx: &Context) -> TokenStream {
     }
 }
 
-/// `Δᴸ = ∂L/∂Ŷ ⊙ f'(Zᴸ)`, and the loss.
+/// `Δᴸ` and the loss: `∂L/∂Ŷ ⊙ f'(Zᴸ)`, or directly from the logits for a
+/// loss fused with its output activation.
 fn output_delta(cx: &Context) -> TokenStream {
     let rt = &cx.rt;
-    let last_index = cx.network.layers.len();
-    let last = &cx.network.layers[last_index - 1];
-    let (output, delta) = (Context::output(last_index), Context::delta(last_index));
+    let l = cx.network.layers.len();
+    let last = &cx.network.layers[l - 1];
+    let delta = Context::delta(l);
     let (ty, zero) = cx.batch_matrix(last.width);
-    let loss = format_ident!("{}", cx.network.loss.runtime_type());
-    let mut statements = quote_spanned! {last.span=>
+    let (loss, fused) = cx.loss_value();
+    if fused {
+        let logits = Context::preactivation(l);
+        return quote_spanned! {last.code_span()=>
+            let mut #delta: #ty = #zero;
+            let loss = #rt::LogitLoss::value_and_delta(&#loss, &#logits, y, batch_rows, &mut #delta);
+        };
+    }
+    let output = Context::output(l);
+    let mut statements = quote_spanned! {last.code_span()=>
         let mut #delta: #ty = #zero;
-        let loss = <#rt::#loss as #rt::Loss>::value_and_gradient(&#output, y, batch_rows, &mut #delta);
+        let loss = #rt::Loss::value_and_gradient(&#loss, &#output, y, batch_rows, &mut #delta);
     };
-    statements.extend(activation_derivative(cx, last, &output, &delta));
+    statements.extend(activation_derivative(cx, l));
     statements
 }
 
-/// `Δ ⊙= f'(Z)`, computed from the cached output; nothing for `linear`.
-fn activation_derivative(
-    cx: &Context,
-    layer: &Layer,
-    output: &syn::Ident,
-    delta: &syn::Ident,
-) -> TokenStream {
-    if layer.activation == Activation::Linear {
-        return TokenStream::new();
-    }
+/// `Δˡ = ∂L/∂Hˡ ⊙ f'(Zˡ)`, in place in `delta{l}`; nothing for `linear`.
+fn activation_derivative(cx: &Context, l: usize) -> TokenStream {
     let rt = &cx.rt;
-    let activation = format_ident!("{}", layer.activation.runtime_type());
-    quote_spanned! {layer.span=>
-        #rt::activation::backprop_activation::<#rt::#activation, _, B, _>(&#output, &mut #delta);
+    let layer = &cx.network.layers[l - 1];
+    let (z, h, delta) = (
+        Context::preactivation(l),
+        Context::output(l),
+        Context::delta(l),
+    );
+    match layer.activation {
+        Activation::Linear => TokenStream::new(),
+        Activation::Softmax => quote_spanned! {layer.code_span()=>
+            #rt::activation::backprop_softmax(&#h, &mut #delta);
+        },
+        activation => {
+            let activation = cx.activation_value(activation);
+            quote_spanned! {layer.code_span()=>
+                #rt::activation::backprop_activation(&#activation, &#z, &#h, &mut #delta);
+            }
+        }
     }
 }
 
@@ -98,32 +122,27 @@ fn layer(cx: &Context, l: usize) -> TokenStream {
     } else {
         quote!(grad.as_deref_mut())
     };
-    let mut statements = quote_spanned! {layer.span=>
+    let mut statements = quote_spanned! {layer.code_span()=>
         if let #rt::Some(grad) = #grad {
             #rt::kernels::add_transposed_product(#input, &#delta, grad.#w_mut());
             #rt::kernels::add_column_sums(&#delta, grad.#b_mut());
         }
     };
     if l == 1 {
-        statements.extend(quote_spanned! {layer.span=>
+        statements.extend(quote_spanned! {layer.code_span()=>
             if let #rt::Some(grad_x) = grad_x {
                 #rt::kernels::transposed_product(&#delta, self.#w(), grad_x);
             }
         });
     } else {
         let previous = &cx.network.layers[l - 2];
-        let (previous_output, previous_delta) = (Context::output(l - 1), Context::delta(l - 1));
+        let previous_delta = Context::delta(l - 1);
         let (ty, zero) = cx.batch_matrix(previous.width);
-        statements.extend(quote_spanned! {layer.span=>
+        statements.extend(quote_spanned! {layer.code_span()=>
             let mut #previous_delta: #ty = #zero;
             #rt::kernels::transposed_product(&#delta, self.#w(), &mut #previous_delta);
         });
-        statements.extend(activation_derivative(
-            cx,
-            previous,
-            &previous_output,
-            &previous_delta,
-        ));
+        statements.extend(activation_derivative(cx, l - 1));
     }
     statements
 }

@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use crate::model::{Activation, Loss, Network};
+use crate::model::{Activation, Layer, Loss, Network};
 
 /// `ˡ` for layer numbers: `W¹`, `Δ²³`.
 fn superscript(n: usize) -> String {
@@ -18,38 +18,118 @@ fn superscript(n: usize) -> String {
 pub(super) fn architecture(network: &Network) -> String {
     let mut text = network.inputs.to_string();
     for layer in &network.layers {
-        let _ = write!(text, " → {}({})", layer.activation.name(), layer.width);
+        let _ = write!(text, " → {}", written(layer));
     }
     text
 }
 
-/// `Hˡ = f(Zˡ)` for an activation.
+/// A layer as the DSL spells it, with every parameter: `leaky_relu(16, slope = 0.2)`.
+pub(super) fn written(layer: &Layer) -> String {
+    let (name, width) = (layer.activation.name(), layer.width);
+    match layer.activation {
+        Activation::LeakyRelu { slope } => format!("{name}({width}, slope = {slope:?})"),
+        Activation::Elu { alpha } => format!("{name}({width}, alpha = {alpha:?})"),
+        Activation::Gelu {
+            tanh_approximation: true,
+        } => format!("{name}({width}, approximate = tanh)"),
+        Activation::Softplus { beta } => format!("{name}({width}, beta = {beta:?})"),
+        _ => format!("{name}({width})"),
+    }
+}
+
+/// `f(Zˡ)` for an activation.
 fn apply(activation: Activation, z: &str) -> String {
     match activation {
         Activation::Linear => z.to_owned(),
         Activation::Sigmoid => format!("σ({z})"),
         Activation::Tanh => format!("tanh({z})"),
         Activation::Relu => format!("max(0, {z})"),
+        Activation::LeakyRelu { slope } => format!("{z} ⊙ [{z} > 0] + {slope}·{z} ⊙ [{z} ≤ 0]"),
+        Activation::Elu { alpha } => format!("{z} ⊙ [{z} > 0] + {alpha}·(e^{z} − 1) ⊙ [{z} ≤ 0]"),
+        Activation::Gelu {
+            tanh_approximation: false,
+        } => format!("{z} ⊙ Φ({z})"),
+        Activation::Gelu {
+            tanh_approximation: true,
+        } => {
+            format!("½{z} ⊙ (1 + tanh(√(2/π)·({z} + 0.044715·{z}³)))")
+        }
+        Activation::Silu => format!("{z} ⊙ σ({z})"),
+        Activation::Softplus { beta } => format!("ln(1 + e^({beta}·{z})) / {beta}"),
+        Activation::Softmax => format!("softmax({z}), row by row"),
     }
 }
 
-/// `f'(Zˡ)` for an activation, written with its output `Hˡ`; `None` for linear.
-fn derivative(activation: Activation, h: &str) -> Option<String> {
-    match activation {
-        Activation::Linear => None,
-        Activation::Sigmoid => Some(format!("{h} ⊙ (1 − {h})")),
-        Activation::Tanh => Some(format!("(1 − {h} ⊙ {h})")),
-        Activation::Relu => Some(format!("[{h} > 0]")),
-    }
+/// `f'(Zˡ)` for an element-wise activation, using `Zˡ` or `Hˡ`, whichever
+/// the generated code uses; `None` for linear and softmax.
+fn derivative(activation: Activation, z: &str, h: &str) -> Option<String> {
+    Some(match activation {
+        Activation::Linear | Activation::Softmax => return None,
+        Activation::Sigmoid => format!("{h} ⊙ (1 − {h})"),
+        Activation::Tanh => format!("(1 − {h} ⊙ {h})"),
+        Activation::Relu => format!("[{z} > 0]"),
+        Activation::LeakyRelu { slope } => format!("([{z} > 0] + {slope}·[{z} ≤ 0])"),
+        Activation::Elu { alpha } => format!("([{z} > 0] + {alpha}·e^{z} ⊙ [{z} ≤ 0])"),
+        Activation::Gelu {
+            tanh_approximation: false,
+        } => format!("(Φ({z}) + {z} ⊙ φ({z}))"),
+        Activation::Gelu {
+            tanh_approximation: true,
+        } => format!("gelu_tanh'({z})"),
+        Activation::Silu => format!("σ({z}) ⊙ (1 + {z} ⊙ (1 − σ({z})))"),
+        Activation::Softplus { beta } => format!("σ({beta}·{z})"),
+    })
 }
 
-/// The loss and its gradient with respect to the output.
-fn loss_equations(loss: Loss, outputs: usize) -> (String, String) {
-    match loss {
+/// The loss, and how `Δᴸ` follows from it.
+struct LossEquations {
+    /// `L = …`.
+    definition: String,
+    /// `∂L/∂Ŷ = …`, or for a fused loss `Δᴸ = …` directly.
+    gradient: String,
+    fused: bool,
+}
+
+fn loss_equations(network: &Network) -> LossEquations {
+    let n = network.outputs();
+    let last = superscript(network.layers.len());
+    let (definition, gradient, fused) = match network.loss {
         Loss::Mse => (
             "L = mean over the batch and the outputs of (Ŷ − Y)²".to_owned(),
-            format!("∂L/∂Ŷ = 2(Ŷ − Y) / (B·{outputs})"),
+            format!("∂L/∂Ŷ = 2(Ŷ − Y) / (B·{n})"),
+            false,
         ),
+        Loss::Mae => (
+            "L = mean over the batch and the outputs of |Ŷ − Y|".to_owned(),
+            format!("∂L/∂Ŷ = sign(Ŷ − Y) / (B·{n})"),
+            false,
+        ),
+        Loss::Huber { delta } => (
+            format!(
+                "L = mean over the batch and the outputs of ½(Ŷ − Y)² where |Ŷ − Y| ≤ {delta}, \
+                 {delta}·(|Ŷ − Y| − ½·{delta}) elsewhere"
+            ),
+            format!("∂L/∂Ŷ = clamp(Ŷ − Y, −{delta}, {delta}) / (B·{n})"),
+            false,
+        ),
+        Loss::CrossEntropy => (
+            format!("L = −(1/B)·Σ Y ⊙ log softmax(Z{last})   (log-sum-exp, fused with softmax)"),
+            format!("Δ{last} = (softmax(Z{last}) − Y) / B"),
+            true,
+        ),
+        Loss::Bce => (
+            format!(
+                "L = mean over the batch and the outputs of −[Y ⊙ ln σ(Z{last}) + (1 − Y) ⊙ ln(1 − σ(Z{last}))]   \
+                 (logits form, fused with sigmoid)"
+            ),
+            format!("Δ{last} = (σ(Z{last}) − Y) / (B·{n})"),
+            true,
+        ),
+    };
+    LossEquations {
+        definition,
+        gradient,
+        fused,
     }
 }
 
@@ -79,15 +159,24 @@ pub(super) fn equations(network: &Network) -> String {
             apply(layer.activation, &format!("Z{s}"))
         );
     }
-    let (loss, gradient) = loss_equations(network.loss, network.outputs());
+    let loss = loss_equations(network);
     let last = superscript(layers);
-    let _ = writeln!(text, "  Ŷ = H{last};  {loss}");
+    let _ = writeln!(text, "  Ŷ = H{last};  {}", loss.definition);
     let _ = writeln!(text, "Backward:");
-    let _ = writeln!(text, "  {gradient}");
-    let output_derivative = derivative(network.layers[layers - 1].activation, &format!("H{last}"));
-    match output_derivative {
-        Some(d) => _ = writeln!(text, "  Δ{last} = ∂L/∂Ŷ ⊙ {d}"),
-        None => _ = writeln!(text, "  Δ{last} = ∂L/∂Ŷ"),
+    let _ = writeln!(text, "  {}", loss.gradient);
+    if !loss.fused {
+        let output = network.layers[layers - 1].activation;
+        let (z, h) = (format!("Z{last}"), format!("H{last}"));
+        match (output, derivative(output, &z, &h)) {
+            (Activation::Softmax, _) => {
+                _ = writeln!(
+                    text,
+                    "  Δ{last} = {h} ⊙ (∂L/∂Ŷ − rowsum(∂L/∂Ŷ ⊙ {h})·1ᵀ)   (softmax's Jacobian)"
+                );
+            }
+            (_, Some(d)) => _ = writeln!(text, "  Δ{last} = ∂L/∂Ŷ ⊙ {d}"),
+            (_, None) => _ = writeln!(text, "  Δ{last} = ∂L/∂Ŷ"),
+        }
     }
     for l in (1..=layers).rev() {
         let (n_in, n) = (network.fan_in(l), network.layers[l - 1].width);
@@ -100,7 +189,8 @@ pub(super) fn equations(network: &Network) -> String {
         let _ = writeln!(text, "  ∂L/∂b{s} ({n}) = 1ᵀ · Δ{s}");
         if l > 1 {
             let p = superscript(l - 1);
-            match derivative(network.layers[l - 2].activation, &format!("H{p}")) {
+            let previous = network.layers[l - 2].activation;
+            match derivative(previous, &format!("Z{p}"), &format!("H{p}")) {
                 Some(d) => _ = writeln!(text, "  Δ{p} (B×{n_in}) = (Δ{s} · W{s}ᵀ) ⊙ {d}"),
                 None => _ = writeln!(text, "  Δ{p} (B×{n_in}) = Δ{s} · W{s}ᵀ"),
             }
@@ -163,7 +253,7 @@ pub(super) struct Methods {
 
 impl Methods {
     pub(super) fn new(network: &Network) -> Self {
-        let (loss, _) = loss_equations(network.loss, network.outputs());
+        let loss = loss_equations(network).definition;
         let (inputs, outputs) = (network.inputs, network.outputs());
         Self {
             forward: format!(

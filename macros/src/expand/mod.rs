@@ -20,7 +20,7 @@ use quote::{format_ident, quote};
 use syn::Ident;
 
 use crate::check;
-use crate::model::{FloatType, Network};
+use crate::model::{Activation, FloatType, Loss, Network};
 use crate::parse::{Form, Invocation};
 
 /// Expands a `network!` invocation, or its errors.
@@ -92,6 +92,11 @@ impl Context<'_> {
         format_ident!("h{l}")
     }
 
+    /// `z1`: layer `l`'s pre-activation `Zˡ` (a linear layer has none: its `Hˡ` is `Zˡ`).
+    pub(super) fn preactivation(l: usize) -> Ident {
+        format_ident!("z{l}")
+    }
+
     /// `delta1`: `Δˡ = ∂L/∂Zˡ`.
     pub(super) fn delta(l: usize) -> Ident {
         format_ident!("delta{l}")
@@ -104,6 +109,51 @@ impl Context<'_> {
         } else {
             let h = Self::output(l - 1);
             quote!(&#h)
+        }
+    }
+
+    /// The runtime value computing an element-wise activation, such as
+    /// `LeakyRelu { slope: 0.2 }`.
+    pub(super) fn activation_value(&self, activation: Activation) -> TokenStream {
+        let rt = &self.rt;
+        match activation {
+            // Softmax is not element-wise; the expander calls its row kernels instead.
+            Activation::Linear | Activation::Softmax => quote!(#rt::Linear),
+            Activation::Sigmoid => quote!(#rt::Sigmoid),
+            Activation::Tanh => quote!(#rt::Tanh),
+            Activation::Relu => quote!(#rt::Relu),
+            Activation::LeakyRelu { slope } => {
+                let slope = Literal::f64_unsuffixed(slope);
+                quote!(#rt::LeakyRelu { slope: #slope })
+            }
+            Activation::Elu { alpha } => {
+                let alpha = Literal::f64_unsuffixed(alpha);
+                quote!(#rt::Elu { alpha: #alpha })
+            }
+            Activation::Gelu { tanh_approximation } => {
+                quote!(#rt::Gelu { tanh_approximation: #tanh_approximation })
+            }
+            Activation::Silu => quote!(#rt::Silu),
+            Activation::Softplus { beta } => {
+                let beta = Literal::f64_unsuffixed(beta);
+                quote!(#rt::Softplus { beta: #beta })
+            }
+        }
+    }
+
+    /// The runtime value computing the loss: a `Loss` on `Ŷ`, or for losses
+    /// fused with their output activation a `LogitLoss` on `Zᴸ` (`true`).
+    pub(super) fn loss_value(&self) -> (TokenStream, bool) {
+        let rt = &self.rt;
+        match self.network.loss {
+            Loss::Mse => (quote!(#rt::Mse), false),
+            Loss::Mae => (quote!(#rt::Mae), false),
+            Loss::Huber { delta } => {
+                let delta = Literal::f64_unsuffixed(delta);
+                (quote!(#rt::Huber { delta: #delta }), false)
+            }
+            Loss::CrossEntropy => (quote!(#rt::SoftmaxCrossEntropy), true),
+            Loss::Bce => (quote!(#rt::SigmoidBinaryCrossEntropy), true),
         }
     }
 
