@@ -28,14 +28,54 @@
 //! ```text
 //! network := attributes? visibility? NAME '=' spec       defines the type NAME
 //!          | spec                                        a seeded instance of an unnamed type
-//! spec    := INPUTS ('->' ACTIVATION '(' WIDTH ')')+ (';' option)*
-//! option  := 'loss' '=' mse                              required
-//!          | 'float' '=' (f32 | f64)                     default f32
-//!          | 'seed' '=' INTEGER                          expression form only; default 0
+//! spec    := INPUTS ('->' layer)+ (';' option)*
+//! layer   := ACTIVATION '(' WIDTH (',' PARAMETER '=' VALUE)* ')'
+//! option  := 'loss' '=' LOSS ('(' PARAMETER '=' VALUE ')')?    required
+//!          | 'float' '=' (f32 | f64)                           default f32
+//!          | 'seed' '=' INTEGER                                expression form only; default 0
 //! ```
 //!
-//! Activations: `linear`, `sigmoid`, `tanh`, `relu`. Any number of layers.
-//! Every mistake is a compile error at the offending token.
+//! | activation | `f(z)` | parameters (PyTorch's defaults) |
+//! | --- | --- | --- |
+//! | `linear` | `z` | |
+//! | `sigmoid` | `1 / (1 + e⁻ᶻ)` | |
+//! | `tanh` | `tanh z` | |
+//! | `relu` | `max(0, z)` | |
+//! | `leaky_relu` | `z` if `z > 0`, else `slope·z` | `slope = 0.01` |
+//! | `elu` | `z` if `z > 0`, else `alpha·(eᶻ − 1)` | `alpha = 1.0` |
+//! | `gelu` | `z·Φ(z)` (exact, with `erf`) | `approximate = none` or `tanh` |
+//! | `silu` | `z·σ(z)` | |
+//! | `softplus` | `ln(1 + e^{βz}) / β`, and `z` where `βz > 20` | `beta = 1.0` |
+//! | `softmax` | `e^{zⱼ} / Σₖ e^{zₖ}` per row; output layer only | |
+//!
+//! | loss | definition (PyTorch's) | output layer |
+//! | --- | --- | --- |
+//! | `mse` | mean of `(ŷ − y)²` over batch and outputs | any |
+//! | `mae` | mean of `\|ŷ − y\|` | any |
+//! | `huber` | mean of `½d²` where `\|d\| ≤ δ`, else `δ(\|d\| − ½δ)`; `huber(delta = 1.0)` | any |
+//! | `cross_entropy` | mean over the batch of `−Σ y log softmax(z)`; targets are probability or one-hot rows ([`one_hot`]) | `softmax` |
+//! | `bce` | mean of binary cross-entropy over batch and outputs | `sigmoid` |
+//!
+//! `cross_entropy` and `bce` are fused with their output activation: the
+//! loss is computed from the logits with log-sum-exp, and `Δᴸ` is
+//! `(softmax(Zᴸ) − Y) / B` or `(σ(Zᴸ) − Y) / (B·n)`, finite for logits of
+//! any size. Every mistake is a compile error at the offending token.
+//!
+//! ```
+//! use backprop::one_hot;
+//!
+//! backprop::network! {
+//!     /// A classifier with three classes.
+//!     Classifier = 4 -> leaky_relu(16, slope = 0.1) -> gelu(8) -> softmax(3); loss = cross_entropy
+//! }
+//! let net = Classifier::seeded(3);
+//! let x = [[0.5, -1.0, 2.0, 0.0], [1e4, -1e4, 0.0, 1.0]];
+//! let y = [one_hot(2), one_hot(0)];
+//! let (loss, grad) = net.gradients(&x, &y);
+//! assert!(loss.is_finite() && grad.params().iter().all(|g| g.is_finite()));
+//! let probabilities = net.forward(&x);
+//! assert!((probabilities[0].iter().sum::<f32>() - 1.0).abs() < 1e-6);
+//! ```
 //!
 //! The expression form is handy in tests and scripts:
 //!
@@ -52,8 +92,9 @@
 //!   [`params_mut()`](Network::params_mut), and each layer's `W` and `b` as
 //!   typed views: `w1()` is `&[[f32; 3]; 2]` (`n₀ × n₁`), `b1()` is `&[f32; 3]`.
 //! - Constants `INPUTS`, `OUTPUTS`, `PARAMS`, `LAYERS`.
-//! - `new(&mut rng)` (Glorot uniform for `linear`/`sigmoid`/`tanh` layers, He
-//!   uniform for `relu`, zero biases), `seeded(u64)`, `zeros()`.
+//! - `new(&mut rng)` (He uniform for the rectifier family `relu`,
+//!   `leaky_relu`, `elu`, `gelu`, `silu`; Glorot uniform for the others; zero
+//!   biases), `seeded(u64)`, `zeros()`.
 //! - For a batch of `B` rows known at compile time: `forward`, `loss`,
 //!   `gradients` (the loss and `∂L/∂θ` as a value of the network's type),
 //!   `input_gradients` (`∂L/∂X`) and `train_step` with any [`Optimizer`].
@@ -65,9 +106,9 @@
 //! # Conventions
 //!
 //! Rows are samples: a batch `X` is `B × n₀`. Weights `Wˡ` are `n_{l-1} × n_l`
-//! and `Zˡ = Hˡ⁻¹·Wˡ + 1·bˡᵀ`. `mse` is PyTorch's `MSELoss`: the mean over
-//! the batch and the outputs of `(ŷ − y)²`. No allocation happens in any
-//! of the methods above.
+//! and `Zˡ = Hˡ⁻¹·Wˡ + 1·bˡᵀ`. Activations and losses compute what PyTorch
+//! computes (the tests compare with recorded PyTorch values). No allocation
+//! happens in any of the methods above.
 
 pub use backprop_macros::network;
 pub use backprop_runtime as runtime;
