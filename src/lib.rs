@@ -121,7 +121,7 @@ pub mod __private {
     pub use backprop_runtime::*;
     pub use core::marker::Sized;
     pub use core::option::Option::{self, None, Some};
-    pub use core::primitive::{f32, f64, u64, usize};
+    pub use core::primitive::{f32, f64, str, u64, usize};
     pub use core::result::Result;
 }
 

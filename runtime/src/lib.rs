@@ -8,9 +8,17 @@
 //!   batch methods written once in terms of three generated ones;
 //! - [`Optimizer`] and [`Sgd`]; [`init`]: seeded weight initialisation.
 //!
-//! The crate is `no_std` and needs no allocator.
+//! The crate is `no_std`: its core (kernels, activations, losses,
+//! [`Network`], optimizers, seeded initialisation) needs neither `std` nor
+//! an allocator. The `alloc` feature adds heap-backed optimizer state, and
+//! `std` (on by default) adds I/O.
 
 #![no_std]
+
+#[cfg(feature = "alloc")]
+extern crate alloc;
+#[cfg(feature = "std")]
+extern crate std;
 
 pub mod activation;
 mod float;

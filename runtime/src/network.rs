@@ -96,6 +96,13 @@ pub trait Network: Clone + Sized {
     const PARAMS: usize;
     /// Number of layers with parameters, `L`.
     const LAYERS: usize;
+    /// Widths of the input and of every layer: `[n₀, n₁, …, n_L]`.
+    const WIDTHS: &'static [usize];
+    /// Every layer's activation as the DSL spells it, such as
+    /// `"leaky_relu(16, slope = 0.2)"`.
+    const ACTIVATIONS: &'static [&'static str];
+    /// The loss as the DSL spells it, such as `"huber(delta = 0.5)"`.
+    const LOSS: &'static str;
 
     /// A network whose parameters are all zero.
     fn zeros() -> Self;

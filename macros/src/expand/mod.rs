@@ -415,6 +415,11 @@ fn trait_impl(cx: &Context) -> TokenStream {
     let forward_rows = forward::forward_rows(cx);
     let loss_rows = forward::loss_rows(cx);
     let backprop_rows = backward::backprop_rows(cx);
+    let widths = std::iter::once(network.inputs)
+        .chain(network.layers.iter().map(|layer| layer.width))
+        .map(size);
+    let activations = network.layers.iter().map(docs::written);
+    let loss = docs::written_loss(network.loss);
     quote! {
         impl #rt::Network for #name {
             type Float = #float;
@@ -425,6 +430,9 @@ fn trait_impl(cx: &Context) -> TokenStream {
             const OUTPUTS: #rt::usize = Self::OUTPUTS;
             const PARAMS: #rt::usize = Self::PARAMS;
             const LAYERS: #rt::usize = Self::LAYERS;
+            const WIDTHS: &'static [#rt::usize] = &[#(#widths),*];
+            const ACTIVATIONS: &'static [&'static #rt::str] = &[#(#activations),*];
+            const LOSS: &'static #rt::str = #loss;
 
             #[inline]
             fn zeros() -> Self {
