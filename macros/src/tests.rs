@@ -337,3 +337,27 @@ fn malformed_inputs_never_panic() {
         let _ = expand::network(case);
     }
 }
+
+/// The expansion, formatted: what snapshot tests compare, so every change
+/// to code generation shows up in review as a readable diff.
+fn formatted_expansion(tokens: TokenStream) -> String {
+    let file: syn::File =
+        syn::parse2(expand::network(tokens)).expect("the expansion parses as items");
+    prettyplease::unparse(&file)
+}
+
+#[test]
+fn seed_network_expansion_snapshot() {
+    insta::assert_snapshot!(formatted_expansion(quote! {
+        /// The network of the seed.
+        pub Xor = 2 -> sigmoid(3) -> linear(1); loss = mse
+    }));
+}
+
+#[test]
+fn deep_classifier_expansion_snapshot() {
+    insta::assert_snapshot!(formatted_expansion(quote! {
+        pub Classifier = 8 -> tanh(16) -> leaky_relu(12, slope = 0.2) -> gelu(8) -> softmax(4);
+            loss = cross_entropy; float = f64
+    }));
+}

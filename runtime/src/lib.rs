@@ -21,6 +21,7 @@ extern crate alloc;
 extern crate std;
 
 pub mod activation;
+pub mod diagram;
 mod float;
 pub mod init;
 pub mod kernels;

@@ -103,6 +103,11 @@ pub trait Network: Clone + Sized {
     const ACTIVATIONS: &'static [&'static str];
     /// The loss as the DSL spells it, such as `"huber(delta = 0.5)"`.
     const LOSS: &'static str;
+    /// The forward and backward equations of this network, with its shapes,
+    /// as Unicode text.
+    const EQUATIONS: &'static str;
+    /// [`EQUATIONS`](Network::EQUATIONS) as LaTeX, an `aligned` environment.
+    const EQUATIONS_LATEX: &'static str;
 
     /// A network whose parameters are all zero.
     fn zeros() -> Self;

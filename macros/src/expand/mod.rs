@@ -12,6 +12,7 @@
 
 mod backward;
 mod docs;
+mod equations;
 mod forward;
 mod params;
 
@@ -433,6 +434,8 @@ fn trait_impl(cx: &Context) -> TokenStream {
             const WIDTHS: &'static [#rt::usize] = &[#(#widths),*];
             const ACTIVATIONS: &'static [&'static #rt::str] = &[#(#activations),*];
             const LOSS: &'static #rt::str = #loss;
+            const EQUATIONS: &'static #rt::str = Self::EQUATIONS;
+            const EQUATIONS_LATEX: &'static #rt::str = Self::EQUATIONS_LATEX;
 
             #[inline]
             fn zeros() -> Self {

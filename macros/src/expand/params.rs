@@ -4,6 +4,7 @@
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
+use super::equations::{Style, equations};
 use super::{Context, docs, size};
 use crate::parse::Form;
 
@@ -51,6 +52,8 @@ pub(super) fn inherent(cx: &Context) -> TokenStream {
     let params = size(network.params());
     let layers = size(network.layers.len());
     let init = initialisation(cx);
+    let equations_text = equations(Style::Text, network);
+    let equations_latex = equations(Style::Latex, network);
     let views = views(cx);
     quote! {
         impl #name {
@@ -62,6 +65,11 @@ pub(super) fn inherent(cx: &Context) -> TokenStream {
             pub const PARAMS: #rt::usize = #params;
             /// Number of layers with parameters.
             pub const LAYERS: #rt::usize = #layers;
+            /// This network's forward and backward equations with its
+            /// shapes, as Unicode text: what `gradients` computes.
+            pub const EQUATIONS: &'static #rt::str = #equations_text;
+            /// [`EQUATIONS`](Self::EQUATIONS) as LaTeX, an `aligned` environment.
+            pub const EQUATIONS_LATEX: &'static #rt::str = #equations_latex;
 
             /// A network whose parameters are all zero.
             #[must_use]

@@ -1,0 +1,495 @@
+//! A network's forward and backward equations with its real shapes, as
+//! Unicode text (for rustdoc and terminals) and as LaTeX (for notebooks and
+//! papers), written once for both through [`Style`].
+
+use std::fmt::Write as _;
+
+use crate::model::{Activation, Loss, Network};
+
+/// How the equations are written.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum Style {
+    /// `Z¹ (B×3) = X (B×2) · W¹ (2×3) + 1·b¹ᵀ`
+    Text,
+    /// `\underset{B\times 3}{Z^{1}} = …`
+    Latex,
+}
+
+impl Style {
+    /// `Z¹` or `Z^{1}`.
+    fn sup(self, base: &str, l: usize) -> String {
+        match self {
+            Self::Text => format!("{base}{}", superscript(l)),
+            Self::Latex => format!("{base}^{{{l}}}"),
+        }
+    }
+
+    /// `W¹ᵀ` or `W^{1\top}`.
+    fn sup_transposed(self, base: &str, l: usize) -> String {
+        match self {
+            Self::Text => format!("{base}{}ᵀ", superscript(l)),
+            Self::Latex => format!("{base}^{{{l}\\top}}"),
+        }
+    }
+
+    /// `H⁰`, written `X`, or `Hˡ`.
+    fn activation_output(self, l: usize) -> String {
+        if l == 0 {
+            "X".to_owned()
+        } else {
+            self.sup("H", l)
+        }
+    }
+
+    /// `Xᵀ` or `Hˡᵀ`.
+    fn activation_output_transposed(self, l: usize) -> String {
+        match (l, self) {
+            (0, Self::Text) => "Xᵀ".to_owned(),
+            (0, Self::Latex) => "X^{\\top}".to_owned(),
+            _ => self.sup_transposed("H", l),
+        }
+    }
+
+    /// `symbol (rows×cols)` or `\underset{rows\times cols}{symbol}`.
+    fn shaped(self, symbol: &str, rows: &str, cols: &str) -> String {
+        match self {
+            Self::Text => format!("{symbol} ({rows}×{cols})"),
+            Self::Latex => format!("\\underset{{{rows}\\times {cols}}}{{{symbol}}}"),
+        }
+    }
+
+    /// `∂L/∂x` or `\frac{\partial L}{\partial x}`.
+    fn partial(self, of: &str) -> String {
+        match self {
+            Self::Text => format!("∂L/∂{of}"),
+            Self::Latex => format!("\\frac{{\\partial L}}{{\\partial {of}}}"),
+        }
+    }
+
+    /// A product written without spaces around it, as in `0.1·Z¹`: in LaTeX
+    /// `\\cdot` then needs a space before a letter.
+    fn tight_dot(self) -> &'static str {
+        match self {
+            Self::Text => "·",
+            Self::Latex => "\\cdot ",
+        }
+    }
+
+    fn word(self, symbol: Symbol) -> &'static str {
+        use Symbol::{Delta, Dot, Minus, Odot, One, Phi, PhiDensity, Sigma, YHat};
+        match (self, symbol) {
+            (Self::Text, Odot) => "⊙",
+            (Self::Latex, Odot) => "\\odot",
+            (Self::Text, Dot) => "·",
+            (Self::Latex, Dot) => "\\cdot",
+            (Self::Text, Minus) => "−",
+            (Self::Latex, Minus) => "-",
+            (Self::Text, YHat) => "Ŷ",
+            (Self::Latex, YHat) => "\\hat{Y}",
+            (Self::Text, Delta) => "Δ",
+            (Self::Latex, Delta) => "\\Delta",
+            (Self::Text, Sigma) => "σ",
+            (Self::Latex, Sigma) => "\\sigma",
+            (Self::Text, Phi) => "Φ",
+            (Self::Latex, Phi) => "\\Phi",
+            (Self::Text, PhiDensity) => "φ",
+            (Self::Latex, PhiDensity) => "\\phi",
+            (Self::Text, One) => "1",
+            (Self::Latex, One) => "\\mathbf{1}",
+        }
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Symbol {
+    Odot,
+    Dot,
+    Minus,
+    YHat,
+    Delta,
+    Sigma,
+    Phi,
+    PhiDensity,
+    One,
+}
+
+/// `ˡ` for layer numbers: `W¹`, `Δ²³`.
+pub(super) fn superscript(n: usize) -> String {
+    const DIGITS: [char; 10] = ['⁰', '¹', '²', '³', '⁴', '⁵', '⁶', '⁷', '⁸', '⁹'];
+    n.to_string()
+        .bytes()
+        .map(|d| DIGITS[usize::from(d - b'0')])
+        .collect()
+}
+
+/// `f(z)` for an activation.
+fn apply(style: Style, activation: Activation, z: &str) -> String {
+    use Symbol::{Minus, Odot, Phi, Sigma};
+    let (odot, tight, minus) = (style.word(Odot), style.tight_dot(), style.word(Minus));
+    let (sigma, phi) = (style.word(Sigma), style.word(Phi));
+    let (gt, le) = match style {
+        Style::Text => (format!("[{z} > 0]"), format!("[{z} ≤ 0]")),
+        Style::Latex => (format!("[{z} > 0]"), format!("[{z} \\le 0]")),
+    };
+    match (activation, style) {
+        (Activation::Linear, _) => z.to_owned(),
+        (Activation::Sigmoid, _) => format!("{sigma}({z})"),
+        (Activation::Tanh, Style::Text) => format!("tanh({z})"),
+        (Activation::Tanh, Style::Latex) => format!("\\tanh({z})"),
+        (Activation::Relu, Style::Text) => format!("max(0, {z})"),
+        (Activation::Relu, Style::Latex) => format!("\\max(0, {z})"),
+        (Activation::LeakyRelu { slope }, _) => {
+            format!("{z} {odot} {gt} + {slope}{tight}{z} {odot} {le}")
+        }
+        (Activation::Elu { alpha }, Style::Text) => {
+            format!("{z} ⊙ {gt} + {alpha}·(e^{z} − 1) ⊙ {le}")
+        }
+        (Activation::Elu { alpha }, Style::Latex) => {
+            format!("{z} {odot} {gt} + {alpha}(e^{{{z}}} {minus} 1) {odot} {le}")
+        }
+        (
+            Activation::Gelu {
+                tanh_approximation: false,
+            },
+            _,
+        ) => format!("{z} {odot} {phi}({z})"),
+        (
+            Activation::Gelu {
+                tanh_approximation: true,
+            },
+            Style::Text,
+        ) => {
+            format!("½{z} ⊙ (1 + tanh(√(2/π)·({z} + 0.044715·{z}³)))")
+        }
+        (
+            Activation::Gelu {
+                tanh_approximation: true,
+            },
+            Style::Latex,
+        ) => format!(
+            "\\tfrac12 {z} \\odot \\left(1 + \\tanh\\left(\\sqrt{{2/\\pi}}\\,({z} + 0.044715\\,{z}^{{3}})\\right)\\right)"
+        ),
+        (Activation::Silu, _) => format!("{z} {odot} {sigma}({z})"),
+        (Activation::Softplus { beta }, Style::Text) => format!("ln(1 + e^({beta}·{z})) / {beta}"),
+        (Activation::Softplus { beta }, Style::Latex) => {
+            format!("\\tfrac{{1}}{{{beta}}}\\ln\\left(1 + e^{{{beta}{z}}}\\right)")
+        }
+        (Activation::Softmax, Style::Text) => format!("softmax({z}), row by row"),
+        (Activation::Softmax, Style::Latex) => format!("\\operatorname{{softmax}}({z})"),
+    }
+}
+
+/// `f'(Zˡ)` for an element-wise activation, with `Zˡ` or `Hˡ`, whichever
+/// the generated code uses; `None` for linear and softmax.
+fn derivative(style: Style, activation: Activation, z: &str, h: &str) -> Option<String> {
+    use Symbol::{Minus, Odot, Phi, PhiDensity, Sigma};
+    let (odot, tight, minus) = (style.word(Odot), style.tight_dot(), style.word(Minus));
+    let (sigma, phi, density) = (style.word(Sigma), style.word(Phi), style.word(PhiDensity));
+    let (gt, le) = match style {
+        Style::Text => (format!("[{z} > 0]"), format!("[{z} ≤ 0]")),
+        Style::Latex => (format!("[{z} > 0]"), format!("[{z} \\le 0]")),
+    };
+    let exp = |x: &str| match style {
+        Style::Text => format!("e^{x}"),
+        Style::Latex => format!("e^{{{x}}}"),
+    };
+    Some(match activation {
+        Activation::Linear | Activation::Softmax => return None,
+        Activation::Sigmoid => format!("{h} {odot} (1 {minus} {h})"),
+        Activation::Tanh => format!("(1 {minus} {h} {odot} {h})"),
+        Activation::Relu => gt,
+        Activation::LeakyRelu { slope } => format!("({gt} + {slope}{tight}{le})"),
+        Activation::Elu { alpha } => format!("({gt} + {alpha}{tight}{} {odot} {le})", exp(z)),
+        Activation::Gelu {
+            tanh_approximation: false,
+        } => {
+            format!("({phi}({z}) + {z} {odot} {density}({z}))")
+        }
+        Activation::Gelu {
+            tanh_approximation: true,
+        } => match style {
+            Style::Text => format!("gelu_tanh'({z})"),
+            Style::Latex => format!("\\operatorname{{gelu}}_{{\\tanh}}'({z})"),
+        },
+        Activation::Silu => {
+            format!("{sigma}({z}) {odot} (1 + {z} {odot} (1 {minus} {sigma}({z})))")
+        }
+        Activation::Softplus { beta } => format!("{sigma}({beta}{tight}{z})"),
+    })
+}
+
+/// The loss, and how `Δᴸ` follows from it.
+pub(super) struct LossEquations {
+    /// `L = …`.
+    pub(super) definition: String,
+    /// `∂L/∂Ŷ = …`, or for a fused loss `Δᴸ = …` directly.
+    pub(super) gradient: String,
+    pub(super) fused: bool,
+}
+
+#[allow(
+    clippy::too_many_lines,
+    reason = "one short arm per loss, in both styles"
+)]
+pub(super) fn loss_equations(style: Style, network: &Network) -> LossEquations {
+    use Symbol::{Minus, Sigma, YHat};
+    let n = network.outputs();
+    let (y_hat, minus, sigma) = (style.word(YHat), style.word(Minus), style.word(Sigma));
+    let last = network.layers.len();
+    let (z, delta) = (
+        style.sup("Z", last),
+        style.sup(style.word(Symbol::Delta), last),
+    );
+    let d_output = style.partial(y_hat);
+    let mean = match style {
+        Style::Text => "mean over the batch and the outputs of ".to_owned(),
+        Style::Latex => "\\operatorname{mean}".to_owned(),
+    };
+    let over = |numerator: String, denominator: &str| match style {
+        Style::Text if has_top_level_space(&numerator) => format!("({numerator}) / {denominator}"),
+        Style::Text => format!("{numerator} / {denominator}"),
+        Style::Latex => format!("\\frac{{{numerator}}}{{{denominator}}}"),
+    };
+    let batch_outputs = match style {
+        Style::Text => format!("(B·{n})"),
+        Style::Latex => format!("B \\cdot {n}"),
+    };
+    let error = format!("{y_hat} {minus} Y");
+    let (definition, gradient, fused) = match network.loss {
+        Loss::Mse => (
+            format!(
+                "L = {mean}({error}){}",
+                if style == Style::Text { "²" } else { "^{2}" }
+            ),
+            format!(
+                "{d_output} = {}",
+                over(format!("2({error})"), &batch_outputs)
+            ),
+            false,
+        ),
+        Loss::Mae => (
+            format!("L = {mean}|{error}|"),
+            format!(
+                "{d_output} = {}",
+                over(
+                    format!("{}({error})", operator(style, "sign")),
+                    &batch_outputs
+                )
+            ),
+            false,
+        ),
+        Loss::Huber { delta: d } => {
+            let huber = match style {
+                Style::Text => format!("huber_{d}"),
+                Style::Latex => format!("\\operatorname{{huber}}_{{{d}}}"),
+            };
+            let clamp = operator(style, "clamp");
+            (
+                format!("L = {mean}{huber}({error})"),
+                format!(
+                    "{d_output} = {}",
+                    over(format!("{clamp}({error}, {minus}{d}, {d})"), &batch_outputs)
+                ),
+                false,
+            )
+        }
+        Loss::CrossEntropy => {
+            let softmax = operator(style, "softmax");
+            let definition = match style {
+                Style::Text => format!(
+                    "L = −(1/B)·Σ Y ⊙ log {softmax}({z})   (log-sum-exp, fused with softmax)"
+                ),
+                Style::Latex => format!("L = -\\frac{{1}}{{B}}\\sum Y \\odot \\log {softmax}({z})"),
+            };
+            (
+                definition,
+                format!(
+                    "{delta} = {}",
+                    over(format!("{softmax}({z}) {minus} Y"), "B")
+                ),
+                true,
+            )
+        }
+        Loss::Bce => {
+            let definition = match style {
+                Style::Text => format!(
+                    "L = {mean}−[Y ⊙ ln σ({z}) + (1 − Y) ⊙ ln(1 − σ({z}))]   (logits form, fused with sigmoid)"
+                ),
+                Style::Latex => format!(
+                    "L = -{mean}\\left[Y \\odot \\ln\\sigma({z}) + (1 - Y) \\odot \\ln(1 - \\sigma({z}))\\right]"
+                ),
+            };
+            (
+                definition,
+                format!(
+                    "{delta} = {}",
+                    over(format!("{sigma}({z}) {minus} Y"), &batch_outputs)
+                ),
+                true,
+            )
+        }
+    };
+    LossEquations {
+        definition,
+        gradient,
+        fused,
+    }
+}
+
+/// Whether `text` has a space outside parentheses, as `softmax(Z³) − Y` does
+/// and `2(Ŷ − Y)` does not: such a numerator needs parentheses before `/`.
+fn has_top_level_space(text: &str) -> bool {
+    let mut depth = 0_i32;
+    text.chars().any(|c| {
+        match c {
+            '(' => depth += 1,
+            ')' => depth -= 1,
+            _ => {}
+        }
+        c == ' ' && depth == 0
+    })
+}
+
+/// A named operator: `sign` or `\operatorname{sign}`.
+fn operator(style: Style, name: &str) -> String {
+    match style {
+        Style::Text => name.to_owned(),
+        Style::Latex => format!("\\operatorname{{{name}}}"),
+    }
+}
+
+/// The forward and backward equations as `(left, right)` sides, in order,
+/// with section titles as `("", title)`.
+fn lines(style: Style, network: &Network) -> Vec<(String, String)> {
+    use Symbol::{Delta, Dot, Odot, One, YHat};
+    let (odot, dot, one) = (style.word(Odot), style.word(Dot), style.word(One));
+    let batch = "B";
+    let layers = network.layers.len();
+    let mut lines = vec![(
+        String::new(),
+        "Forward, B rows, one sample per row".to_owned(),
+    )];
+    for (index, layer) in network.layers.iter().enumerate() {
+        let l = index + 1;
+        let (n_in, n) = (network.fan_in(l).to_string(), layer.width.to_string());
+        let z = style.sup("Z", l);
+        lines.push((
+            style.shaped(&z, batch, &n),
+            format!(
+                "{} {dot} {} + {one}{}{}",
+                style.shaped(&style.activation_output(l - 1), batch, &n_in),
+                style.shaped(&style.sup("W", l), &n_in, &n),
+                style.tight_dot(),
+                style.sup_transposed("b", l),
+            ),
+        ));
+        lines.push((
+            style.shaped(&style.sup("H", l), batch, &n),
+            apply(style, layer.activation, &z),
+        ));
+    }
+    let loss = loss_equations(style, network);
+    lines.push((style.word(YHat).to_owned(), style.sup("H", layers)));
+    let (left, right) = loss
+        .definition
+        .split_once(" = ")
+        .unwrap_or(("L", &loss.definition));
+    lines.push((left.to_owned(), right.to_owned()));
+    lines.push((String::new(), "Backward".to_owned()));
+    let delta = |l: usize| style.sup(style.word(Delta), l);
+    let (gradient_left, gradient_right) = loss
+        .gradient
+        .split_once(" = ")
+        .unwrap_or(("", &loss.gradient));
+    lines.push((gradient_left.to_owned(), gradient_right.to_owned()));
+    if !loss.fused {
+        let output = network.layers[layers - 1].activation;
+        let (z, h) = (style.sup("Z", layers), style.sup("H", layers));
+        let d_output = style.partial(style.word(YHat));
+        let right = match (output, derivative(style, output, &z, &h)) {
+            (Activation::Softmax, _) => match style {
+                Style::Text => {
+                    format!(
+                        "{h} ⊙ ({d_output} − rowsum({d_output} ⊙ {h})·1ᵀ)   (softmax's Jacobian)"
+                    )
+                }
+                Style::Latex => format!(
+                    "{h} \\odot \\left({d_output} - \\operatorname{{rowsum}}\\left({d_output} \\odot {h}\\right)\\mathbf{{1}}^{{\\top}}\\right)"
+                ),
+            },
+            (_, Some(d)) => format!("{d_output} {odot} {d}"),
+            (_, None) => d_output,
+        };
+        lines.push((delta(layers), right));
+    }
+    for l in (1..=layers).rev() {
+        let (n_in, n) = (
+            network.fan_in(l).to_string(),
+            network.layers[l - 1].width.to_string(),
+        );
+        lines.push((
+            style.shaped(&style.partial(&style.sup("W", l)), &n_in, &n),
+            format!(
+                "{} {dot} {}",
+                style.shaped(&style.activation_output_transposed(l - 1), &n_in, batch),
+                style.shaped(&delta(l), batch, &n)
+            ),
+        ));
+        let ones_transposed = match style {
+            Style::Text => "1ᵀ".to_owned(),
+            Style::Latex => format!("{one}^{{\\top}}"),
+        };
+        lines.push((
+            style.shaped(&style.partial(&style.sup("b", l)), "1", &n),
+            format!("{ones_transposed} {dot} {}", delta(l)),
+        ));
+        let back = format!("{} {dot} {}", delta(l), style.sup_transposed("W", l));
+        if l > 1 {
+            let previous = network.layers[l - 2].activation;
+            let (z, h) = (style.sup("Z", l - 1), style.sup("H", l - 1));
+            let right = match derivative(style, previous, &z, &h) {
+                Some(d) => format!("({back}) {odot} {d}"),
+                None => back,
+            };
+            lines.push((style.shaped(&delta(l - 1), batch, &n_in), right));
+        } else {
+            lines.push((style.shaped(&style.partial("X"), batch, &n_in), back));
+        }
+    }
+    lines
+}
+
+/// The equations in `style`: indented lines under section titles, or a
+/// LaTeX `aligned` environment.
+pub(super) fn equations(style: Style, network: &Network) -> String {
+    let lines = lines(style, network);
+    match style {
+        Style::Text => {
+            let mut text = String::new();
+            for (left, right) in lines {
+                if left.is_empty() {
+                    let _ = writeln!(text, "{right}:");
+                } else {
+                    let _ = writeln!(text, "  {left} = {right}");
+                }
+            }
+            text
+        }
+        Style::Latex => {
+            let rows: Vec<String> = lines
+                .into_iter()
+                .map(|(left, right)| {
+                    if left.is_empty() {
+                        format!("&\\text{{{right}}}")
+                    } else {
+                        format!("{left} &= {right}")
+                    }
+                })
+                .collect();
+            format!(
+                "\\begin{{aligned}}\n{}\n\\end{{aligned}}\n",
+                rows.join(" \\\\\n")
+            )
+        }
+    }
+}
