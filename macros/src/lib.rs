@@ -13,6 +13,8 @@ mod expand;
 mod model;
 mod parse;
 #[cfg(test)]
+mod fuzz;
+#[cfg(test)]
 mod tests;
 
 /// Generates a neural-network type whose forward and backward passes are

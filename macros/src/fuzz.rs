@@ -1,0 +1,1 @@
+//! Randomised inputs for the parser and expander: see the helper's work.
