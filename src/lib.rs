@@ -119,6 +119,9 @@ pub use backprop_runtime::{BatchError, Float, Network, Optimizer, Row, Sgd, one_
 #[doc(hidden)]
 pub mod __private {
     pub use backprop_runtime::*;
+    pub use core::clone::Clone;
+    pub use core::cmp::PartialEq;
+    pub use core::fmt::Debug;
     pub use core::marker::Sized;
     pub use core::option::Option::{self, None, Some};
     pub use core::primitive::{f32, f64, str, u64, usize};

@@ -12,9 +12,9 @@ use crate::parse::Form;
 pub(super) fn definition(cx: &Context) -> TokenStream {
     let Context {
         name,
+        rt,
         float,
         network,
-        ..
     } = cx;
     let params = size(network.params());
     let summary = docs::summary(network);
@@ -32,7 +32,7 @@ pub(super) fn definition(cx: &Context) -> TokenStream {
         #attrs
         #separator
         #[doc = #summary]
-        #[derive(Clone, Debug, PartialEq)]
+        #[derive(#rt::Clone, #rt::Debug, #rt::PartialEq)]
         #vis struct #name {
             params: [#float; #params],
         }
