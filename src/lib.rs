@@ -112,7 +112,7 @@
 
 pub use backprop_macros::network;
 pub use backprop_runtime as runtime;
-pub use backprop_runtime::{BatchError, Float, Network, Optimizer, Row, Sgd, one_hot};
+pub use backprop_runtime::{BatchError, Float, Network, Optimizer, Row, Sgd, TrainError, one_hot};
 
 /// What generated code refers to, by absolute path, so that it compiles
 /// whatever names the user's crate defines. Not a public API.

@@ -134,9 +134,11 @@ impl Activation for Tanh {
 }
 
 impl Activation for Relu {
+    /// Written so that NaN stays NaN, as in PyTorch: a NaN must reach the
+    /// loss, not vanish in a dead unit.
     #[inline]
     fn apply<T: Float>(&self, z: T) -> T {
-        if z > T::ZERO { z } else { T::ZERO }
+        if z < T::ZERO { T::ZERO } else { z }
     }
 
     #[inline]
@@ -421,6 +423,7 @@ mod tests {
         });
         check_finite(&Silu);
         check_finite(&Softplus::default());
+        assert!(Relu.apply(f64::NAN).is_nan(), "NaN propagates, as in PyTorch");
         assert_relative_eq!(Sigmoid.apply(-1e4_f64), 0.0);
         assert_relative_eq!(Sigmoid.apply(1e4_f64), 1.0);
     }

@@ -39,6 +39,6 @@ pub use kernels::Matrix;
 pub use loss::{
     Huber, LogitLoss, Loss, Mae, Mse, SigmoidBinaryCrossEntropy, SoftmaxCrossEntropy, one_hot,
 };
-pub use network::{BatchError, Network, Row};
+pub use network::{BatchError, Network, Row, TrainError};
 pub use optim::{Optimizer, Sgd};
 pub use rand_core;

@@ -57,6 +57,67 @@ impl fmt::Display for BatchError {
 
 impl core::error::Error for BatchError {}
 
+/// Why a guarded training step ([`Network::train_step_checked`]) left the
+/// parameters as they were.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum TrainError {
+    /// The batch did not have a valid shape.
+    Batch(BatchError),
+    /// The loss was NaN or infinite.
+    NonFiniteLoss {
+        /// The loss, as `f64`.
+        loss: f64,
+    },
+    /// A gradient entry was NaN or infinite (the loss was finite).
+    NonFiniteGradient {
+        /// The first such entry's index in [`Network::params`].
+        index: usize,
+        /// Its value, as `f64`.
+        value: f64,
+    },
+}
+
+impl fmt::Display for TrainError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Batch(error) => error.fmt(f),
+            Self::NonFiniteLoss { loss } => {
+                write!(f, "the loss is {loss}; the update was not applied")
+            }
+            Self::NonFiniteGradient { index, value } => write!(
+                f,
+                "the gradient of parameter {index} is {value}; the update was not applied"
+            ),
+        }
+    }
+}
+
+impl core::error::Error for TrainError {
+    fn source(&self) -> Option<&(dyn core::error::Error + 'static)> {
+        match self {
+            Self::Batch(error) => Some(error),
+            Self::NonFiniteLoss { .. } | Self::NonFiniteGradient { .. } => None,
+        }
+    }
+}
+
+impl From<BatchError> for TrainError {
+    fn from(error: BatchError) -> Self {
+        Self::Batch(error)
+    }
+}
+
+/// `Ok` if the loss and every gradient entry are finite.
+fn check_finite<T: Float>(loss: T, grads: &[T]) -> Result<(), TrainError> {
+    if !loss.is_finite() {
+        return Err(TrainError::NonFiniteLoss { loss: loss.to_f64() });
+    }
+    match grads.iter().position(|g| !g.is_finite()) {
+        Some(index) => Err(TrainError::NonFiniteGradient { index, value: grads[index].to_f64() }),
+        None => Ok(()),
+    }
+}
+
 fn check_rows(what: &'static str, inputs: usize, rows: usize) -> Result<(), BatchError> {
     if inputs == rows {
         Ok(())
@@ -193,6 +254,26 @@ pub trait Network: Clone + Sized {
         loss
     }
 
+    /// [`train_step`](Network::train_step), guarded: if the loss or any
+    /// gradient entry is NaN or infinite, the update is not applied and the
+    /// error says which, so one bad batch cannot destroy trained weights.
+    ///
+    /// # Errors
+    ///
+    /// [`TrainError::NonFiniteLoss`] or [`TrainError::NonFiniteGradient`];
+    /// the parameters (and the optimizer's state) are then left as they were.
+    fn train_step_checked<const B: usize, O: Optimizer<Self::Float> + ?Sized>(
+        &mut self,
+        x: &[Self::Input; B],
+        y: &[Self::Output; B],
+        optimizer: &mut O,
+    ) -> Result<Self::Float, TrainError> {
+        let (loss, grad) = self.gradients(x, y);
+        check_finite(loss, grad.params())?;
+        optimizer.step(self.params_mut(), grad.params());
+        Ok(loss)
+    }
+
     /// [`forward`](Network::forward) for a batch whose size is known only at run time.
     ///
     /// # Errors
@@ -303,6 +384,27 @@ pub trait Network: Clone + Sized {
     ) -> Result<Self::Float, BatchError> {
         let mut grad = Self::zeros();
         let loss = self.gradients_slice(x, y, &mut grad)?;
+        optimizer.step(self.params_mut(), grad.params());
+        Ok(loss)
+    }
+
+    /// [`train_step_slice`](Network::train_step_slice), guarded as
+    /// [`train_step_checked`](Network::train_step_checked) is.
+    ///
+    /// # Errors
+    ///
+    /// [`TrainError::Batch`] if `x` and `y` differ in length or are empty;
+    /// [`TrainError::NonFiniteLoss`] or [`TrainError::NonFiniteGradient`].
+    /// The parameters are then left as they were.
+    fn train_step_slice_checked<O: Optimizer<Self::Float> + ?Sized>(
+        &mut self,
+        x: &[Self::Input],
+        y: &[Self::Output],
+        optimizer: &mut O,
+    ) -> Result<Self::Float, TrainError> {
+        let mut grad = Self::zeros();
+        let loss = self.gradients_slice(x, y, &mut grad)?;
+        check_finite(loss, grad.params())?;
         optimizer.step(self.params_mut(), grad.params());
         Ok(loss)
     }

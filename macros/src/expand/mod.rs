@@ -305,6 +305,23 @@ fn fixed_batch_methods(cx: &Context) -> TokenStream {
             ) -> #float {
                 #net::train_step(self, x, y, optimizer)
             }
+
+            /// [`train_step`](Self::train_step), guarded: if the loss or any
+            /// gradient entry is NaN or infinite, the update is not applied.
+            ///
+            /// # Errors
+            ///
+            /// `TrainError::NonFiniteLoss` or `TrainError::NonFiniteGradient`;
+            /// the parameters are then left as they were.
+            #[inline]
+            pub fn train_step_checked<const B: #rt::usize, O: #rt::Optimizer<#float> + ?#rt::Sized>(
+                &mut self,
+                x: &#x_rows,
+                y: &#y_rows,
+                optimizer: &mut O,
+            ) -> #rt::Result<#float, #rt::TrainError> {
+                #net::train_step_checked(self, x, y, optimizer)
+            }
     }
 }
 
@@ -398,6 +415,25 @@ fn slice_methods(cx: &Context) -> TokenStream {
                 optimizer: &mut O,
             ) -> #result<#float, #error> {
                 #net::train_step_slice(self, x, y, optimizer)
+            }
+
+            /// [`train_step_slice`](Self::train_step_slice), guarded: if the
+            /// loss or any gradient entry is NaN or infinite, the update is not
+            /// applied.
+            ///
+            /// # Errors
+            ///
+            /// `TrainError::Batch` for a bad batch, `TrainError::NonFiniteLoss`
+            /// or `TrainError::NonFiniteGradient`; the parameters are then left
+            /// as they were.
+            #[inline]
+            pub fn train_step_slice_checked<O: #rt::Optimizer<#float> + ?#rt::Sized>(
+                &mut self,
+                x: &#x_slice,
+                y: &#y_slice,
+                optimizer: &mut O,
+            ) -> #result<#float, #rt::TrainError> {
+                #net::train_step_slice_checked(self, x, y, optimizer)
             }
     }
 }
