@@ -110,9 +110,18 @@
 //! computes (the tests compare with recorded PyTorch values). No allocation
 //! happens in any of the methods above.
 
+#![no_std]
+
+#[cfg(feature = "std")]
+extern crate std;
+
 pub use backprop_macros::network;
 pub use backprop_runtime as runtime;
-pub use backprop_runtime::{BatchError, Float, Network, Optimizer, Row, Sgd, TrainError, one_hot};
+#[cfg(feature = "std")]
+pub use backprop_runtime::io;
+pub use backprop_runtime::{
+    Adam, AdamW, BatchError, Float, Network, Optimizer, Row, Sgd, TrainError, one_hot,
+};
 
 /// What generated code refers to, by absolute path, so that it compiles
 /// whatever names the user's crate defines. Not a public API.

@@ -6,7 +6,9 @@
 //! - [`activation`] and [`loss`]: `f`, `f'`, `L` and `∂L/∂Ŷ`;
 //! - [`Network`]: the trait every generated network implements, with the
 //!   batch methods written once in terms of three generated ones;
-//! - [`Optimizer`] and [`Sgd`]; [`init`]: seeded weight initialisation.
+//! - [`optim`]: [`Sgd`], [`Adam`] and [`AdamW`], as PyTorch computes them;
+//!   [`init`]: seeded weight initialisation;
+//! - `io` (feature `std`): weights as safetensors in PyTorch's layout.
 //!
 //! The crate is `no_std`: its core (kernels, activations, losses,
 //! [`Network`], optimizers, seeded initialisation) needs neither `std` nor
@@ -24,10 +26,12 @@ pub mod activation;
 pub mod diagram;
 mod float;
 pub mod init;
+#[cfg(feature = "std")]
+pub mod io;
 pub mod kernels;
 pub mod loss;
 mod network;
-mod optim;
+pub mod optim;
 pub mod params;
 
 pub use activation::{
@@ -40,5 +44,5 @@ pub use loss::{
     Huber, LogitLoss, Loss, Mae, Mse, SigmoidBinaryCrossEntropy, SoftmaxCrossEntropy, one_hot,
 };
 pub use network::{BatchError, Network, Row, TrainError};
-pub use optim::{Optimizer, Sgd};
+pub use optim::{Adam, AdamW, Optimizer, Sgd, StateStorage};
 pub use rand_core;

@@ -1,4 +1,32 @@
 //! Optimizers: rules that turn a gradient into a parameter update.
+//!
+//! [`Sgd`], [`Adam`] and [`AdamW`] compute what `torch.optim.SGD`,
+//! `torch.optim.Adam` and `torch.optim.AdamW` compute, with the same
+//! defaults, operation for operation (the tests compare three steps of each
+//! option with values recorded from PyTorch). They work on a network's flat
+//! parameters through [`Optimizer`], so one optimizer serves every network.
+//!
+//! # Where the state lives
+//!
+//! SGD with momentum keeps one velocity per parameter, Adam and AdamW two
+//! moments. The optimizers are generic over where those values live, any
+//! [`StateStorage`]:
+//!
+//! - `Vec<T>` (feature `alloc`, on by default), what [`Sgd::new`],
+//!   [`Adam::new`] and [`AdamW::new`] use: sized to the parameter count on
+//!   the first step that needs it, the only allocation the optimizer makes.
+//! - `[T; N]`, through `with_state`: no allocator at all, for `no_std`
+//!   targets. `N` must be the parameter count, such as `Net::PARAMS`.
+//! - `&mut [T]`: a buffer that lives elsewhere (a `static`, an arena).
+//!
+//! A storage type parameter, rather than one fixed choice, keeps the core
+//! free of `alloc` without making users of `std` spell out array lengths.
+//! No step allocates after the first, and none reads the state before the
+//! optimizer has written it: the values a storage holds when handed over
+//! do not matter.
+
+#[cfg(feature = "alloc")]
+use alloc::vec::Vec;
 
 use crate::Float;
 
@@ -9,11 +37,93 @@ pub trait Optimizer<T: Float> {
     ///
     /// # Panics
     ///
-    /// If `params` and `grads` differ in length.
+    /// If `params` and `grads` differ in length, or if the optimizer keeps
+    /// state for a different number of parameters.
     fn step(&mut self, params: &mut [T], grads: &[T]);
 }
 
-/// Plain stochastic gradient descent: `θ ← θ − η·∂L/∂θ`.
+/// Where an optimizer keeps one value of state per parameter: a momentum
+/// buffer, or one of Adam's moments. See [the module docs](self) for the
+/// three implementations.
+///
+/// ```
+/// use backprop_runtime::{Adam, Optimizer};
+///
+/// // Adam on two parameters with its moments in a borrowed buffer.
+/// let mut buffer = [0.0_f64; 4];
+/// let (first, second) = buffer.split_at_mut(2);
+/// let mut adam = Adam::with_state(0.1, first, second);
+/// let mut params = [1.0, 1.0];
+/// adam.step(&mut params, &[1.0, -1.0]);
+/// assert!((params[0] - 0.9).abs() < 1e-6 && (params[1] - 1.1).abs() < 1e-6);
+/// ```
+pub trait StateStorage<T> {
+    /// The state of `len` parameters, one value each, as the previous step
+    /// left it. Called on every step that uses state, with the same `len`.
+    ///
+    /// # Panics
+    ///
+    /// If the storage cannot hold exactly `len` values, or held another
+    /// number of values on an earlier step.
+    fn values(&mut self, len: usize) -> &mut [T];
+}
+
+impl<T, const N: usize> StateStorage<T> for [T; N] {
+    #[inline]
+    fn values(&mut self, len: usize) -> &mut [T] {
+        assert!(
+            N == len,
+            "the optimizer's state holds {N} values but there are {len} parameters; \
+             give it arrays of the network's `PARAMS` length"
+        );
+        self
+    }
+}
+
+impl<T> StateStorage<T> for &mut [T] {
+    #[inline]
+    fn values(&mut self, len: usize) -> &mut [T] {
+        assert!(
+            self.len() == len,
+            "the optimizer's state holds {} values but there are {len} parameters; \
+             give it a buffer of the network's `PARAMS` length",
+            self.len()
+        );
+        self
+    }
+}
+
+/// Sized on first use, with one allocation of exactly `len` values.
+#[cfg(feature = "alloc")]
+impl<T: Float> StateStorage<T> for Vec<T> {
+    #[inline]
+    fn values(&mut self, len: usize) -> &mut [T] {
+        if self.is_empty() {
+            self.reserve_exact(len);
+            self.resize(len, T::ZERO);
+        }
+        assert!(
+            self.len() == len,
+            "the optimizer's state was sized for {} parameters but this step has {len}; \
+             use one optimizer per network",
+            self.len()
+        );
+        self
+    }
+}
+
+/// Stochastic gradient descent, as `torch.optim.SGD`: with weight decay `λ`
+/// and momentum `μ` (dampening `τ`), each step computes
+///
+/// ```text
+/// g ← ∂L/∂θ + λ·θ
+/// v ← g on the first step, else μ·v + (1 − τ)·g
+/// θ ← θ − η·(g + μ·v)   with Nesterov momentum
+/// θ ← θ − η·v           otherwise (θ − η·g when μ = 0)
+/// ```
+///
+/// Every option defaults to PyTorch's, which make [`Sgd::new`] plain SGD,
+/// `θ ← θ − η·∂L/∂θ`:
 ///
 /// ```
 /// use backprop_runtime::{Optimizer, Sgd};
@@ -22,27 +132,576 @@ pub trait Optimizer<T: Float> {
 /// Sgd::new(0.5).step(&mut params, &[2.0, -2.0]);
 /// assert_eq!(params, [0.0, -1.0]);
 /// ```
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Sgd {
+///
+/// The options are public fields and builder methods:
+///
+/// ```
+/// use backprop_runtime::Sgd;
+///
+/// let sgd = Sgd::<Vec<f32>>::new(0.1).momentum(0.9).nesterov(true).weight_decay(1e-4);
+/// assert_eq!((sgd.learning_rate, sgd.momentum, sgd.dampening), (0.1, 0.9, 0.0));
+/// assert!(sgd.nesterov);
+/// ```
+///
+/// The velocity lives in `S`, a [`StateStorage`]; plain SGD never touches it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Sgd<S> {
     /// The learning rate `η`.
     pub learning_rate: f64,
+    /// The momentum `μ`; `0` (the default) for none.
+    pub momentum: f64,
+    /// The dampening `τ` of the gradient's share of the velocity; default `0`.
+    pub dampening: f64,
+    /// Nesterov momentum (needs `momentum > 0` and zero dampening); default `false`.
+    pub nesterov: bool,
+    /// The L2 penalty `λ` added to the gradient as `λ·θ`; default `0`.
+    pub weight_decay: f64,
+    velocity: S,
+    velocity_started: bool,
 }
 
-impl Sgd {
-    /// SGD with learning rate `learning_rate`.
+#[cfg(feature = "alloc")]
+impl<T: Float> Sgd<Vec<T>> {
+    /// SGD with learning rate `learning_rate` and PyTorch's defaults for the
+    /// rest (no momentum, no weight decay); a momentum buffer, if one is
+    /// asked for, is allocated on the first step.
+    ///
+    /// # Panics
+    ///
+    /// If `learning_rate` is negative or NaN.
     #[must_use]
     pub const fn new(learning_rate: f64) -> Self {
-        Self { learning_rate }
+        Self::with_state(learning_rate, Vec::new())
     }
 }
 
-impl<T: Float> Optimizer<T> for Sgd {
+impl<S> Sgd<S> {
+    /// SGD that keeps its velocity in `velocity`, which must then hold one
+    /// value per parameter (whatever values: the first step overwrites
+    /// them). Plain SGD never uses it, so `[]` will do.
+    ///
+    /// ```
+    /// use backprop_runtime::{Optimizer, Sgd};
+    ///
+    /// // No allocator needed: the velocity of three parameters in an array.
+    /// let mut sgd = Sgd::with_state(0.1, [0.0; 3]).momentum(0.5);
+    /// let mut params = [0.0_f64; 3];
+    /// sgd.step(&mut params, &[1.0, 2.0, 3.0]);
+    /// sgd.step(&mut params, &[1.0, 2.0, 3.0]);
+    /// // Steps of 0.1·g, then 0.1·(0.5·g + g).
+    /// assert!((params[0] + 0.25).abs() < 1e-12);
+    ///
+    /// // Plain SGD needs no state at all.
+    /// let mut plain = Sgd::with_state(0.5, []);
+    /// plain.step(&mut params, &[0.5, 0.0, 0.0]);
+    /// assert!((params[0] + 0.5).abs() < 1e-12);
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// If `learning_rate` is negative or NaN.
+    #[must_use]
+    pub const fn with_state(learning_rate: f64, velocity: S) -> Self {
+        assert!(
+            learning_rate >= 0.0,
+            "the learning rate must be zero or positive"
+        );
+        Self {
+            learning_rate,
+            momentum: 0.0,
+            dampening: 0.0,
+            nesterov: false,
+            weight_decay: 0.0,
+            velocity,
+            velocity_started: false,
+        }
+    }
+
+    /// Sets the momentum `μ`: `v ← μ·v + (1 − τ)·g`, `θ ← θ − η·v`.
+    ///
+    /// ```
+    /// use backprop_runtime::{Optimizer, Sgd};
+    ///
+    /// let mut sgd = Sgd::new(0.1).momentum(0.9);
+    /// let mut params = [1.0_f64];
+    /// sgd.step(&mut params, &[1.0]); // v = 1
+    /// sgd.step(&mut params, &[1.0]); // v = 0.9·1 + 1 = 1.9
+    /// assert!((params[0] - (1.0 - 0.1 - 0.19)).abs() < 1e-12);
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// If `momentum` is negative or NaN.
+    #[must_use]
+    pub fn momentum(self, momentum: f64) -> Self {
+        assert!(momentum >= 0.0, "the momentum must be zero or positive");
+        Self { momentum, ..self }
+    }
+
+    /// Sets the dampening `τ`: after the first step the velocity takes in
+    /// only `(1 − τ)·g`.
+    ///
+    /// ```
+    /// use backprop_runtime::{Optimizer, Sgd};
+    ///
+    /// let mut sgd = Sgd::new(0.1).momentum(0.9).dampening(0.5);
+    /// let mut params = [1.0_f64];
+    /// sgd.step(&mut params, &[1.0]); // v = 1 (the first step is undamped)
+    /// sgd.step(&mut params, &[1.0]); // v = 0.9·1 + 0.5·1 = 1.4
+    /// assert!((params[0] - (1.0 - 0.1 - 0.14)).abs() < 1e-12);
+    /// ```
+    #[must_use]
+    pub fn dampening(self, dampening: f64) -> Self {
+        Self { dampening, ..self }
+    }
+
+    /// Turns Nesterov momentum on or off: the step is `η·(g + μ·v)` instead
+    /// of `η·v`. Needs a momentum and zero dampening, as in PyTorch; the
+    /// next step panics otherwise.
+    ///
+    /// ```
+    /// use backprop_runtime::{Optimizer, Sgd};
+    ///
+    /// let mut sgd = Sgd::new(0.1).momentum(0.9).nesterov(true);
+    /// let mut params = [1.0_f64];
+    /// sgd.step(&mut params, &[1.0]); // v = 1, step 0.1·(1 + 0.9·1)
+    /// assert!((params[0] - (1.0 - 0.19)).abs() < 1e-12);
+    /// ```
+    #[must_use]
+    pub fn nesterov(self, nesterov: bool) -> Self {
+        Self { nesterov, ..self }
+    }
+
+    /// Sets the weight decay `λ`, an L2 penalty: `λ·θ` is added to the
+    /// gradient before anything else.
+    ///
+    /// ```
+    /// use backprop_runtime::{Optimizer, Sgd};
+    ///
+    /// let mut params = [2.0_f64];
+    /// Sgd::new(0.1).weight_decay(0.5).step(&mut params, &[0.0]);
+    /// assert!((params[0] - (2.0 - 0.1 * 0.5 * 2.0)).abs() < 1e-12);
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// If `weight_decay` is negative or NaN.
+    #[must_use]
+    pub fn weight_decay(self, weight_decay: f64) -> Self {
+        assert!(
+            weight_decay >= 0.0,
+            "the weight decay must be zero or positive"
+        );
+        Self {
+            weight_decay,
+            ..self
+        }
+    }
+}
+
+impl<T: Float, S: StateStorage<T>> Optimizer<T> for Sgd<S> {
     #[inline]
+    // PyTorch tests its options with `!= 0` too; exact zero means "off".
+    #[allow(clippy::float_cmp)]
     fn step(&mut self, params: &mut [T], grads: &[T]) {
         assert_eq!(params.len(), grads.len(), "one gradient per parameter");
+        assert!(
+            !self.nesterov || (self.momentum > 0.0 && self.dampening == 0.0),
+            "Nesterov momentum needs a momentum above zero and zero dampening (as in PyTorch)"
+        );
         let rate = T::from_f64(self.learning_rate);
-        for (p, &g) in params.iter_mut().zip(grads) {
-            *p -= rate * g;
+        let decay = T::from_f64(self.weight_decay);
+        let decays = self.weight_decay != 0.0;
+        let regularised = |g: T, p: T| if decays { g + decay * p } else { g };
+
+        if self.momentum == 0.0 {
+            for (p, &g) in params.iter_mut().zip(grads) {
+                *p -= rate * regularised(g, *p);
+            }
+            return;
         }
+
+        let velocity = self.velocity.values(params.len());
+        let first = !self.velocity_started;
+        self.velocity_started = true;
+        let momentum = T::from_f64(self.momentum);
+        let undamped = T::from_f64(1.0 - self.dampening);
+        for ((p, &g), v) in params.iter_mut().zip(grads).zip(velocity) {
+            let g = regularised(g, *p);
+            *v = if first { g } else { *v * momentum + undamped * g };
+            let update = if self.nesterov { g + momentum * *v } else { *v };
+            *p -= rate * update;
+        }
+    }
+}
+
+/// How weight decay enters an Adam step.
+#[derive(Clone, Copy)]
+enum WeightDecay {
+    /// Adam's: `λ·θ` added to the gradient, so it passes through the moments.
+    L2(f64),
+    /// AdamW's: `θ ← (1 − η·λ)·θ`, apart from the moments.
+    Decoupled(f64),
+}
+
+/// What [`Adam`] and [`AdamW`] share: the moments, the step count and the
+/// update.
+#[derive(Clone, Debug, PartialEq)]
+struct Moments<S> {
+    first: S,
+    second: S,
+    steps: u64,
+}
+
+impl<S> Moments<S> {
+    /// One step of `torch.optim.Adam`'s single-tensor implementation,
+    /// operation for operation.
+    // The step count is far below 2⁵³, where the cast would round.
+    #[allow(clippy::cast_precision_loss, clippy::float_cmp)]
+    fn step<T: Float>(
+        &mut self,
+        params: &mut [T],
+        grads: &[T],
+        learning_rate: f64,
+        (beta1, beta2): (f64, f64),
+        epsilon: f64,
+        weight_decay: WeightDecay,
+    ) where
+        S: StateStorage<T>,
+    {
+        assert_eq!(params.len(), grads.len(), "one gradient per parameter");
+        let first = self.first.values(params.len());
+        let second = self.second.values(params.len());
+        if self.steps == 0 {
+            // PyTorch starts both moments at zero.
+            first.fill(T::ZERO);
+            second.fill(T::ZERO);
+        }
+        self.steps += 1;
+        let step = self.steps as f64;
+        let bias_correction1 = 1.0 - libm::pow(beta1, step);
+        let bias_correction2 = 1.0 - libm::pow(beta2, step);
+        let step_size = T::from_f64(-(learning_rate / bias_correction1));
+        let bias_correction2_sqrt = T::from_f64(libm::sqrt(bias_correction2));
+        let (l2, shrink) = match weight_decay {
+            WeightDecay::L2(decay) => (decay, 1.0),
+            WeightDecay::Decoupled(decay) => (0.0, 1.0 - learning_rate * decay),
+        };
+        let (decays, l2, shrink) = (l2 != 0.0, T::from_f64(l2), T::from_f64(shrink));
+        let (weight1, beta2, weight2) = (
+            T::from_f64(1.0 - beta1),
+            T::from_f64(beta2),
+            T::from_f64(1.0 - beta2),
+        );
+        let epsilon = T::from_f64(epsilon);
+
+        for (((p, &g), m), v) in params.iter_mut().zip(grads).zip(first).zip(second) {
+            let g = if decays { g + l2 * *p } else { g };
+            *p *= shrink;
+            // `lerp(m, g, 1 − β₁)` and `v·β₂ + (1 − β₂)·g·g`, as PyTorch writes them.
+            *m += weight1 * (g - *m);
+            *v = *v * beta2 + weight2 * g * g;
+            let denominator = v.sqrt() / bias_correction2_sqrt + epsilon;
+            *p += step_size * *m / denominator;
+        }
+    }
+}
+
+/// Adam, as `torch.optim.Adam` (without `amsgrad`): with moments `m`, `v`,
+/// step count `t` and weight decay `λ`, each step computes
+///
+/// ```text
+/// g ← ∂L/∂θ + λ·θ
+/// m ← β₁·m + (1 − β₁)·g
+/// v ← β₂·v + (1 − β₂)·g²
+/// θ ← θ − η/(1 − β₁ᵗ) · m / (√v / √(1 − β₂ᵗ) + ε)
+/// ```
+///
+/// Defaults are PyTorch's: `η = 10⁻³`, `β = (0.9, 0.999)`, `ε = 10⁻⁸`,
+/// `λ = 0`. The first step moves every parameter by about `η` against its
+/// gradient's sign:
+///
+/// ```
+/// use backprop_runtime::{Adam, Optimizer};
+///
+/// let mut adam = Adam::new(0.01);
+/// let mut params = [1.0_f64, 1.0];
+/// adam.step(&mut params, &[3.0, -0.5]);
+/// assert!((params[0] - 0.99).abs() < 1e-8 && (params[1] - 1.01).abs() < 1e-8);
+/// assert_eq!(adam.steps(), 1);
+/// ```
+///
+/// The moments live in `S`, a [`StateStorage`]. For decay apart from the
+/// gradient, use [`AdamW`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct Adam<S> {
+    /// The learning rate `η`; default `10⁻³`.
+    pub learning_rate: f64,
+    /// The decay rates `(β₁, β₂)` of the moments; default `(0.9, 0.999)`.
+    pub betas: (f64, f64),
+    /// The `ε` added to the denominator; default `10⁻⁸`.
+    pub epsilon: f64,
+    /// The L2 penalty `λ` added to the gradient as `λ·θ`; default `0`.
+    pub weight_decay: f64,
+    moments: Moments<S>,
+}
+
+/// AdamW, as `torch.optim.AdamW` (without `amsgrad`): Adam whose weight
+/// decay shrinks the parameters directly instead of passing through the
+/// moments,
+///
+/// ```text
+/// θ ← (1 − η·λ)·θ
+/// m ← β₁·m + (1 − β₁)·∂L/∂θ
+/// v ← β₂·v + (1 − β₂)·(∂L/∂θ)²
+/// θ ← θ − η/(1 − β₁ᵗ) · m / (√v / √(1 − β₂ᵗ) + ε)
+/// ```
+///
+/// Defaults are PyTorch's: `η = 10⁻³`, `β = (0.9, 0.999)`, `ε = 10⁻⁸`,
+/// `λ = 10⁻²`.
+///
+/// ```
+/// use backprop_runtime::{AdamW, Optimizer};
+///
+/// let mut adamw = AdamW::new(0.01).weight_decay(0.5);
+/// let mut params = [2.0_f64];
+/// adamw.step(&mut params, &[1.0]);
+/// // Shrunk by 1 − 0.01·0.5, then moved by about η.
+/// assert!((params[0] - (2.0 * 0.995 - 0.01)).abs() < 1e-8);
+/// ```
+///
+/// The moments live in `S`, a [`StateStorage`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct AdamW<S> {
+    /// The learning rate `η`; default `10⁻³`.
+    pub learning_rate: f64,
+    /// The decay rates `(β₁, β₂)` of the moments; default `(0.9, 0.999)`.
+    pub betas: (f64, f64),
+    /// The `ε` added to the denominator; default `10⁻⁸`.
+    pub epsilon: f64,
+    /// The decoupled weight decay `λ`: each step scales `θ` by `1 − η·λ`;
+    /// default `10⁻²`.
+    pub weight_decay: f64,
+    moments: Moments<S>,
+}
+
+/// The constructors and builder methods of [`Adam`] and [`AdamW`], which
+/// differ only in their names and in the default weight decay.
+macro_rules! adam_api {
+    ($Adam:ident, $default_decay:expr, $decay_example:literal) => {
+        #[cfg(feature = "alloc")]
+        impl<T: Float> $Adam<Vec<T>> {
+            #[doc = concat!(
+                "`", stringify!($Adam), "` with learning rate `learning_rate` and PyTorch's \
+                 defaults for the rest; its moments are allocated on the first step."
+            )]
+            ///
+            /// # Panics
+            ///
+            /// If `learning_rate` is negative or NaN.
+            #[must_use]
+            pub const fn new(learning_rate: f64) -> Self {
+                Self::with_state(learning_rate, Vec::new(), Vec::new())
+            }
+        }
+
+        /// PyTorch's defaults, learning rate `10⁻³` included.
+        ///
+        /// ```
+        #[doc = concat!("use backprop_runtime::", stringify!($Adam), ";")]
+        ///
+        #[doc = concat!("let adam = ", stringify!($Adam), "::<Vec<f32>>::default();")]
+        #[doc = concat!(
+            "assert_eq!((adam.learning_rate, adam.weight_decay), (1e-3, ",
+            stringify!($default_decay), "));"
+        )]
+        /// ```
+        #[cfg(feature = "alloc")]
+        impl<T: Float> Default for $Adam<Vec<T>> {
+            fn default() -> Self {
+                Self::new(1e-3)
+            }
+        }
+
+        impl<S> $Adam<S> {
+            #[doc = concat!(
+                "`", stringify!($Adam), "` that keeps its first and second moments in \
+                 `first` and `second`, which must then hold one value per parameter \
+                 (whatever values: the first step zeroes them)."
+            )]
+            ///
+            /// ```
+            #[doc = concat!("use backprop_runtime::{", stringify!($Adam), ", Optimizer};")]
+            ///
+            /// // No allocator needed: the moments of three parameters in arrays.
+            #[doc = concat!(
+                "let mut adam = ", stringify!($Adam), "::with_state(0.01, [0.0; 3], [0.0; 3]);"
+            )]
+            /// let mut params = [1.0_f32; 3];
+            /// adam.step(&mut params, &[1.0, -1.0, 0.0]);
+            /// assert!(params[0] < 1.0 && params[1] > 1.0);
+            /// ```
+            ///
+            /// # Panics
+            ///
+            /// If `learning_rate` is negative or NaN.
+            #[must_use]
+            pub const fn with_state(learning_rate: f64, first: S, second: S) -> Self {
+                assert!(
+                    learning_rate >= 0.0,
+                    "the learning rate must be zero or positive"
+                );
+                Self {
+                    learning_rate,
+                    betas: (0.9, 0.999),
+                    epsilon: 1e-8,
+                    weight_decay: $default_decay,
+                    moments: Moments {
+                        first,
+                        second,
+                        steps: 0,
+                    },
+                }
+            }
+
+            /// Sets the decay rates `(β₁, β₂)` of the first and second moments.
+            ///
+            /// ```
+            #[doc = concat!("use backprop_runtime::{", stringify!($Adam), ", Optimizer};")]
+            ///
+            #[doc = concat!(
+                "let mut adam = ", stringify!($Adam), "::new(0.1).betas(0.5, 0.75);"
+            )]
+            /// let mut params = [0.0_f64];
+            /// adam.step(&mut params, &[1.0]);
+            /// adam.step(&mut params, &[-1.0]);
+            /// // m = 0.5·0.5 − 0.5 = −0.25, m̂ = −0.25 / 0.75; v̂ = 1: a step of +η/3.
+            /// assert!((params[0] - (-0.1 + 0.1 / 3.0)).abs() < 1e-8);
+            /// ```
+            ///
+            /// # Panics
+            ///
+            /// Unless both lie in `[0, 1)`.
+            #[must_use]
+            pub fn betas(self, beta1: f64, beta2: f64) -> Self {
+                assert!(
+                    (0.0..1.0).contains(&beta1) && (0.0..1.0).contains(&beta2),
+                    "Adam's betas must lie in [0, 1)"
+                );
+                Self {
+                    betas: (beta1, beta2),
+                    ..self
+                }
+            }
+
+            /// Sets the `ε` added to the denominator, which bounds the step
+            /// where gradients are tiny.
+            ///
+            /// ```
+            #[doc = concat!("use backprop_runtime::{", stringify!($Adam), ", Optimizer};")]
+            ///
+            #[doc = concat!(
+                "let mut adam = ", stringify!($Adam), "::new(0.1).epsilon(1e-3).weight_decay(0.0);"
+            )]
+            /// let mut params = [0.0_f64];
+            /// adam.step(&mut params, &[1e-3]);
+            /// // |m̂| = √v̂ = ε: half the step a larger gradient would get.
+            /// assert!((params[0] + 0.05).abs() < 1e-9);
+            /// ```
+            ///
+            /// # Panics
+            ///
+            /// If `epsilon` is negative or NaN.
+            #[must_use]
+            pub fn epsilon(self, epsilon: f64) -> Self {
+                assert!(epsilon >= 0.0, "epsilon must be zero or positive");
+                Self { epsilon, ..self }
+            }
+
+            #[doc = $decay_example]
+            ///
+            /// # Panics
+            ///
+            /// If `weight_decay` is negative or NaN.
+            #[must_use]
+            pub fn weight_decay(self, weight_decay: f64) -> Self {
+                assert!(
+                    weight_decay >= 0.0,
+                    "the weight decay must be zero or positive"
+                );
+                Self {
+                    weight_decay,
+                    ..self
+                }
+            }
+
+            /// The number of steps taken so far, `t` (PyTorch's `state["step"]`).
+            #[must_use]
+            pub const fn steps(&self) -> u64 {
+                self.moments.steps
+            }
+        }
+    };
+}
+
+adam_api!(
+    Adam,
+    0.0,
+    "Sets the weight decay `λ`, an L2 penalty: `λ·θ` is added to the gradient,
+so it passes through the moments.
+
+```
+use backprop_runtime::{Adam, Optimizer};
+
+let mut adam = Adam::new(0.1).weight_decay(1.0);
+let mut params = [2.0_f64];
+// The gradient 0 becomes 0 + 1·2, and Adam's first step is about −η·sign(g).
+adam.step(&mut params, &[0.0]);
+assert!((params[0] - 1.9).abs() < 1e-8);
+```"
+);
+
+adam_api!(
+    AdamW,
+    1e-2,
+    "Sets the decoupled weight decay `λ`: each step first scales the
+parameters by `1 − η·λ`, whatever the gradient.
+
+```
+use backprop_runtime::{AdamW, Optimizer};
+
+let mut adamw = AdamW::new(0.1).weight_decay(1.0);
+let mut params = [2.0_f64];
+// A zero gradient leaves only the decay: 2·(1 − 0.1·1).
+adamw.step(&mut params, &[0.0]);
+assert!((params[0] - 1.8).abs() < 1e-12);
+```"
+);
+
+impl<T: Float, S: StateStorage<T>> Optimizer<T> for Adam<S> {
+    #[inline]
+    fn step(&mut self, params: &mut [T], grads: &[T]) {
+        self.moments.step(
+            params,
+            grads,
+            self.learning_rate,
+            self.betas,
+            self.epsilon,
+            WeightDecay::L2(self.weight_decay),
+        );
+    }
+}
+
+impl<T: Float, S: StateStorage<T>> Optimizer<T> for AdamW<S> {
+    #[inline]
+    fn step(&mut self, params: &mut [T], grads: &[T]) {
+        self.moments.step(
+            params,
+            grads,
+            self.learning_rate,
+            self.betas,
+            self.epsilon,
+            WeightDecay::Decoupled(self.weight_decay),
+        );
     }
 }

@@ -1,0 +1,708 @@
+//! Weights on disk as [safetensors], laid out as PyTorch lays them out.
+//!
+//! A network's file holds the tensors of the `nn.Sequential` that alternates
+//! `nn.Linear` and an activation module (`nn.Identity()` for a `linear`
+//! layer), so layer `l`'s `nn.Linear` is module `2(l − 1)`:
+//!
+//! | tensor | shape | holds |
+//! | --- | --- | --- |
+//! | `0.weight` | `[n₁, n₀]` | `W¹ᵀ`: PyTorch stores `[out, in]`, the transpose of backprop's `n₀ × n₁` |
+//! | `0.bias` | `[n₁]` | `b¹` |
+//! | `2.weight` | `[n₂, n₁]` | `W²ᵀ` |
+//! | `2.bias` | `[n₂]` | `b²` |
+//! | … | | |
+//!
+//! with dtype `F32` or `F64`, the network's float type. A model trained in
+//! PyTorch as
+//! `nn.Sequential(nn.Linear(4, 5), nn.Tanh(), nn.Linear(5, 3), nn.Identity())`
+//! and saved with `safetensors.torch.save_file(model.state_dict(), path)`
+//! loads into `4 -> tanh(5) -> linear(3)`, and a file saved here loads with
+//! `model.load_state_dict(safetensors.torch.load_file(path))`. Activation
+//! modules have no parameters, so the file does not record them: loading
+//! checks the widths, not the activations. Files written here also carry
+//! metadata: `format` (`pt`), `architecture` (the network as the `network!`
+//! DSL spells it), `float` and `backprop_version`.
+//!
+//! [`load`] and [`load_bytes`] check every tensor's name, shape and dtype
+//! before they change anything: on any error the network keeps its
+//! parameters. [`save`] replaces the file atomically.
+//!
+//! ```
+//! use backprop::io::{self, WeightsError};
+//! use backprop::Network;
+//!
+//! backprop::network! { Net = 4 -> tanh(5) -> linear(3); loss = mse }
+//!
+//! # let dir = std::env::temp_dir().join(format!("backprop-io-doctest-{}", std::process::id()));
+//! # std::fs::create_dir_all(&dir)?;
+//! let path = dir.join("net.safetensors");
+//! let net = Net::seeded(7);
+//! io::save(&net, &path)?;
+//!
+//! let mut loaded = Net::zeros();
+//! io::load(&mut loaded, &path)?;
+//! assert_eq!(loaded.params(), net.params());
+//!
+//! // A file for another architecture is refused, and the network is unchanged.
+//! backprop::network! { Wider = 4 -> tanh(6) -> linear(3); loss = mse }
+//! let error = io::load_bytes(&mut loaded, &io::to_bytes(&Wider::seeded(1))).unwrap_err();
+//! assert!(matches!(error, WeightsError::WrongShape { .. }));
+//! assert_eq!(
+//!     error.to_string(),
+//!     "tensor `0.weight` has shape [6, 4]; this network needs [5, 4] \
+//!      (layer 1 has 4 inputs and 5 units; nn.Linear stores its weight as [out, in])"
+//! );
+//! assert_eq!(loaded.params(), net.params());
+//! # std::fs::remove_dir_all(&dir)?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! [safetensors]: https://huggingface.co/docs/safetensors
+
+use core::fmt;
+use core::sync::atomic::{AtomicU64, Ordering};
+
+use std::borrow::{Cow, ToOwned};
+use std::collections::HashMap;
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::string::{String, ToString};
+use std::vec::Vec;
+use std::{format, vec};
+
+/// The [safetensors](https://docs.rs/safetensors) crate this module reads
+/// and writes with, to inspect files beyond what [`load`] checks.
+pub use safetensors;
+use safetensors::{Dtype, SafeTensorError, SafeTensors, View};
+
+use crate::{Float, Network};
+
+/// Why weights could not be loaded or saved.
+///
+/// Loading errors other than [`Read`](WeightsError::Read) describe the
+/// content, whether it came from a file or from bytes.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum WeightsError {
+    /// The file could not be read; the cause is the [`source`](std::error::Error::source).
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// What the operating system reported.
+        source: io::Error,
+    },
+    /// The file could not be written; an existing file at `path` is
+    /// unchanged. The cause is the [`source`](std::error::Error::source).
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// What the operating system reported.
+        source: io::Error,
+    },
+    /// The bytes are not a valid safetensors file: truncated, corrupt, or
+    /// something else entirely.
+    Corrupt {
+        /// What is wrong with them.
+        reason: String,
+    },
+    /// A tensor the network needs is not in the file.
+    MissingTensor {
+        /// The tensor, such as `2.weight`.
+        name: String,
+        /// Every tensor the file has, sorted.
+        found: Vec<String>,
+    },
+    /// The file has a tensor the network does not have.
+    UnexpectedTensor {
+        /// The tensor.
+        name: String,
+        /// The tensors the network has, in order.
+        expected: Vec<String>,
+    },
+    /// A tensor has a shape other than the network's.
+    WrongShape {
+        /// The tensor.
+        name: String,
+        /// Its shape in the file.
+        found: Vec<usize>,
+        /// The shape the network needs: `[out, in]` for a weight, `[out]`
+        /// for a bias.
+        expected: Vec<usize>,
+    },
+    /// A tensor's element type is not the network's float type.
+    WrongDtype {
+        /// The tensor.
+        name: String,
+        /// Its dtype in the file, as safetensors spells it (`F64`, `BF16`, …).
+        found: String,
+        /// The dtype the network needs, `F32` or `F64`.
+        expected: &'static str,
+    },
+}
+
+impl fmt::Display for WeightsError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Read { path, .. } => {
+                write!(f, "could not read weights from `{}`", path.display())
+            }
+            Self::Write { path, .. } => {
+                write!(f, "could not save weights to `{}`", path.display())
+            }
+            Self::Corrupt { reason } => write!(f, "not a valid safetensors file: {reason}"),
+            Self::MissingTensor { name, found } => {
+                write!(
+                    f,
+                    "the file has no tensor `{name}`, which this network needs; "
+                )?;
+                if found.is_empty() {
+                    f.write_str("it has no tensors")
+                } else {
+                    f.write_str("it has ")?;
+                    write_names(f, found)
+                }
+            }
+            Self::UnexpectedTensor { name, expected } => {
+                write!(
+                    f,
+                    "the file has a tensor `{name}` that this network does not have; it has "
+                )?;
+                write_names(f, expected)
+            }
+            Self::WrongShape {
+                name,
+                found,
+                expected,
+            } => {
+                write!(
+                    f,
+                    "tensor `{name}` has shape {found:?}; this network needs {expected:?}"
+                )?;
+                if let &[outputs, inputs] = expected.as_slice() {
+                    let layer = name
+                        .split('.')
+                        .next()
+                        .and_then(|index| index.parse::<usize>().ok())
+                        .map_or(0, |index| index / 2 + 1);
+                    write!(
+                        f,
+                        " (layer {layer} has {inputs} inputs and {outputs} units; \
+                         nn.Linear stores its weight as [out, in])"
+                    )?;
+                }
+                Ok(())
+            }
+            Self::WrongDtype {
+                name,
+                found,
+                expected,
+            } => {
+                let conversion = if *expected == "F64" {
+                    "model.double()"
+                } else {
+                    "model.float()"
+                };
+                write!(
+                    f,
+                    "tensor `{name}` has dtype {found}; this network needs {expected} \
+                     (convert the model with `{conversion}` in PyTorch before saving)"
+                )
+            }
+        }
+    }
+}
+
+/// `` `a`, `b`, `c` ``.
+fn write_names(f: &mut fmt::Formatter<'_>, names: &[String]) -> fmt::Result {
+    for (i, name) in names.iter().enumerate() {
+        let separator = if i == 0 { "" } else { ", " };
+        write!(f, "{separator}`{name}`")?;
+    }
+    Ok(())
+}
+
+impl std::error::Error for WeightsError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::Read { source, .. } | Self::Write { source, .. } => Some(source),
+            _ => None,
+        }
+    }
+}
+
+/// Saves `network`'s parameters to the safetensors file `path`, replacing it
+/// if it exists.
+///
+/// The file is written atomically: the bytes go to a temporary file in the
+/// same directory, which is flushed to disk and then renamed over `path`. A
+/// crash or a failed write never leaves a partial file at `path`: it holds
+/// either the old weights or the new ones. A file that is replaced keeps its
+/// permissions; a symbolic link at `path` is replaced, not followed.
+///
+/// ```
+/// # use backprop::Network;
+/// backprop::network! { Net = 2 -> relu(3) -> linear(1); loss = mse; float = f64 }
+///
+/// # let dir = std::env::temp_dir().join(format!("backprop-save-doctest-{}", std::process::id()));
+/// # std::fs::create_dir_all(&dir)?;
+/// let path = dir.join("net.safetensors");
+/// backprop::io::save(&Net::seeded(1), &path)?;
+/// assert_eq!(std::fs::read(&path)?, backprop::io::to_bytes(&Net::seeded(1)));
+/// # std::fs::remove_dir_all(&dir)?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+///
+/// # Errors
+///
+/// [`WeightsError::Write`] if the file cannot be written, such as when its
+/// directory does not exist; `path` is then left as it was.
+pub fn save<N: Network>(network: &N, path: impl AsRef<Path>) -> Result<(), WeightsError> {
+    let path = path.as_ref();
+    write_atomically(path, &to_bytes(network)).map_err(|source| WeightsError::Write {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// Loads `network`'s parameters from the safetensors file `path`.
+///
+/// Every tensor's name, shape and dtype is checked, and the file must hold
+/// exactly the network's tensors; only then are the parameters replaced.
+///
+/// ```
+/// # use backprop::Network;
+/// backprop::network! { Net = 2 -> relu(3) -> linear(1); loss = mse }
+///
+/// let mut net = Net::seeded(1);
+/// let error = backprop::io::load(&mut net, "no/such/file.safetensors").unwrap_err();
+/// assert_eq!(error.to_string(), "could not read weights from `no/such/file.safetensors`");
+/// assert_eq!(net.params(), Net::seeded(1).params());
+/// ```
+///
+/// # Errors
+///
+/// [`WeightsError::Read`] if the file cannot be read, and otherwise the
+/// errors of [`load_bytes`]. On any error `network` is left as it was.
+pub fn load<N: Network>(network: &mut N, path: impl AsRef<Path>) -> Result<(), WeightsError> {
+    let path = path.as_ref();
+    let bytes = fs::read(path).map_err(|source| WeightsError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    load_bytes(network, &bytes)
+}
+
+/// Loads `network`'s parameters from the bytes of a safetensors file.
+///
+/// ```
+/// # use backprop::Network;
+/// use backprop::io::{self, WeightsError};
+///
+/// backprop::network! { Net32 = 2 -> relu(3) -> linear(1); loss = mse }
+/// backprop::network! { Net64 = 2 -> relu(3) -> linear(1); loss = mse; float = f64 }
+///
+/// let mut net = Net32::zeros();
+/// io::load_bytes(&mut net, &io::to_bytes(&Net32::seeded(5)))?;
+/// assert_eq!(net.params(), Net32::seeded(5).params());
+///
+/// let error = io::load_bytes(&mut net, &io::to_bytes(&Net64::seeded(5))).unwrap_err();
+/// assert!(matches!(error, WeightsError::WrongDtype { expected: "F32", .. }));
+/// # Ok::<(), WeightsError>(())
+/// ```
+///
+/// # Errors
+///
+/// - [`WeightsError::Corrupt`] if `bytes` are not a valid safetensors file;
+/// - [`WeightsError::MissingTensor`] or [`WeightsError::UnexpectedTensor`] if
+///   the file's tensors are not exactly the network's;
+/// - [`WeightsError::WrongShape`] or [`WeightsError::WrongDtype`] if a
+///   tensor's shape or element type differs from the network's.
+///
+/// On any error `network` is left as it was.
+pub fn load_bytes<N: Network>(network: &mut N, bytes: &[u8]) -> Result<(), WeightsError> {
+    let params = read_params::<N>(bytes)?;
+    network.params_mut().copy_from_slice(&params);
+    Ok(())
+}
+
+/// The bytes of the safetensors file that [`save`] writes for `network`.
+///
+/// ```
+/// # use backprop::Network;
+/// use backprop::io::safetensors::{Dtype, SafeTensors};
+///
+/// backprop::network! { Net = 2 -> relu(3) -> linear(1); loss = mse }
+///
+/// let bytes = backprop::io::to_bytes(&Net::seeded(1));
+/// let file = SafeTensors::deserialize(&bytes)?;
+/// let weight = file.tensor("0.weight")?;
+/// assert_eq!((weight.dtype(), weight.shape()), (Dtype::F32, &[3, 2][..]));
+/// let (_, metadata) = SafeTensors::read_metadata(&bytes)?;
+/// let architecture = &metadata.metadata().as_ref().unwrap()["architecture"];
+/// assert_eq!(architecture, "2 -> relu(3) -> linear(1); loss = mse; float = f32");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[must_use]
+pub fn to_bytes<N: Network>(network: &N) -> Vec<u8> {
+    let precision = Precision::of::<N::Float>();
+    let params = network.params();
+    let mut tensors = Vec::with_capacity(2 * N::LAYERS);
+    for layer in layers::<N>() {
+        let weights = &params[layer.weights()];
+        let mut data = Vec::with_capacity(weights.len() * precision.bytes());
+        // PyTorch's [out, in] is the transpose of our in × out, row-major.
+        for unit in 0..layer.outputs {
+            for input in 0..layer.inputs {
+                precision.push(&mut data, weights[input * layer.outputs + unit]);
+            }
+        }
+        tensors.push((
+            layer.weight_name(),
+            Tensor::new(precision, layer.weight_shape(), data),
+        ));
+
+        let mut data = Vec::with_capacity(layer.outputs * precision.bytes());
+        for &bias in &params[layer.biases()] {
+            precision.push(&mut data, bias);
+        }
+        tensors.push((
+            layer.bias_name(),
+            Tensor::new(precision, layer.bias_shape(), data),
+        ));
+    }
+    let metadata = HashMap::from([
+        ("format".to_owned(), "pt".to_owned()),
+        ("architecture".to_owned(), architecture::<N>()),
+        ("float".to_owned(), N::Float::NAME.to_owned()),
+        (
+            "backprop_version".to_owned(),
+            env!("CARGO_PKG_VERSION").to_owned(),
+        ),
+    ]);
+    match safetensors::serialize(tensors, Some(metadata)) {
+        Ok(bytes) => bytes,
+        // The tensors are laid out by `serialize` itself and the header is
+        // a few hundred bytes per layer, far below safetensors' 100 MB limit.
+        Err(error) => unreachable!("safetensors refused a well-formed file: {error}"),
+    }
+}
+
+/// The network as the `network!` DSL spells it:
+/// `4 -> tanh(5) -> linear(3); loss = mse; float = f32`.
+fn architecture<N: Network>() -> String {
+    let mut spec = N::WIDTHS.first().copied().unwrap_or(0).to_string();
+    for activation in N::ACTIVATIONS {
+        spec.push_str(" -> ");
+        spec.push_str(activation);
+    }
+    format!("{spec}; loss = {}; float = {}", N::LOSS, N::Float::NAME)
+}
+
+/// Parses and checks `bytes` completely, returning the parameters in the
+/// network's layout; nothing is written to a network here.
+fn read_params<N: Network>(bytes: &[u8]) -> Result<Vec<N::Float>, WeightsError> {
+    let file = SafeTensors::deserialize(bytes).map_err(|error| WeightsError::Corrupt {
+        reason: corruption(&error, bytes.len()),
+    })?;
+    let precision = Precision::of::<N::Float>();
+    let mut found: Vec<String> = file.names().into_iter().map(ToOwned::to_owned).collect();
+    found.sort_unstable();
+
+    let mut params = vec![N::Float::ZERO; N::PARAMS];
+    let mut expected = Vec::with_capacity(2 * N::LAYERS);
+    for layer in layers::<N>() {
+        let tensor = checked::<N::Float>(&file, &found, layer.weight_name(), layer.weight_shape())?;
+        let weights = &mut params[layer.weights()];
+        for (k, value) in precision.values::<N::Float>(tensor.data()).enumerate() {
+            let (unit, input) = (k / layer.inputs, k % layer.inputs);
+            weights[input * layer.outputs + unit] = value;
+        }
+        expected.push(layer.weight_name());
+
+        let tensor = checked::<N::Float>(&file, &found, layer.bias_name(), layer.bias_shape())?;
+        for (bias, value) in params[layer.biases()]
+            .iter_mut()
+            .zip(precision.values::<N::Float>(tensor.data()))
+        {
+            *bias = value;
+        }
+        expected.push(layer.bias_name());
+    }
+    if let Some(name) = found.iter().find(|name| !expected.contains(name)) {
+        return Err(WeightsError::UnexpectedTensor {
+            name: name.clone(),
+            expected,
+        });
+    }
+    Ok(params)
+}
+
+/// The tensor `name` of `file`, once its shape and dtype are the network's.
+fn checked<'data, T: Float>(
+    file: &SafeTensors<'data>,
+    found: &[String],
+    name: String,
+    shape: Vec<usize>,
+) -> Result<safetensors::tensor::TensorView<'data>, WeightsError> {
+    let Ok(tensor) = file.tensor(&name) else {
+        return Err(WeightsError::MissingTensor {
+            name,
+            found: found.to_vec(),
+        });
+    };
+    if tensor.shape() != shape.as_slice() {
+        return Err(WeightsError::WrongShape {
+            name,
+            found: tensor.shape().to_vec(),
+            expected: shape,
+        });
+    }
+    let precision = Precision::of::<T>();
+    if tensor.dtype() != precision.dtype() {
+        return Err(WeightsError::WrongDtype {
+            name,
+            found: tensor.dtype().to_string(),
+            expected: precision.name(),
+        });
+    }
+    Ok(tensor)
+}
+
+/// What is wrong with a file safetensors refused, in words.
+fn corruption(error: &SafeTensorError, len: usize) -> String {
+    match error {
+        SafeTensorError::HeaderTooSmall => {
+            format!("it is {len} bytes long, too short for even the 8-byte length of its header")
+        }
+        SafeTensorError::InvalidHeaderLength | SafeTensorError::HeaderTooLarge => format!(
+            "the length its first 8 bytes give its header runs past the end of its {len} bytes; \
+             it is truncated or not a safetensors file"
+        ),
+        SafeTensorError::MetadataIncompleteBuffer => format!(
+            "its {len} bytes are not the size its header gives the tensors' data; \
+             it is truncated or has bytes appended"
+        ),
+        SafeTensorError::InvalidHeader(_) => {
+            "its header is not UTF-8 text; it is not a safetensors file".to_owned()
+        }
+        SafeTensorError::InvalidHeaderDeserialization(error) => {
+            format!("its header is not the JSON safetensors expects ({error})")
+        }
+        error => error.to_string(),
+    }
+}
+
+/// The element type of a network's parameters in a file.
+#[derive(Clone, Copy)]
+enum Precision {
+    F32,
+    F64,
+}
+
+impl Precision {
+    /// `T`'s: `Float` is implemented for `f32` and `f64` only.
+    fn of<T: Float>() -> Self {
+        if size_of::<T>() == size_of::<f64>() {
+            Self::F64
+        } else {
+            Self::F32
+        }
+    }
+
+    fn dtype(self) -> Dtype {
+        match self {
+            Self::F32 => Dtype::F32,
+            Self::F64 => Dtype::F64,
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Self::F32 => "F32",
+            Self::F64 => "F64",
+        }
+    }
+
+    fn bytes(self) -> usize {
+        match self {
+            Self::F32 => 4,
+            Self::F64 => 8,
+        }
+    }
+
+    /// Appends `value` as little-endian bytes.
+    fn push<T: Float>(self, out: &mut Vec<u8>, value: T) {
+        match self {
+            // `value` is an `f32`, so the round trip through `f64` is exact.
+            #[allow(clippy::cast_possible_truncation)]
+            Self::F32 => out.extend_from_slice(&(value.to_f64() as f32).to_le_bytes()),
+            Self::F64 => out.extend_from_slice(&value.to_f64().to_le_bytes()),
+        }
+    }
+
+    /// The values of a tensor's little-endian bytes, whose length has been
+    /// checked against its shape and dtype.
+    fn values<T: Float>(self, data: &[u8]) -> impl Iterator<Item = T> + '_ {
+        let (f32s, f64s): (&[[u8; 4]], &[[u8; 8]]) = match self {
+            Self::F32 => (data.as_chunks().0, &[]),
+            Self::F64 => (&[], data.as_chunks().0),
+        };
+        let f32s = f32s.iter().map(|&b| f64::from(f32::from_le_bytes(b)));
+        let f64s = f64s.iter().map(|&b| f64::from_le_bytes(b));
+        f32s.chain(f64s).map(T::from_f64)
+    }
+}
+
+/// One tensor to write.
+struct Tensor {
+    dtype: Dtype,
+    shape: Vec<usize>,
+    data: Vec<u8>,
+}
+
+impl Tensor {
+    fn new(precision: Precision, shape: Vec<usize>, data: Vec<u8>) -> Self {
+        Self {
+            dtype: precision.dtype(),
+            shape,
+            data,
+        }
+    }
+}
+
+impl View for Tensor {
+    fn dtype(&self) -> Dtype {
+        self.dtype
+    }
+
+    fn shape(&self) -> &[usize] {
+        &self.shape
+    }
+
+    fn data(&self) -> Cow<'_, [u8]> {
+        Cow::Borrowed(&self.data)
+    }
+
+    fn data_len(&self) -> usize {
+        self.data.len()
+    }
+}
+
+/// Where one layer's parameters are, in the flat slice and in the file.
+struct Layer {
+    /// `2(l − 1)`: the index of its `nn.Linear` in the `nn.Sequential`.
+    module: usize,
+    inputs: usize,
+    outputs: usize,
+    /// Where its weights start in the flat parameters.
+    offset: usize,
+}
+
+impl Layer {
+    fn weights(&self) -> core::ops::Range<usize> {
+        self.offset..self.offset + self.inputs * self.outputs
+    }
+
+    fn biases(&self) -> core::ops::Range<usize> {
+        let start = self.weights().end;
+        start..start + self.outputs
+    }
+
+    fn weight_name(&self) -> String {
+        format!("{}.weight", self.module)
+    }
+
+    fn bias_name(&self) -> String {
+        format!("{}.bias", self.module)
+    }
+
+    fn weight_shape(&self) -> Vec<usize> {
+        vec![self.outputs, self.inputs]
+    }
+
+    fn bias_shape(&self) -> Vec<usize> {
+        vec![self.outputs]
+    }
+}
+
+/// `N`'s layers, from the first.
+fn layers<N: Network>() -> impl Iterator<Item = Layer> {
+    let mut offset = 0;
+    N::WIDTHS.windows(2).enumerate().map(move |(l, widths)| {
+        let layer = Layer {
+            module: 2 * l,
+            inputs: widths[0],
+            outputs: widths[1],
+            offset,
+        };
+        offset = layer.biases().end;
+        layer
+    })
+}
+
+/// Distinguishes the temporary files of saves running at the same time.
+static SAVES: AtomicU64 = AtomicU64::new(0);
+
+/// Writes `bytes` to a new temporary file beside `path`, syncs it and
+/// renames it over `path`; the temporary file is removed on failure.
+fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let Some(name) = path.file_name() else {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "the path does not name a file",
+        ));
+    };
+    let directory = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    // A short prefix of the name, so the temporary name stays within the
+    // file system's limit however long the target's is.
+    let name = name.to_string_lossy();
+    let prefix: String = name
+        .char_indices()
+        .take_while(|&(i, c)| i + c.len_utf8() <= 48)
+        .map(|(_, c)| c)
+        .collect();
+    let (temporary, file) = loop {
+        let attempt = SAVES.fetch_add(1, Ordering::Relaxed);
+        let candidate = directory.join(format!(".{prefix}.{}.{attempt}.tmp", std::process::id()));
+        match OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&candidate)
+        {
+            Ok(file) => break (candidate, file),
+            Err(error) if error.kind() == io::ErrorKind::AlreadyExists => {}
+            Err(error) => return Err(error),
+        }
+    };
+    let result = fill_and_rename(file, &temporary, path, bytes);
+    if result.is_err() {
+        // Best effort: the error worth reporting is the one that got us here.
+        let _ = fs::remove_file(&temporary);
+        return result;
+    }
+    // Make the rename itself durable. Not every platform or file system can
+    // sync a directory; the new file is in place either way.
+    #[cfg(unix)]
+    if let Ok(directory) = File::open(directory) {
+        let _ = directory.sync_all();
+    }
+    Ok(())
+}
+
+fn fill_and_rename(mut file: File, temporary: &Path, path: &Path, bytes: &[u8]) -> io::Result<()> {
+    file.write_all(bytes)?;
+    if let Ok(metadata) = fs::metadata(path)
+        && metadata.is_file()
+    {
+        // Keep the permissions of the file being replaced. Best effort too:
+        // the weights matter more than the mode bits.
+        let _ = file.set_permissions(metadata.permissions());
+    }
+    file.sync_all()?;
+    drop(file);
+    fs::rename(temporary, path)
+}
