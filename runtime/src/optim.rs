@@ -8,7 +8,7 @@
 //!
 //! # Where the state lives
 //!
-//! SGD with momentum keeps one velocity per parameter, Adam and AdamW two
+//! SGD with momentum keeps one velocity per parameter, Adam and `AdamW` two
 //! moments. The optimizers are generic over where those values live, any
 //! [`StateStorage`]:
 //!
@@ -340,7 +340,7 @@ impl<T: Float, S: StateStorage<T>> Optimizer<T> for Sgd<S> {
 enum WeightDecay {
     /// Adam's: `λ·θ` added to the gradient, so it passes through the moments.
     L2(f64),
-    /// AdamW's: `θ ← (1 − η·λ)·θ`, apart from the moments.
+    /// `AdamW`'s: `θ ← (1 − η·λ)·θ`, apart from the moments.
     Decoupled(f64),
 }
 
@@ -393,13 +393,20 @@ impl<S> Moments<S> {
             T::from_f64(beta2),
             T::from_f64(1.0 - beta2),
         );
+        // PyTorch's `lerp(m, g, w)` is `m + w·(g − m)` for `|w| < 0.5` and
+        // `g − (g − m)·(1 − w)` otherwise, to round well at either end.
+        let small_weight1 = 1.0 - beta1 < 0.5;
         let epsilon = T::from_f64(epsilon);
 
         for (((p, &g), m), v) in params.iter_mut().zip(grads).zip(first).zip(second) {
             let g = if decays { g + l2 * *p } else { g };
             *p *= shrink;
             // `lerp(m, g, 1 − β₁)` and `v·β₂ + (1 − β₂)·g·g`, as PyTorch writes them.
-            *m += weight1 * (g - *m);
+            if small_weight1 {
+                *m += weight1 * (g - *m);
+            } else {
+                *m = g - (g - *m) * (T::ONE - weight1);
+            }
             *v = *v * beta2 + weight2 * g * g;
             let denominator = v.sqrt() / bias_correction2_sqrt + epsilon;
             *p += step_size * *m / denominator;
@@ -446,7 +453,7 @@ pub struct Adam<S> {
     moments: Moments<S>,
 }
 
-/// AdamW, as `torch.optim.AdamW` (without `amsgrad`): Adam whose weight
+/// `AdamW`, as `torch.optim.AdamW` (without `amsgrad`): Adam whose weight
 /// decay shrinks the parameters directly instead of passing through the
 /// moments,
 ///
@@ -570,7 +577,7 @@ macro_rules! adam_api {
             #[doc = concat!("use backprop_runtime::{", stringify!($Adam), ", Optimizer};")]
             ///
             #[doc = concat!(
-                "let mut adam = ", stringify!($Adam), "::new(0.1).betas(0.5, 0.75);"
+                "let mut adam = ", stringify!($Adam), "::new(0.1).betas(0.5, 0.75).weight_decay(0.0);"
             )]
             /// let mut params = [0.0_f64];
             /// adam.step(&mut params, &[1.0]);
