@@ -12,14 +12,19 @@ module (`nn.Identity()` for a `linear` layer), so layer l's weights are
 `{2(l-1)}.weight` (shape [out, in], the transpose of backprop's W) and
 `{2(l-1)}.bias`: the layout `backprop::runtime::io` reads and writes.
 
-The other direction, a file saved by backprop loaded in PyTorch:
+The other direction, files saved by backprop loaded in PyTorch: the test
+`files_for_pytorch_are_exported` saves networks with every parameterised
+activation, in f32 and f64, each with inputs and backprop's outputs in a
+`.json` beside it, into the directory BACKPROP_SAFETENSORS_EXPORT names
+(relative to the repository's root); `verify` loads them. From the root:
 
-    BACKPROP_SAFETENSORS_EXPORT=/tmp/out cargo test --test weights
-    .venv/bin/python tools/safetensors_fixtures.py verify /tmp/out
+    BACKPROP_SAFETENSORS_EXPORT=target/safetensors-export cargo test --test weights files_for_pytorch
+    .venv/bin/python tools/safetensors_fixtures.py verify target/safetensors-export
 
 `verify` rebuilds each exported network from the architecture recorded in
 the file's metadata, loads the weights with `load_state_dict(strict=True)`
-and compares PyTorch's outputs with the ones backprop recorded beside it.
+(which refuses missing or unexpected tensors and wrong shapes), and compares
+PyTorch's outputs with the ones backprop recorded, to 1e-6.
 """
 
 import json
@@ -112,6 +117,8 @@ def verify(directory):
     for path in files:
         with safe_open(path, framework="pt") as handle:
             metadata = handle.metadata()
+        if metadata.get("format") != "pt":
+            raise SystemExit(f"{path.name}: metadata {metadata} lacks format = pt")
         spec = metadata["architecture"]
         layers = spec.split(";")[0].split("->")
         dtype = {"f32": torch.float32, "f64": torch.float64}[metadata["float"]]
@@ -122,6 +129,8 @@ def verify(directory):
             width_in = width
         model = nn.Sequential(*modules).to(dtype)
         state = load_file(path)
+        if any(tensor.dtype != dtype for tensor in state.values()):
+            raise SystemExit(f"{path.name}: tensors are not all {dtype}")
         model.load_state_dict(state, strict=True)
         expected = json.loads(path.with_suffix(".json").read_text())
         x = torch.tensor(expected["x"], dtype=dtype)

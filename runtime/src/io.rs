@@ -25,7 +25,9 @@
 //!
 //! [`load`] and [`load_bytes`] check every tensor's name, shape and dtype
 //! before they change anything: on any error the network keeps its
-//! parameters. [`save`] replaces the file atomically.
+//! parameters, and the [`WeightsError`] names the tensor and what the network
+//! needs instead. [`save`] replaces the file atomically, and the same
+//! parameters always give the same bytes.
 //!
 //! ```
 //! use backprop::io::{self, WeightsError};
@@ -59,11 +61,11 @@
 //!
 //! [safetensors]: https://huggingface.co/docs/safetensors
 
-use core::fmt;
+use core::fmt::{self, Write as _};
+use core::ops::Range;
 use core::sync::atomic::{AtomicU64, Ordering};
 
-use std::borrow::{Cow, ToOwned};
-use std::collections::HashMap;
+use std::borrow::ToOwned;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
@@ -74,7 +76,7 @@ use std::{format, vec};
 /// The [safetensors](https://docs.rs/safetensors) crate this module reads
 /// and writes with, to inspect files beyond what [`load`] checks.
 pub use safetensors;
-use safetensors::{Dtype, SafeTensorError, SafeTensors, View};
+use safetensors::{Dtype, SafeTensorError, SafeTensors};
 
 use crate::{Float, Network};
 
@@ -157,18 +159,26 @@ impl fmt::Display for WeightsError {
                     "the file has no tensor `{name}`, which this network needs; "
                 )?;
                 if found.is_empty() {
-                    f.write_str("it has no tensors")
+                    f.write_str("it has no tensors")?;
                 } else {
                     f.write_str("it has ")?;
-                    write_names(f, found)
+                    write_names(f, found)?;
                 }
+                f.write_str(
+                    " (layer l's tensors are `{2(l - 1)}.weight` and `{2(l - 1)}.bias`, \
+                     as in a PyTorch nn.Sequential that alternates nn.Linear and activation modules)",
+                )
             }
             Self::UnexpectedTensor { name, expected } => {
                 write!(
                     f,
-                    "the file has a tensor `{name}` that this network does not have; it has "
+                    "the file has a tensor `{name}` that this network does not have; it needs "
                 )?;
-                write_names(f, expected)
+                write_names(f, expected)?;
+                f.write_str(
+                    " (the file was saved from another architecture, \
+                     or from a model with parameters outside its nn.Linear layers)",
+                )
             }
             Self::WrongShape {
                 name,
@@ -179,45 +189,54 @@ impl fmt::Display for WeightsError {
                     f,
                     "tensor `{name}` has shape {found:?}; this network needs {expected:?}"
                 )?;
-                if let &[outputs, inputs] = expected.as_slice() {
-                    let layer = name
-                        .split('.')
-                        .next()
-                        .and_then(|index| index.parse::<usize>().ok())
-                        .map_or(0, |index| index / 2 + 1);
-                    write!(
+                let layer = name
+                    .split('.')
+                    .next()
+                    .and_then(|index| index.parse::<usize>().ok())
+                    .map_or(0, |index| index / 2 + 1);
+                match *expected.as_slice() {
+                    [outputs, inputs] => write!(
                         f,
                         " (layer {layer} has {inputs} inputs and {outputs} units; \
                          nn.Linear stores its weight as [out, in])"
-                    )?;
+                    ),
+                    [outputs] => write!(f, " (layer {layer} has {outputs} units)"),
+                    _ => Ok(()),
                 }
-                Ok(())
             }
             Self::WrongDtype {
                 name,
                 found,
                 expected,
             } => {
-                let conversion = if *expected == "F64" {
-                    "model.double()"
+                let (conversion, float) = if *expected == "F64" {
+                    ("model.double()", "f32")
                 } else {
-                    "model.float()"
+                    ("model.float()", "f64")
                 };
                 write!(
                     f,
                     "tensor `{name}` has dtype {found}; this network needs {expected} \
-                     (convert the model with `{conversion}` in PyTorch before saving)"
-                )
+                     (convert the model with `{conversion}` in PyTorch before saving"
+                )?;
+                if found.eq_ignore_ascii_case(float) {
+                    write!(f, ", or declare the network with `float = {float}`")?;
+                }
+                f.write_str(")")
             }
         }
     }
 }
 
-/// `` `a`, `b`, `c` ``.
+/// `` `a`, `b`, `c` ``, and how many more after the first few of a long list.
 fn write_names(f: &mut fmt::Formatter<'_>, names: &[String]) -> fmt::Result {
-    for (i, name) in names.iter().enumerate() {
+    const SHOWN: usize = 8;
+    for (i, name) in names.iter().take(SHOWN).enumerate() {
         let separator = if i == 0 { "" } else { ", " };
         write!(f, "{separator}`{name}`")?;
+    }
+    if names.len() > SHOWN {
+        write!(f, " and {} more", names.len() - SHOWN)?;
     }
     Ok(())
 }
@@ -237,8 +256,12 @@ impl std::error::Error for WeightsError {
 /// The file is written atomically: the bytes go to a temporary file in the
 /// same directory, which is flushed to disk and then renamed over `path`. A
 /// crash or a failed write never leaves a partial file at `path`: it holds
-/// either the old weights or the new ones. A file that is replaced keeps its
+/// either the old weights or the new ones (a crash can leave the temporary
+/// file, `.<name>.<pid>.<n>.tmp`, beside it). A file that is replaced keeps its
 /// permissions; a symbolic link at `path` is replaced, not followed.
+///
+/// The same parameters always give the same file, byte for byte: the bytes
+/// of [`to_bytes`].
 ///
 /// ```
 /// # use backprop::Network;
@@ -328,6 +351,11 @@ pub fn load_bytes<N: Network>(network: &mut N, bytes: &[u8]) -> Result<(), Weigh
 
 /// The bytes of the safetensors file that [`save`] writes for `network`.
 ///
+/// The same parameters always give the same bytes: the header lists the
+/// metadata first, its keys sorted, then the tensors in the order of their
+/// data, layer by layer, each weight before its bias (the order of PyTorch's
+/// `state_dict()`).
+///
 /// ```
 /// # use backprop::Network;
 /// use backprop::io::safetensors::{Dtype, SafeTensors};
@@ -347,44 +375,102 @@ pub fn load_bytes<N: Network>(network: &mut N, bytes: &[u8]) -> Result<(), Weigh
 pub fn to_bytes<N: Network>(network: &N) -> Vec<u8> {
     let precision = Precision::of::<N::Float>();
     let params = network.params();
+    let mut data = Vec::with_capacity(N::PARAMS * precision.bytes());
     let mut tensors = Vec::with_capacity(2 * N::LAYERS);
     for layer in layers::<N>() {
+        let start = data.len();
         let weights = &params[layer.weights()];
-        let mut data = Vec::with_capacity(weights.len() * precision.bytes());
         // PyTorch's [out, in] is the transpose of our in × out, row-major.
         for unit in 0..layer.outputs {
             for input in 0..layer.inputs {
                 precision.push(&mut data, weights[input * layer.outputs + unit]);
             }
         }
-        tensors.push((
-            layer.weight_name(),
-            Tensor::new(precision, layer.weight_shape(), data),
-        ));
+        tensors.push((layer.weight_name(), layer.weight_shape(), start..data.len()));
 
-        let mut data = Vec::with_capacity(layer.outputs * precision.bytes());
+        let start = data.len();
         for &bias in &params[layer.biases()] {
             precision.push(&mut data, bias);
         }
-        tensors.push((
-            layer.bias_name(),
-            Tensor::new(precision, layer.bias_shape(), data),
-        ));
+        tensors.push((layer.bias_name(), layer.bias_shape(), start..data.len()));
     }
-    let metadata = HashMap::from([
-        ("format".to_owned(), "pt".to_owned()),
-        ("architecture".to_owned(), architecture::<N>()),
-        ("float".to_owned(), N::Float::NAME.to_owned()),
-        (
-            "backprop_version".to_owned(),
-            env!("CARGO_PKG_VERSION").to_owned(),
-        ),
-    ]);
-    match safetensors::serialize(tensors, Some(metadata)) {
-        Ok(bytes) => bytes,
-        // The tensors are laid out by `serialize` itself and the header is
-        // a few hundred bytes per layer, far below safetensors' 100 MB limit.
-        Err(error) => unreachable!("safetensors refused a well-formed file: {error}"),
+    let metadata = [
+        ("architecture", architecture::<N>()),
+        ("backprop_version", env!("CARGO_PKG_VERSION").to_owned()),
+        ("float", N::Float::NAME.to_owned()),
+        ("format", "pt".to_owned()),
+    ];
+    let header = header(&metadata, precision, &tensors);
+
+    let mut bytes = Vec::with_capacity(8 + header.len() + data.len());
+    bytes.extend_from_slice(&(header.len() as u64).to_le_bytes());
+    bytes.extend_from_slice(header.as_bytes());
+    bytes.extend_from_slice(&data);
+    bytes
+}
+
+/// The JSON header of a safetensors file, padded with spaces to a multiple
+/// of 8 bytes so that the data after it is aligned, as `safetensors` pads it.
+///
+/// `safetensors::serialize` would write it too, but it takes the metadata as
+/// a `HashMap` and writes its keys in the map's random order, so two saves of
+/// one network would differ. Written here, in a fixed order, the file is
+/// reproducible; the crate still reads and checks every file loaded.
+fn header(
+    metadata: &[(&str, String)],
+    precision: Precision,
+    tensors: &[(String, Vec<usize>, Range<usize>)],
+) -> String {
+    let mut header = String::new();
+    // Writing to a `String` cannot fail.
+    let _ = write_header(&mut header, metadata, precision, tensors);
+    while !header.len().is_multiple_of(8) {
+        header.push(' ');
+    }
+    header
+}
+
+fn write_header(
+    out: &mut String,
+    metadata: &[(&str, String)],
+    precision: Precision,
+    tensors: &[(String, Vec<usize>, Range<usize>)],
+) -> fmt::Result {
+    out.push_str("{\"__metadata__\":{");
+    for (i, (key, value)) in metadata.iter().enumerate() {
+        let separator = if i == 0 { "" } else { "," };
+        write!(out, "{separator}{}:{}", Json(key), Json(value))?;
+    }
+    out.push('}');
+    for (name, shape, range) in tensors {
+        write!(
+            out,
+            ",{}:{{\"dtype\":\"{}\",\"shape\":{shape:?},\"data_offsets\":[{},{}]}}",
+            Json(name),
+            precision.name(),
+            range.start,
+            range.end,
+        )?;
+    }
+    out.push('}');
+    Ok(())
+}
+
+/// A JSON string literal.
+struct Json<'a>(&'a str);
+
+impl fmt::Display for Json<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_char('"')?;
+        for c in self.0.chars() {
+            match c {
+                '"' => f.write_str("\\\"")?,
+                '\\' => f.write_str("\\\\")?,
+                c if u32::from(c) < 0x20 => write!(f, "\\u{:04x}", u32::from(c))?,
+                c => f.write_char(c)?,
+            }
+        }
+        f.write_char('"')
     }
 }
 
@@ -472,13 +558,17 @@ fn checked<'data, T: Float>(
 /// What is wrong with a file safetensors refused, in words.
 fn corruption(error: &SafeTensorError, len: usize) -> String {
     match error {
+        SafeTensorError::HeaderTooSmall if len == 0 => "it is empty".to_owned(),
         SafeTensorError::HeaderTooSmall => {
             format!("it is {len} bytes long, too short for even the 8-byte length of its header")
         }
-        SafeTensorError::InvalidHeaderLength | SafeTensorError::HeaderTooLarge => format!(
+        SafeTensorError::InvalidHeaderLength => format!(
             "the length its first 8 bytes give its header runs past the end of its {len} bytes; \
              it is truncated or not a safetensors file"
         ),
+        SafeTensorError::HeaderTooLarge => "its first 8 bytes give its header a length \
+            above safetensors' limit of 100 MB; it is not a safetensors file"
+            .to_owned(),
         SafeTensorError::MetadataIncompleteBuffer => format!(
             "its {len} bytes are not the size its header gives the tensors' data; \
              it is truncated or has bytes appended"
@@ -488,6 +578,16 @@ fn corruption(error: &SafeTensorError, len: usize) -> String {
         }
         SafeTensorError::InvalidHeaderDeserialization(error) => {
             format!("its header is not the JSON safetensors expects ({error})")
+        }
+        SafeTensorError::InvalidOffset(name) => format!(
+            "the data offsets of tensor `{name}` do not start where the previous tensor's end; \
+             tensors overlap or leave gaps"
+        ),
+        SafeTensorError::TensorInvalidInfo => "a tensor's data offsets do not span \
+            the bytes its shape and dtype need"
+            .to_owned(),
+        SafeTensorError::ValidationOverflow => {
+            "a tensor's shape is too large: its size in bytes overflows".to_owned()
         }
         error => error.to_string(),
     }
@@ -554,41 +654,6 @@ impl Precision {
     }
 }
 
-/// One tensor to write.
-struct Tensor {
-    dtype: Dtype,
-    shape: Vec<usize>,
-    data: Vec<u8>,
-}
-
-impl Tensor {
-    fn new(precision: Precision, shape: Vec<usize>, data: Vec<u8>) -> Self {
-        Self {
-            dtype: precision.dtype(),
-            shape,
-            data,
-        }
-    }
-}
-
-impl View for Tensor {
-    fn dtype(&self) -> Dtype {
-        self.dtype
-    }
-
-    fn shape(&self) -> &[usize] {
-        &self.shape
-    }
-
-    fn data(&self) -> Cow<'_, [u8]> {
-        Cow::Borrowed(&self.data)
-    }
-
-    fn data_len(&self) -> usize {
-        self.data.len()
-    }
-}
-
 /// Where one layer's parameters are, in the flat slice and in the file.
 struct Layer {
     /// `2(l − 1)`: the index of its `nn.Linear` in the `nn.Sequential`.
@@ -600,11 +665,11 @@ struct Layer {
 }
 
 impl Layer {
-    fn weights(&self) -> core::ops::Range<usize> {
+    fn weights(&self) -> Range<usize> {
         self.offset..self.offset + self.inputs * self.outputs
     }
 
-    fn biases(&self) -> core::ops::Range<usize> {
+    fn biases(&self) -> Range<usize> {
         let start = self.weights().end;
         start..start + self.outputs
     }
