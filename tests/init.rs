@@ -233,3 +233,38 @@ fn initialize_per_activation_is_what_new_does() {
     );
     assert_eq!(net, expected);
 }
+
+backprop::network! {
+    /// Every layer drawn He normal, whatever its activation.
+    HeNormalNet = 32 -> relu(24) -> tanh(16) -> linear(4); loss = mse; float = f64; init = he_normal
+}
+
+backprop::network! {
+    /// Weights and biases drawn as PyTorch's `nn.Linear` draws them.
+    PyTorchNet = 32 -> relu(24) -> tanh(16) -> linear(4); loss = mse; float = f64; init = pytorch
+}
+
+#[test]
+fn the_init_option_draws_every_layer_with_the_scheme_it_names() {
+    for seed in 0..3 {
+        let mut expected = HeNormalNet::zeros();
+        init::initialize(&mut expected, Init::HeNormal, &mut seeded_rng(seed));
+        assert_eq!(HeNormalNet::seeded(seed), expected);
+
+        let mut expected = PyTorchNet::zeros();
+        init::initialize(&mut expected, Init::PyTorch, &mut seeded_rng(seed));
+        assert_eq!(PyTorchNet::seeded(seed), expected);
+    }
+    // Not the per-activation default of the same architecture.
+    assert_ne!(
+        Network::params(&HeNormalNet::seeded(0)),
+        Network::params(&Mixed::seeded(0))
+    );
+    assert!(PyTorchNet::seeded(0).b1().iter().all(|&b| b != 0.0));
+
+    // The expression form takes the option too.
+    let net = backprop::network!(3 -> sigmoid(4) -> linear(2); loss = mse; init = glorot_normal; seed = 8);
+    let mut expected = net.clone();
+    init::initialize(&mut expected, Init::GlorotNormal, &mut seeded_rng(8));
+    assert_eq!(net, expected);
+}

@@ -13,6 +13,9 @@ use crate::parse::{Form, Invocation, LayerAst, OptionAst};
 pub(crate) struct Network {
     pub(crate) form: Form,
     pub(crate) float: FloatType,
+    /// The weight initialisation of every layer if `init = …` names one;
+    /// otherwise each layer takes its activation's default.
+    pub(crate) init: Option<InitScheme>,
     /// `n₀`, the input width.
     pub(crate) inputs: usize,
     /// Layers `1 … L`, each with its parameters.
@@ -260,8 +263,55 @@ impl FloatType {
     }
 }
 
+/// The weight initialisations `init = …` can name: the runtime's `Init`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum InitScheme {
+    GlorotUniform,
+    GlorotNormal,
+    HeUniform,
+    HeNormal,
+    PyTorch,
+}
+
+impl InitScheme {
+    pub(crate) const ALL: [Self; 5] = [
+        Self::HeNormal,
+        Self::HeUniform,
+        Self::GlorotNormal,
+        Self::GlorotUniform,
+        Self::PyTorch,
+    ];
+
+    /// The name in `init = …`.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Self::GlorotUniform => "glorot_uniform",
+            Self::GlorotNormal => "glorot_normal",
+            Self::HeUniform => "he_uniform",
+            Self::HeNormal => "he_normal",
+            Self::PyTorch => "pytorch",
+        }
+    }
+
+    /// The variant of the runtime's `Init`.
+    pub(crate) fn variant(self) -> &'static str {
+        match self {
+            Self::GlorotUniform => "GlorotUniform",
+            Self::GlorotNormal => "GlorotNormal",
+            Self::HeUniform => "HeUniform",
+            Self::HeNormal => "HeNormal",
+            Self::PyTorch => "PyTorch",
+        }
+    }
+
+    /// PyTorch's `nn.Linear` default draws the biases too; the others leave them at zero.
+    pub(crate) fn draws_biases(self) -> bool {
+        self == Self::PyTorch
+    }
+}
+
 /// The options the DSL accepts, for suggestions.
-const OPTIONS: [&str; 3] = ["loss", "float", "seed"];
+const OPTIONS: [&str; 4] = ["loss", "float", "seed", "init"];
 
 impl Network {
     /// Checks every width, name and option, reporting all mistakes at once.
@@ -278,6 +328,7 @@ impl Network {
         let mut loss_span = None;
         let mut float = None;
         let mut seed = None;
+        let mut init = None;
         let mut seen: Vec<&Ident> = Vec::new();
         for option in &invocation.options {
             if let Some(first) = seen.iter().find(|key| ***key == option.key) {
@@ -307,6 +358,7 @@ impl Network {
                     ));
                 }
                 "seed" => seed = errors.ok(seed_value(option, &invocation.form)),
+                "init" => init = errors.ok(init_value(option)),
                 _ => errors.push(unknown(&option.key, "option", &OPTIONS)),
             }
         }
@@ -331,6 +383,7 @@ impl Network {
             loss,
             loss_tokens,
             seed: seed.unwrap_or(0),
+            init,
         })
     }
 
@@ -499,6 +552,35 @@ fn single_ident(option: &OptionAst, what: &str, choices: &[&str]) -> syn::Result
         ));
     }
     Ok(ident)
+}
+
+/// `init = he_normal`: one of [`InitScheme::ALL`], with the names other
+/// libraries use (`xavier_…`, `kaiming_…`) pointed at ours.
+fn init_value(option: &OptionAst) -> syn::Result<InitScheme> {
+    const WHAT: &str = "weight initialisation";
+    let names = InitScheme::ALL.map(InitScheme::name);
+    let ident = single_ident(option, WHAT, &names)?;
+    let written = ident.to_string();
+    let alias = [
+        ("xavier_uniform", "glorot_uniform"),
+        ("xavier_normal", "glorot_normal"),
+        ("kaiming_uniform", "he_uniform"),
+        ("kaiming_normal", "he_normal"),
+        ("default", "pytorch"),
+        ("torch", "pytorch"),
+    ]
+    .into_iter()
+    .find(|(alias, _)| *alias == written);
+    if let Some((_, ours)) = alias {
+        return Err(syn::Error::new(
+            ident.span(),
+            format!("unknown {WHAT} `{written}`; did you mean `{ours}`?"),
+        ));
+    }
+    InitScheme::ALL
+        .into_iter()
+        .find(|scheme| written == scheme.name())
+        .ok_or_else(|| unknown(&ident, WHAT, &names))
 }
 
 fn seed_value(option: &OptionAst, form: &Form) -> syn::Result<u64> {

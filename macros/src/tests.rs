@@ -361,3 +361,37 @@ fn deep_classifier_expansion_snapshot() {
             loss = cross_entropy; float = f64
     }));
 }
+
+#[test]
+fn init_option_names_one_scheme_for_every_layer() {
+    use crate::model::InitScheme;
+    let default = model(quote!(N = 2 -> relu(3) -> linear(1); loss = mse)).unwrap();
+    assert_eq!(default.init, None);
+    for scheme in InitScheme::ALL {
+        let name = syn::Ident::new(scheme.name(), proc_macro2::Span::call_site());
+        let network = model(quote!(N = 2 -> relu(3) -> linear(1); init = #name; loss = mse));
+        assert_eq!(network.unwrap().init, Some(scheme));
+    }
+}
+
+#[test]
+fn init_option_mistakes_say_how_to_fix_them() {
+    let net =
+        |init: TokenStream| errors(quote!(N = 2 -> relu(3) -> linear(1); loss = mse; init = #init));
+    assert_eq!(
+        net(quote!(glorot_unifrom)),
+        ["unknown weight initialisation `glorot_unifrom`; did you mean `glorot_uniform`?"]
+    );
+    assert_eq!(
+        net(quote!(xavier_normal)),
+        ["unknown weight initialisation `xavier_normal`; did you mean `glorot_normal`?"]
+    );
+    assert_eq!(
+        net(quote!(he_normal(2))),
+        ["unexpected tokens after `he_normal`; separate options with `;`"]
+    );
+    assert_eq!(
+        net(quote!()),
+        ["expected a weight initialisation after `=`, such as `he_normal`"]
+    );
+}

@@ -6,6 +6,7 @@ use quote::{format_ident, quote};
 
 use super::equations::{Style, equations};
 use super::{Context, docs, size};
+use crate::model::InitScheme;
 use crate::parse::Form;
 
 /// The struct, with the user's attributes and visibility.
@@ -52,6 +53,7 @@ pub(super) fn inherent(cx: &Context) -> TokenStream {
     let params = size(network.params());
     let layers = size(network.layers.len());
     let init = initialisation(cx);
+    let new_doc = new_doc(cx);
     let equations_text = equations(Style::Text, network);
     let equations_latex = equations(Style::Latex, network);
     let views = views(cx);
@@ -77,9 +79,7 @@ pub(super) fn inherent(cx: &Context) -> TokenStream {
                 Self { params: [0.0; #params] }
             }
 
-            /// A network with weights drawn from `rng` (Glorot uniform for
-            /// `linear`, `sigmoid` and `tanh` layers, He uniform for `relu`)
-            /// and zero biases.
+            #new_doc
             #[must_use]
             pub fn new<R: #rt::rand_core::Rng + ?#rt::Sized>(rng: &mut R) -> Self {
                 let mut network = Self::zeros();
@@ -113,17 +113,52 @@ pub(super) fn inherent(cx: &Context) -> TokenStream {
     }
 }
 
-/// Draws every layer's weights with the initialisation its activation calls for.
+/// The doc of `new`: which initialisation it draws with.
+fn new_doc(cx: &Context) -> TokenStream {
+    match cx.network.init {
+        None => quote! {
+            /// A network with weights drawn from `rng` (Glorot uniform for
+            /// `linear`, `sigmoid` and `tanh` layers, He uniform for `relu`)
+            /// and zero biases.
+        },
+        Some(init) => {
+            let biases = if init.draws_biases() {
+                "weights and biases"
+            } else {
+                "weights, and zero biases"
+            };
+            let doc = format!(
+                " A network with {biases} drawn from `rng` by `Init::{}` (`init = {}`).",
+                init.variant(),
+                init.name()
+            );
+            quote!(#[doc = #doc])
+        }
+    }
+}
+
+/// Draws every layer's weights with the initialisation `init = …` names, or
+/// else the one its activation calls for; in the order of the flat
+/// parameters, as the runtime's `init::initialize` does.
 fn initialisation(cx: &Context) -> TokenStream {
     let rt = &cx.rt;
     (1..=cx.network.layers.len())
         .map(|l| {
             let layer = &cx.network.layers[l - 1];
             let (fan_in, fan_out) = (size(cx.network.fan_in(l)), size(layer.width));
-            let scheme = format_ident!("{}", layer.activation.init());
+            let init = cx
+                .network
+                .init
+                .map_or(layer.activation.init(), InitScheme::variant);
+            let scheme = format_ident!("{init}");
             let weights = Context::weights(l, "_mut");
+            let bias = cx.network.init.filter(|init| init.draws_biases()).map(|_| {
+                let bias = Context::bias(l, "_mut");
+                quote!(#rt::Init::#scheme.fill(rng, #fan_in, #fan_out, network.#bias());)
+            });
             quote! {
                 #rt::Init::#scheme.fill(rng, #fan_in, #fan_out, network.#weights().as_flattened_mut());
+                #bias
             }
         })
         .collect()
