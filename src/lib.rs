@@ -33,6 +33,7 @@
 //! option  := 'loss' '=' LOSS ('(' PARAMETER '=' VALUE ')')?    required
 //!          | 'float' '=' (f32 | f64)                           default f32
 //!          | 'seed' '=' INTEGER                                expression form only; default 0
+//!          | 'init' '=' INIT                                   default per activation, below
 //! ```
 //!
 //! | activation | `f(z)` | parameters (PyTorch's defaults) |
@@ -94,7 +95,9 @@
 //! - Constants `INPUTS`, `OUTPUTS`, `PARAMS`, `LAYERS`.
 //! - `new(&mut rng)` (He uniform for the rectifier family `relu`,
 //!   `leaky_relu`, `elu`, `gelu`, `silu`; Glorot uniform for the others; zero
-//!   biases), `seeded(u64)`, `zeros()`.
+//!   biases), `seeded(u64)`, `zeros()`. The option `init = he_normal`
+//!   (or `he_uniform`, `glorot_normal`, `glorot_uniform`, `pytorch`) draws
+//!   every layer with that [`Init`] scheme instead.
 //! - For a batch of `B` rows known at compile time: `forward`, `loss`,
 //!   `gradients` (the loss and `∂L/∂θ` as a value of the network's type),
 //!   `input_gradients` (`∂L/∂X`) and `train_step` with any [`Optimizer`].
@@ -102,6 +105,35 @@
 //!   `gradients_slice`, `input_gradients_slice`, `train_step_slice`, which
 //!   return a [`BatchError`] on mismatched or empty batches.
 //! - An implementation of [`Network`], so generic code works for every network.
+//!
+//! # Optimizers and initialisation
+//!
+//! [`Sgd`] (with momentum, dampening, Nesterov and weight decay), [`Adam`]
+//! and [`AdamW`] compute what `torch.optim` computes, with its defaults; the
+//! tests replay steps recorded from PyTorch. Their state is allocated on the
+//! first step only, or lives in arrays given to `with_state`, without an
+//! allocator. [`runtime::init`] redraws any network with a chosen [`Init`],
+//! reproducibly from a seed on every platform.
+//!
+//! ```
+//! use backprop::runtime::init::{self, seeded_rng};
+//! use backprop::{AdamW, Init};
+//!
+//! backprop::network! {
+//!     /// Layers drawn as PyTorch's `nn.Linear` draws them.
+//!     pub Net = 2 -> relu(8) -> linear(1); loss = mse; init = pytorch
+//! }
+//!
+//! let mut net = Net::seeded(0);
+//! init::initialize(&mut net, Init::HeNormal, &mut seeded_rng(1));
+//! let (x, y) = ([[0.0, 1.0], [1.0, 0.0]], [[1.0], [-1.0]]);
+//! let mut adamw = AdamW::new(0.01).betas(0.9, 0.99);
+//! let first = net.train_step(&x, &y, &mut adamw);
+//! for _ in 0..200 {
+//!     net.train_step(&x, &y, &mut adamw);
+//! }
+//! assert!(net.loss(&x, &y) < first / 10.0);
+//! ```
 //!
 //! # Conventions
 //!
@@ -120,7 +152,7 @@ pub use backprop_runtime as runtime;
 #[cfg(feature = "std")]
 pub use backprop_runtime::io;
 pub use backprop_runtime::{
-    Adam, AdamW, BatchError, Float, Network, Optimizer, Row, Sgd, TrainError, one_hot,
+    Adam, AdamW, BatchError, Float, Init, Network, Optimizer, Row, Sgd, TrainError, one_hot,
 };
 
 /// What generated code refers to, by absolute path, so that it compiles

@@ -7,7 +7,8 @@
 //! - [`Network`]: the trait every generated network implements, with the
 //!   batch methods written once in terms of three generated ones;
 //! - [`optim`]: [`Sgd`], [`Adam`] and [`AdamW`], as PyTorch computes them;
-//!   [`init`]: seeded weight initialisation;
+//!   [`init`]: seeded Glorot, He and PyTorch-default initialisation,
+//!   uniform or normal;
 //! - `io` (feature `std`): weights as safetensors in PyTorch's layout.
 //!
 //! The crate is `no_std`: its core (kernels, activations, losses,

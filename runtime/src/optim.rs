@@ -328,7 +328,11 @@ impl<T: Float, S: StateStorage<T>> Optimizer<T> for Sgd<S> {
         let undamped = T::from_f64(1.0 - self.dampening);
         for ((p, &g), v) in params.iter_mut().zip(grads).zip(velocity) {
             let g = regularised(g, *p);
-            *v = if first { g } else { *v * momentum + undamped * g };
+            *v = if first {
+                g
+            } else {
+                *v * momentum + undamped * g
+            };
             let update = if self.nesterov { g + momentum * *v } else { *v };
             *p -= rate * update;
         }
