@@ -40,6 +40,21 @@ backprop::network! {
     /// `TanhLinear` with one more layer: its first four tensors are `TanhLinear`'s.
     Deeper = 4 -> tanh(5) -> tanh(3) -> linear(3); loss = mse
 }
+
+/// Networks whose weight matrices are arrays of more than 16 kB.
+#[allow(clippy::large_stack_arrays)]
+mod large {
+    backprop::network! {
+        /// The MNIST workload's network: 400 kB of weights, so a save takes
+        /// long enough to be killed in the middle.
+        pub(crate) Mnist = 784 -> relu(128) -> softmax(10); loss = cross_entropy
+    }
+    backprop::network! {
+        /// The digits workload's network: 33 kB of weights.
+        pub(crate) Digits = 64 -> relu(128) -> softmax(10); loss = cross_entropy
+    }
+}
+use large::{Digits, Mnist};
 backprop::network! {
     /// Every activation with a parameter, for the export to PyTorch.
     Parameterised = 5 -> leaky_relu(7, slope = 0.2) -> gelu(6, approximate = tanh)
@@ -999,6 +1014,121 @@ fn concurrent_saves_leave_one_complete_file() {
         "the file is none of the networks saved"
     );
     assert_eq!(dir.entries(), ["net.safetensors"]);
+}
+
+#[test]
+fn readers_never_see_a_partial_file() {
+    let dir = TempDir::new("readers");
+    let path = dir.join("net.safetensors");
+    let files = [
+        io::to_bytes(&Digits::seeded(1)),
+        io::to_bytes(&Digits::seeded(2)),
+    ];
+    fs::write(&path, &files[0]).unwrap();
+    let done = std::sync::atomic::AtomicBool::new(false);
+    let reads = std::thread::scope(|scope| {
+        let reader = scope.spawn(|| {
+            let mut reads = 0_usize;
+            while !done.load(Ordering::Relaxed) {
+                let saved = fs::read(&path).unwrap();
+                assert!(
+                    files.contains(&saved),
+                    "a reader saw {} bytes that are neither file",
+                    saved.len()
+                );
+                reads += 1;
+            }
+            reads
+        });
+        for i in 0..40 {
+            io::save(&Digits::seeded(2 - i % 2), &path).unwrap();
+        }
+        done.store(true, Ordering::Relaxed);
+        reader.join().unwrap()
+    });
+    assert!(reads > 40, "only {reads} reads");
+    assert_eq!(dir.entries(), ["net.safetensors"]);
+}
+
+/// The variable that makes `saves_until_killed` save to the path it names.
+const SAVE_LOOP: &str = "BACKPROP_WEIGHTS_SAVE_LOOP";
+
+#[test]
+fn killed_save_leaves_the_old_or_the_new_file() {
+    let dir = TempDir::new("killed");
+    let path = dir.join("net.safetensors");
+    let files = [
+        io::to_bytes(&Mnist::seeded(1)),
+        io::to_bytes(&Mnist::seeded(2)),
+    ];
+    let complete = |round: u64| {
+        let saved = fs::read(&path).unwrap();
+        assert!(
+            files.contains(&saved),
+            "round {round}: the file is {} bytes that are neither network's",
+            saved.len()
+        );
+        saved
+    };
+    for round in 0..8 {
+        fs::write(&path, &files[0]).unwrap();
+        // This test binary again, running only the saving loop below.
+        let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+            .args(["saves_until_killed", "--exact", "--ignored"])
+            .env(SAVE_LOOP, &path)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        // Wait for its first save, of the second network, then kill it at
+        // some point of a later one.
+        let started = std::time::Instant::now();
+        while complete(round) != files[1] {
+            if let Some(status) = child.try_wait().unwrap() {
+                panic!("round {round}: the saving loop ended: {status}");
+            }
+            assert!(
+                started.elapsed().as_secs() < 120,
+                "round {round}: no save in two minutes"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(3 + 11 * round));
+        child.kill().unwrap();
+        child.wait().unwrap();
+        complete(round);
+    }
+    // A killed save may leave its temporary file, never anything else.
+    for name in dir.entries() {
+        assert!(
+            name == "net.safetensors"
+                || (name.starts_with(".net.safetensors.")
+                    && Path::new(&name).extension().is_some_and(|e| e == "tmp")),
+            "{name}"
+        );
+    }
+}
+
+/// Saves two networks in turn to the path `SAVE_LOOP` names, the second
+/// first, until the process is killed; run by
+/// `killed_save_leaves_the_old_or_the_new_file`.
+#[test]
+#[ignore = "a helper process of killed_save_leaves_the_old_or_the_new_file"]
+fn saves_until_killed() {
+    let Some(path) = std::env::var_os(SAVE_LOOP) else {
+        return;
+    };
+    // Two 400 kB networks need more than a test thread's stack.
+    let saving = std::thread::Builder::new()
+        .stack_size(16 << 20)
+        .spawn(move || {
+            let networks = [Box::new(Mnist::seeded(2)), Box::new(Mnist::seeded(1))];
+            for network in networks.iter().cycle() {
+                io::save(network.as_ref(), &path).unwrap();
+            }
+        })
+        .unwrap();
+    saving.join().unwrap();
 }
 
 // ---------------------------------------------------------------------------
