@@ -149,6 +149,7 @@ extern crate std;
 
 pub use backprop_macros::network;
 pub use backprop_runtime as runtime;
+pub use backprop_runtime::data;
 #[cfg(feature = "std")]
 pub use backprop_runtime::io;
 pub use backprop_runtime::{

@@ -9,7 +9,8 @@
 //! - [`optim`]: [`Sgd`], [`Adam`] and [`AdamW`], as PyTorch computes them;
 //!   [`init`]: seeded Glorot, He and PyTorch-default initialisation,
 //!   uniform or normal;
-//! - `io` (feature `std`): weights as safetensors in PyTorch's layout.
+//! - `io` (feature `std`): weights as safetensors in PyTorch's layout;
+//! - [`data`]: seeded, shuffled mini-batches and a training loop.
 //!
 //! The crate is `no_std`: its core (kernels, activations, losses,
 //! [`Network`], optimizers, seeded initialisation) needs neither `std` nor
@@ -24,6 +25,7 @@ extern crate alloc;
 extern crate std;
 
 pub mod activation;
+pub mod data;
 pub mod diagram;
 mod float;
 pub mod init;
