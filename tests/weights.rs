@@ -122,27 +122,41 @@ fn bits<N: Network>(network: &N) -> Vec<u64> {
 }
 
 /// Writes `bytes` to a file, loads it into `network` with both `load` and
-/// `load_bytes`, asserts that both refuse it with the same message and that
-/// every bit of the parameters is as before, and returns the error.
+/// `load_bytes`, asserts that both refuse it with the same error (`load`'s
+/// naming the file if it is not safetensors at all) and that every bit of
+/// the parameters is as before, and returns `load_bytes`' error.
 fn refused<N: Network>(network: &mut N, bytes: &[u8]) -> WeightsError {
     let dir = TempDir::new("refused");
     let path = dir.join("bad.safetensors");
     fs::write(&path, bytes).unwrap();
     let before = bits(network);
 
-    let error = io::load(network, &path).expect_err("a bad file was accepted");
+    let from_file = io::load(network, &path).expect_err("a bad file was accepted");
+    assert_eq!(
+        bits(network),
+        before,
+        "a failed load changed the network ({from_file})"
+    );
+    let error = io::load_bytes(network, bytes).expect_err("bad bytes were accepted");
     assert_eq!(
         bits(network),
         before,
         "a failed load changed the network ({error})"
     );
-    let from_bytes = io::load_bytes(network, bytes).expect_err("bad bytes were accepted");
-    assert_eq!(
-        bits(network),
-        before,
-        "a failed load changed the network ({error})"
-    );
-    assert_eq!(from_bytes.to_string(), error.to_string());
+
+    if let WeightsError::Corrupt { path: reported, .. } = &from_file {
+        assert_eq!(reported.as_deref(), Some(path.as_path()));
+        assert!(
+            matches!(error, WeightsError::Corrupt { path: None, .. }),
+            "{error:?}"
+        );
+        assert_eq!(
+            from_file.to_string(),
+            format!("`{}` is {error}", path.display())
+        );
+    } else {
+        assert_eq!(from_file.to_string(), error.to_string());
+    }
     error
 }
 

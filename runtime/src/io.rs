@@ -82,8 +82,9 @@ use crate::{Float, Network};
 
 /// Why weights could not be loaded or saved.
 ///
-/// Loading errors other than [`Read`](WeightsError::Read) describe the
-/// content, whether it came from a file or from bytes.
+/// Loading errors other than [`Read`](WeightsError::Read) and
+/// [`Corrupt`](WeightsError::Corrupt) describe the content, whether it came
+/// from a file or from bytes.
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum WeightsError {
@@ -105,6 +106,8 @@ pub enum WeightsError {
     /// The bytes are not a valid safetensors file: truncated, corrupt, or
     /// something else entirely.
     Corrupt {
+        /// The file, when they were read by [`load`].
+        path: Option<PathBuf>,
         /// What is wrong with them.
         reason: String,
     },
@@ -152,7 +155,12 @@ impl fmt::Display for WeightsError {
             Self::Write { path, .. } => {
                 write!(f, "could not save weights to `{}`", path.display())
             }
-            Self::Corrupt { reason } => write!(f, "not a valid safetensors file: {reason}"),
+            Self::Corrupt { path, reason } => {
+                if let Some(path) = path {
+                    write!(f, "`{}` is ", path.display())?;
+                }
+                write!(f, "not a valid safetensors file: {reason}")
+            }
             Self::MissingTensor { name, found } => {
                 write!(
                     f,
@@ -301,6 +309,20 @@ pub fn save<N: Network>(network: &N, path: impl AsRef<Path>) -> Result<(), Weigh
 /// let error = backprop::io::load(&mut net, "no/such/file.safetensors").unwrap_err();
 /// assert_eq!(error.to_string(), "could not read weights from `no/such/file.safetensors`");
 /// assert_eq!(net.params(), Net::seeded(1).params());
+///
+/// // A file that is not safetensors at all is named in the error.
+/// # let dir = std::env::temp_dir().join(format!("backprop-load-doctest-{}", std::process::id()));
+/// # std::fs::create_dir_all(&dir)?;
+/// let path = dir.join("empty.safetensors");
+/// std::fs::write(&path, b"")?;
+/// let error = backprop::io::load(&mut net, &path).unwrap_err();
+/// assert_eq!(
+///     error.to_string(),
+///     format!("`{}` is not a valid safetensors file: it is empty", path.display())
+/// );
+/// assert_eq!(net.params(), Net::seeded(1).params());
+/// # std::fs::remove_dir_all(&dir)?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 ///
 /// # Errors
@@ -313,7 +335,13 @@ pub fn load<N: Network>(network: &mut N, path: impl AsRef<Path>) -> Result<(), W
         path: path.to_path_buf(),
         source,
     })?;
-    load_bytes(network, &bytes)
+    load_bytes(network, &bytes).map_err(|error| match error {
+        WeightsError::Corrupt { path: None, reason } => WeightsError::Corrupt {
+            path: Some(path.to_path_buf()),
+            reason,
+        },
+        error => error,
+    })
 }
 
 /// Loads `network`'s parameters from the bytes of a safetensors file.
@@ -489,6 +517,7 @@ fn architecture<N: Network>() -> String {
 /// network's layout; nothing is written to a network here.
 fn read_params<N: Network>(bytes: &[u8]) -> Result<Vec<N::Float>, WeightsError> {
     let file = SafeTensors::deserialize(bytes).map_err(|error| WeightsError::Corrupt {
+        path: None,
         reason: corruption(&error, bytes.len()),
     })?;
     let precision = Precision::of::<N::Float>();
