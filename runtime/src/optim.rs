@@ -64,7 +64,12 @@ pub trait StateStorage<T> {
     /// # Panics
     ///
     /// If the storage cannot hold exactly `len` values, or held another
-    /// number of values on an earlier step.
+    /// number of values on an earlier step. An array or a slice of the wrong
+    /// length panics with "the optimizer's state holds 3 values but there
+    /// are 4 parameters; give it arrays (or a buffer) of the network's
+    /// `PARAMS` length"; a `Vec` sized on an earlier step for another
+    /// network, with "the optimizer's state was sized for 4 parameters but
+    /// this step has 3; use one optimizer per network".
     fn values(&mut self, len: usize) -> &mut [T];
 }
 
@@ -199,7 +204,9 @@ impl<S> Sgd<S> {
     ///
     /// # Panics
     ///
-    /// If `learning_rate` is negative or NaN.
+    /// If `learning_rate` is negative or NaN; the first step with momentum
+    /// panics if `velocity` does not hold one value per parameter (see
+    /// [`StateStorage::values`]).
     #[must_use]
     pub const fn with_state(learning_rate: f64, velocity: S) -> Self {
         assert!(
@@ -555,7 +562,9 @@ macro_rules! adam_api {
             ///
             /// # Panics
             ///
-            /// If `learning_rate` is negative or NaN.
+            /// If `learning_rate` is negative or NaN; the first step panics
+            /// if `first` or `second` does not hold one value per parameter
+            /// (see [`StateStorage::values`]).
             #[must_use]
             pub const fn with_state(learning_rate: f64, first: S, second: S) -> Self {
                 assert!(
