@@ -74,7 +74,7 @@ use std::vec::Vec;
 use std::{format, vec};
 
 /// The [safetensors](https://docs.rs/safetensors) crate this module reads
-/// and writes with, to inspect files beyond what [`load`] checks.
+/// files with, to inspect them beyond what [`load`] checks.
 pub use safetensors;
 use safetensors::{Dtype, SafeTensorError, SafeTensors};
 
