@@ -48,6 +48,8 @@ fn steps_after_the_first_allocate_nothing() {
     assert_eq!(steps_allocate(&mut adam), (2, 0), "Adam");
     let mut adamw = AdamW::new(1e-3);
     assert_eq!(steps_allocate(&mut adamw), (2, 0), "AdamW");
+    let mut amsgrad = AdamW::new(1e-3).amsgrad(Vec::new());
+    assert_eq!(steps_allocate(&mut amsgrad), (3, 0), "AdamW with amsgrad");
 
     // State in arrays: no allocation at all.
     let mut sgd = Sgd::with_state(0.1, [0.0; 64]).momentum(0.9);

@@ -61,8 +61,14 @@ const SGD_CASES: [&str; 7] = [
     "sgd_everything",
     "sgd_nesterov_weight_decay",
 ];
-const ADAM_CASES: [&str; 4] = ["adam", "adam_lr", "adam_options", "adam_small_beta1"];
-const ADAMW_CASES: [&str; 2] = ["adamw", "adamw_options"];
+const ADAM_CASES: [&str; 5] = [
+    "adam",
+    "adam_lr",
+    "adam_options",
+    "adam_small_beta1",
+    "adam_amsgrad",
+];
+const ADAMW_CASES: [&str; 3] = ["adamw", "adamw_options", "adamw_amsgrad"];
 const NETWORK_CASES: [&str; 1] = ["network_seed_adam"];
 
 fn fixture_dir() -> String {
@@ -95,7 +101,6 @@ fn worst_relative_error(ours: &[f64], theirs: &[f64]) -> f64 {
 /// (`fixtures_hold_pytorchs_defaults` checks the defaults themselves.)
 fn optimizer(fixture: &Fixture) -> Box<dyn Optimizer<f64>> {
     let o = &fixture.options;
-    assert!(!o.amsgrad, "amsgrad is not implemented");
     match fixture.optimizer.as_str() {
         "SGD" => Box::new(
             Sgd::new(o.lr)
@@ -106,21 +111,27 @@ fn optimizer(fixture: &Fixture) -> Box<dyn Optimizer<f64>> {
         ),
         "Adam" => {
             let (beta1, beta2) = o.betas.expect("Adam records its betas");
-            Box::new(
-                Adam::new(o.lr)
-                    .betas(beta1, beta2)
-                    .epsilon(o.eps.expect("Adam records eps"))
-                    .weight_decay(o.weight_decay),
-            )
+            let adam = Adam::new(o.lr)
+                .betas(beta1, beta2)
+                .epsilon(o.eps.expect("Adam records eps"))
+                .weight_decay(o.weight_decay);
+            Box::new(if o.amsgrad {
+                adam.amsgrad(Vec::new())
+            } else {
+                adam
+            })
         }
         "AdamW" => {
             let (beta1, beta2) = o.betas.expect("AdamW records its betas");
-            Box::new(
-                AdamW::new(o.lr)
-                    .betas(beta1, beta2)
-                    .epsilon(o.eps.expect("AdamW records eps"))
-                    .weight_decay(o.weight_decay),
-            )
+            let adamw = AdamW::new(o.lr)
+                .betas(beta1, beta2)
+                .epsilon(o.eps.expect("AdamW records eps"))
+                .weight_decay(o.weight_decay);
+            Box::new(if o.amsgrad {
+                adamw.amsgrad(Vec::new())
+            } else {
+                adamw
+            })
         }
         other => panic!("no optimizer `{other}`"),
     }
@@ -198,6 +209,24 @@ fn adamw_matches_pytorch_for_every_option() {
     }
 }
 
+/// The AMSGrad fixtures would not match without the maximum: they test it.
+#[test]
+fn amsgrad_fixtures_need_the_running_maximum() {
+    for name in ["adam_amsgrad", "adamw_amsgrad"] {
+        let mut fixture = load(name);
+        assert!(fixture.options.amsgrad, "{name}");
+        fixture.options.amsgrad = false;
+        let mut plain = optimizer(&fixture);
+        let mut params = fixture.params.clone();
+        let mut worst = 0.0_f64;
+        for (grad, expected) in fixture.grads.iter().zip(&fixture.steps) {
+            plain.step(&mut params, grad);
+            worst = worst.max(worst_relative_error(&params, expected));
+        }
+        assert!(worst > 1e-6, "{name}: plain Adam is within {worst:e}");
+    }
+}
+
 #[test]
 fn every_fixture_is_checked() {
     let mut found: Vec<String> = std::fs::read_dir(fixture_dir())
@@ -250,6 +279,15 @@ fn every_state_storage_gives_the_same_steps() {
         .weight_decay(o.weight_decay);
     replay("adamw_options in arrays", &fixture, &mut arrays);
     assert_eq!(arrays.steps(), 3);
+
+    let fixture = load("adam_amsgrad");
+    let o = &fixture.options;
+    let (beta1, beta2) = o.betas.unwrap();
+    let mut amsgrad = Adam::with_state(o.lr, [f64::NAN; N], [f64::NAN; N])
+        .betas(beta1, beta2)
+        .weight_decay(o.weight_decay)
+        .amsgrad([f64::INFINITY; N]);
+    replay("adam_amsgrad in arrays", &fixture, &mut amsgrad);
 }
 
 backprop::network! {

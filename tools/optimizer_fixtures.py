@@ -5,9 +5,10 @@ tests/optimizers.rs.
 
 Each case starts from the same parameters and feeds the same three
 gradients; the file records the options, the parameters, the gradients and
-the parameters after every step. One more case, `network_seed_adam`, trains
-the seed network (2 -> sigmoid(3) -> linear(1), mse) for three Adam steps,
-so the gradients there come from the network itself. The tests read these
+the parameters after every step; Adam and AdamW run with `amsgrad=True`
+too. One more case, `network_seed_adam`, trains the seed network
+(2 -> sigmoid(3) -> linear(1), mse) for three Adam steps, so the gradients
+there come from the network itself. The tests read these
 files and need no Python. To regenerate (PyTorch 2.x, CPU is enough):
 
     python3 -m venv .venv && .venv/bin/pip install torch
@@ -59,7 +60,16 @@ CASES = {
         torch.optim.AdamW,
         {"lr": 0.03, "betas": (0.85, 0.995), "eps": 1e-7, "weight_decay": 0.2},
     ),
+    # A small beta2 lets the second moment fall, so that its maximum matters.
+    "adam_amsgrad": (
+        torch.optim.Adam,
+        {"lr": 0.05, "betas": (0.9, 0.6), "weight_decay": 0.01, "amsgrad": True},
+    ),
+    "adamw_amsgrad": (torch.optim.AdamW, {"lr": 0.02, "betas": (0.8, 0.5), "amsgrad": True}),
 }
+
+# The seed of the network case, apart from the cases' own.
+NETWORK_SEED = 13
 
 
 def options(cls, kwargs):
@@ -157,7 +167,7 @@ def network_case(seed):
 def main():
     OUT.mkdir(parents=True, exist_ok=True)
     fixtures = [case(name, cls, kwargs, seed) for seed, (name, (cls, kwargs)) in enumerate(CASES.items())]
-    fixtures.append(network_case(len(CASES)))
+    fixtures.append(network_case(NETWORK_SEED))
     for data in fixtures:
         (OUT / f"{data['name']}.json").write_text(json.dumps(data, indent=1) + "\n")
         print(f"{data['name']}: {data['steps'][-1][:3]}")

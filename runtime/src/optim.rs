@@ -9,8 +9,8 @@
 //! # Where the state lives
 //!
 //! SGD with momentum keeps one velocity per parameter, Adam and `AdamW` two
-//! moments. The optimizers are generic over where those values live, any
-//! [`StateStorage`]:
+//! moments, and a third value with `amsgrad`. The optimizers are generic
+//! over where those values live, any [`StateStorage`]:
 //!
 //! - `Vec<T>` (feature `alloc`, on by default), what [`Sgd::new`],
 //!   [`Adam::new`] and [`AdamW::new`] use: sized to the parameter count on
@@ -361,7 +361,55 @@ enum WeightDecay {
 struct Moments<S> {
     first: S,
     second: S,
+    /// The running maximum of the second moment, with `amsgrad`.
+    max_second: Option<S>,
+    /// Whether `max_second` still holds what it was handed, not yet zeroed.
+    max_second_fresh: bool,
     steps: u64,
+}
+
+/// The numbers of one Adam step that are the same for every parameter.
+struct AdamStep<T> {
+    /// `λ` of Adam's L2 penalty, and whether it is non-zero.
+    l2: T,
+    decays: bool,
+    /// `1 − η·λ` of [`AdamW`]'s decoupled decay (`1` for Adam).
+    shrink: T,
+    /// `1 − β₁`, and whether it is below one half (PyTorch's `lerp` branch).
+    weight1: T,
+    small_weight1: bool,
+    beta2: T,
+    weight2: T,
+    /// `−η / (1 − β₁ᵗ)`.
+    step_size: T,
+    /// `√(1 − β₂ᵗ)`.
+    bias_correction2_sqrt: T,
+    epsilon: T,
+}
+
+impl<T: Float> AdamStep<T> {
+    /// Decays `p` and updates its moments `m` and `v` from the gradient `g`.
+    #[inline]
+    fn moments(&self, p: &mut T, g: T, m: &mut T, v: &mut T) {
+        let g = if self.decays { g + self.l2 * *p } else { g };
+        *p *= self.shrink;
+        // PyTorch's `lerp(m, g, w)` is `m + w·(g − m)` for `|w| < 0.5` and
+        // `g − (g − m)·(1 − w)` otherwise, to round well at either end; and
+        // `v·β₂ + (1 − β₂)·g·g`, as PyTorch writes it.
+        if self.small_weight1 {
+            *m += self.weight1 * (g - *m);
+        } else {
+            *m = g - (g - *m) * (T::ONE - self.weight1);
+        }
+        *v = *v * self.beta2 + self.weight2 * g * g;
+    }
+
+    /// Moves `p` by the bias-corrected `m / (√v / √(1 − β₂ᵗ) + ε)`.
+    #[inline]
+    fn update(&self, p: &mut T, m: T, v: T) {
+        let denominator = v.sqrt() / self.bias_correction2_sqrt + self.epsilon;
+        *p += self.step_size * m / denominator;
+    }
 }
 
 impl<S> Moments<S> {
@@ -388,44 +436,59 @@ impl<S> Moments<S> {
             first.fill(T::ZERO);
             second.fill(T::ZERO);
         }
+        let max_second = match &mut self.max_second {
+            Some(storage) => {
+                let max_second = storage.values(params.len());
+                if self.max_second_fresh {
+                    max_second.fill(T::ZERO);
+                    self.max_second_fresh = false;
+                }
+                Some(max_second)
+            }
+            None => None,
+        };
         self.steps += 1;
         let step = self.steps as f64;
         let bias_correction1 = 1.0 - libm::pow(beta1, step);
         let bias_correction2 = 1.0 - libm::pow(beta2, step);
-        let step_size = T::from_f64(-(learning_rate / bias_correction1));
-        let bias_correction2_sqrt = T::from_f64(libm::sqrt(bias_correction2));
         let (l2, shrink) = match weight_decay {
             WeightDecay::L2(decay) => (decay, 1.0),
             WeightDecay::Decoupled(decay) => (0.0, 1.0 - learning_rate * decay),
         };
-        let (decays, l2, shrink) = (l2 != 0.0, T::from_f64(l2), T::from_f64(shrink));
-        let (weight1, beta2, weight2) = (
-            T::from_f64(1.0 - beta1),
-            T::from_f64(beta2),
-            T::from_f64(1.0 - beta2),
-        );
-        // PyTorch's `lerp(m, g, w)` is `m + w·(g − m)` for `|w| < 0.5` and
-        // `g − (g − m)·(1 − w)` otherwise, to round well at either end.
-        let small_weight1 = 1.0 - beta1 < 0.5;
-        let epsilon = T::from_f64(epsilon);
+        let constants = AdamStep {
+            l2: T::from_f64(l2),
+            decays: l2 != 0.0,
+            shrink: T::from_f64(shrink),
+            weight1: T::from_f64(1.0 - beta1),
+            small_weight1: 1.0 - beta1 < 0.5,
+            beta2: T::from_f64(beta2),
+            weight2: T::from_f64(1.0 - beta2),
+            step_size: T::from_f64(-(learning_rate / bias_correction1)),
+            bias_correction2_sqrt: T::from_f64(libm::sqrt(bias_correction2)),
+            epsilon: T::from_f64(epsilon),
+        };
 
-        for (((p, &g), m), v) in params.iter_mut().zip(grads).zip(first).zip(second) {
-            let g = if decays { g + l2 * *p } else { g };
-            *p *= shrink;
-            // `lerp(m, g, 1 − β₁)` and `v·β₂ + (1 − β₂)·g·g`, as PyTorch writes them.
-            if small_weight1 {
-                *m += weight1 * (g - *m);
-            } else {
-                *m = g - (g - *m) * (T::ONE - weight1);
+        let moments = params.iter_mut().zip(grads).zip(first).zip(second);
+        match max_second {
+            None => {
+                for (((p, &g), m), v) in moments {
+                    constants.moments(p, g, m, v);
+                    constants.update(p, *m, *v);
+                }
             }
-            *v = *v * beta2 + weight2 * g * g;
-            let denominator = v.sqrt() / bias_correction2_sqrt + epsilon;
-            *p += step_size * *m / denominator;
+            Some(max_second) => {
+                for ((((p, &g), m), v), max) in moments.zip(max_second) {
+                    constants.moments(p, g, m, v);
+                    // `torch.maximum`, which keeps a NaN.
+                    *max = max.max(*v);
+                    constants.update(p, *m, *max);
+                }
+            }
         }
     }
 }
 
-/// Adam, as `torch.optim.Adam` (without `amsgrad`): with moments `m`, `v`,
+/// Adam, as `torch.optim.Adam`: with moments `m`, `v`,
 /// step count `t` and weight decay `λ`, each step computes
 ///
 /// ```text
@@ -464,7 +527,7 @@ pub struct Adam<S> {
     moments: Moments<S>,
 }
 
-/// `AdamW`, as `torch.optim.AdamW` (without `amsgrad`): Adam whose weight
+/// `AdamW`, as `torch.optim.AdamW`: Adam whose weight
 /// decay shrinks the parameters directly instead of passing through the
 /// moments,
 ///
@@ -579,6 +642,8 @@ macro_rules! adam_api {
                     moments: Moments {
                         first,
                         second,
+                        max_second: None,
+                        max_second_fresh: false,
                         steps: 0,
                     },
                 }
@@ -653,6 +718,55 @@ macro_rules! adam_api {
                     weight_decay,
                     ..self
                 }
+            }
+
+            /// Turns on `AMSGrad` (PyTorch's `amsgrad=True`): the step divides
+            /// by the largest second moment so far, `v̂ ← max(v̂, v)`, in
+            /// place of `v`. The maximum lives in `max_second`, which must
+            /// hold one value per parameter (whatever values: the next step
+            /// zeroes them); `Vec::new()` allocates it on the next step.
+            ///
+            /// ```
+            #[doc = concat!("use backprop_runtime::{", stringify!($Adam), ", Optimizer};")]
+            ///
+            #[doc = concat!(
+                "let mut adam = ", stringify!($Adam),
+                "::new(0.1).betas(0.5, 0.5).weight_decay(0.0).amsgrad(Vec::new());"
+            )]
+            /// assert!(adam.uses_amsgrad());
+            /// let mut params = [0.0_f64];
+            /// adam.step(&mut params, &[2.0]); // v = 2, v̂ = 2
+            /// adam.step(&mut params, &[0.0]); // v = 1, v̂ = 2: m̂ = 2/3 over √(2/0.75)
+            /// let second = 0.1 * (0.5 / 0.75) / (2.0_f64.sqrt() / 0.75_f64.sqrt());
+            /// assert!((params[0] - (-0.1 - second)).abs() < 1e-8);
+            /// ```
+            ///
+            /// # Panics
+            ///
+            /// The next step panics if `max_second` does not hold one value
+            /// per parameter (see [`StateStorage::values`]).
+            #[must_use]
+            pub fn amsgrad(self, max_second: S) -> Self {
+                Self {
+                    moments: Moments {
+                        max_second: Some(max_second),
+                        max_second_fresh: true,
+                        ..self.moments
+                    },
+                    ..self
+                }
+            }
+
+            /// Whether `AMSGrad` is on ([`amsgrad`](Self::amsgrad)); off by default.
+            ///
+            /// ```
+            #[doc = concat!("use backprop_runtime::", stringify!($Adam), ";")]
+            ///
+            #[doc = concat!("assert!(!", stringify!($Adam), "::<Vec<f32>>::default().uses_amsgrad());")]
+            /// ```
+            #[must_use]
+            pub const fn uses_amsgrad(&self) -> bool {
+                self.moments.max_second.is_some()
             }
 
             /// The number of steps taken so far, `t` (PyTorch's `state["step"]`).
