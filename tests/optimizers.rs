@@ -209,7 +209,7 @@ fn adamw_matches_pytorch_for_every_option() {
     }
 }
 
-/// The AMSGrad fixtures would not match without the maximum: they test it.
+/// The `amsgrad` fixtures would not match without the maximum: they test it.
 #[test]
 fn amsgrad_fixtures_need_the_running_maximum() {
     for name in ["adam_amsgrad", "adamw_amsgrad"] {
