@@ -230,11 +230,12 @@ pub(crate) fn written(tokens: &TokenStream) -> String {
     tokens.to_string().replace(" ,", ",").replacen("- ", "-", 1)
 }
 
-/// The parenthesised group after a name, as in `huber(delta = 0.5)`.
+/// The parenthesised group after a name, as in `huber(delta = 0.5)`, with
+/// invisible groups opened as in a layer's arguments.
 pub(crate) fn parenthesized(token: &TokenTree) -> Option<TokenStream> {
     match token {
         TokenTree::Group(group) if group.delimiter() == Delimiter::Parenthesis => {
-            Some(group.stream())
+            Some(without_invisible_groups(group.stream()))
         }
         _ => None,
     }

@@ -592,6 +592,12 @@ fn seed_value(option: &OptionAst, form: &Form) -> syn::Result<u64> {
             ),
         ));
     }
+    if option.value.is_empty() {
+        return Err(syn::Error::new(
+            option.eq.span(),
+            "expected a seed after `=`, such as `42`",
+        ));
+    }
     syn::parse2::<LitInt>(option.value.clone())
         .and_then(|lit| lit.base10_parse::<u64>())
         .map_err(|_| {

@@ -12,8 +12,8 @@
 //! that [`crate::model`] can name and underline the exact token when a
 //! width, an activation or an option value is wrong.
 
-use proc_macro2::TokenStream;
-use syn::parse::{Parse, ParseStream};
+use proc_macro2::{Delimiter, Group, Span, TokenStream, TokenTree};
+use syn::parse::{Parse, ParseStream, Parser};
 use syn::{Attribute, Ident, LitInt, Token, Visibility, parenthesized, token};
 
 /// A whole `network!` invocation, as written.
@@ -52,6 +52,60 @@ pub(crate) struct OptionAst {
 
 impl Parse for Invocation {
     fn parse(input: ParseStream) -> syn::Result<Self> {
+        // syn reports a token missing at the very end of the input at the
+        // call site, which underlines the whole macro call; read the input as
+        // the contents of a group spanned on its last token, so that such an
+        // error points there instead. An empty input has only the call site.
+        if input.is_empty() {
+            return Self::parse_contents(input);
+        }
+        let tokens: TokenStream = input.parse()?;
+        if let Some(span) = nested_too_deep(tokens.clone()) {
+            return Err(syn::Error::new(
+                span,
+                format!(
+                    "groups nested more than {MAX_NESTING} deep; a network needs a few levels at most"
+                ),
+            ));
+        }
+        let last = tokens.clone().into_iter().last().map(|token| token.span());
+        let mut group = Group::new(Delimiter::Parenthesis, tokens);
+        if let Some(last) = last {
+            group.set_span(last);
+        }
+        let contents = |outer: ParseStream| {
+            let content;
+            parenthesized!(content in outer);
+            Self::parse_contents(&content)
+        };
+        contents.parse2(TokenTree::Group(group).into())
+    }
+}
+
+/// The deepest nesting of groups read. syn parses an attribute such as
+/// `#[doc = [[[…]]]]` one stack frame per level, so a few hundred levels
+/// overflow the stack; no network needs more than a few.
+const MAX_NESTING: usize = 64;
+
+/// The first group in `tokens` nested deeper than [`MAX_NESTING`], found
+/// without recursion, so that any depth is safe to look at.
+fn nested_too_deep(tokens: TokenStream) -> Option<Span> {
+    let mut open = vec![tokens.into_iter()];
+    while let Some(level) = open.last_mut() {
+        match level.next() {
+            Some(TokenTree::Group(group)) if open.len() > MAX_NESTING => return Some(group.span()),
+            Some(TokenTree::Group(group)) => open.push(group.stream().into_iter()),
+            Some(_) => {}
+            None => {
+                open.pop();
+            }
+        }
+    }
+    None
+}
+
+impl Invocation {
+    fn parse_contents(input: ParseStream) -> syn::Result<Self> {
         // Any literal starts the expression form, so `2.0 -> …` is told about its width.
         let form = if input.peek(syn::Lit) {
             Form::Expr
