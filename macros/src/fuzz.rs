@@ -82,39 +82,29 @@ fn random_streams_never_panic_and_every_error_points_into_the_input() {
     let cases = env_number("BACKPROP_FUZZ_CASES").map_or(CASES, |n| {
         usize::try_from(n).expect("BACKPROP_FUZZ_CASES fits in memory")
     });
-    let mut rng = StdRng::seed_from_u64(seed);
-    let pool = Pool::new();
     let started = Instant::now();
-    let mut tally = Tally::default();
-    let mut failures = Vec::new();
-
-    for case in 0..cases {
-        let (input, expectation) = generate(&mut rng, &pool);
-        // Reading an expansion back as Rust costs more than all the rest, so
-        // one accepted network in 32 is read back.
-        let verdict = run(&input, &expectation, tally.accepted % 32 == 0);
-        match &verdict {
-            Ok(Outcome::Accepted) => tally.accepted += 1,
-            Ok(Outcome::Rejected) => tally.rejected += 1,
-            Err(_) => tally.failed += 1,
-        }
-        if let Err(failure) = verdict {
-            failures.push(format!(
-                "case {case} (seed {seed:#x}): {failure}\n  expected: {}\n  input: {}",
-                expectation.describe(),
-                render(&input),
-            ));
-            if failures.len() == 10 {
-                break;
-            }
-        }
-        tally.kinds[expectation.kind()] += 1;
-    }
+    // Each case draws from its own generator, seeded by the case number, so
+    // a case is the same whichever thread runs it; one thread a core.
+    let workers = std::thread::available_parallelism().map_or(1, usize::from);
+    let (tally, failures) = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..workers)
+            .map(|worker| scope.spawn(move || fuzz((worker..cases).step_by(workers), seed)))
+            .collect();
+        handles.into_iter().fold(
+            (Tally::default(), Vec::new()),
+            |(mut tally, mut failures), handle| {
+                let (part, mut more) = handle.join().expect("a fuzz worker failed outside a case");
+                tally.add(&part);
+                failures.append(&mut more);
+                (tally, failures)
+            },
+        )
+    });
     let tried = tally.accepted + tally.rejected + tally.failed;
     println!(
         "fuzz (seed {seed:#x}): {tried} streams tried, {} accepted, {} rejected, {} failed \
-         in {:.1} s ({} unmutated from the grammar, {} with invisible groups, {} too wide, \
-         {} mutated or random)",
+         in {:.1} s on {workers} threads ({} unmutated from the grammar, {} with invisible \
+         groups, {} too wide, {} mutated or random)",
         tally.accepted,
         tally.rejected,
         tally.failed,
@@ -135,6 +125,38 @@ fn random_streams_never_panic_and_every_error_points_into_the_input() {
         tally.accepted > cases / 20 && tally.rejected > cases / 2,
         "{tally:?}"
     );
+}
+
+/// Runs `cases` on this thread (spans and their locations are per thread),
+/// stopping after ten failures.
+fn fuzz(cases: impl Iterator<Item = usize>, seed: u64) -> (Tally, Vec<String>) {
+    let pool = Pool::new();
+    let mut tally = Tally::default();
+    let mut failures = Vec::new();
+    for case in cases {
+        let mut rng = StdRng::seed_from_u64(seed.wrapping_add(case as u64));
+        let (input, expectation) = generate(&mut rng, &pool);
+        // Reading an expansion back as Rust costs more than all the rest, so
+        // one accepted network in 32 is read back.
+        let verdict = run(&input, &expectation, tally.accepted % 32 == 0);
+        tally.kinds[expectation.kind()] += 1;
+        match verdict {
+            Ok(Outcome::Accepted) => tally.accepted += 1,
+            Ok(Outcome::Rejected) => tally.rejected += 1,
+            Err(failure) => {
+                tally.failed += 1;
+                failures.push(format!(
+                    "case {case} (seed {seed:#x}): {failure}\n  expected: {}\n  input: {}",
+                    expectation.describe(),
+                    render(&input),
+                ));
+                if failures.len() == 10 {
+                    break;
+                }
+            }
+        }
+    }
+    (tally, failures)
 }
 
 #[test]
@@ -216,6 +238,17 @@ struct Tally {
     failed: usize,
     /// By [`Expectation::kind`].
     kinds: [usize; 4],
+}
+
+impl Tally {
+    fn add(&mut self, other: &Self) {
+        self.accepted += other.accepted;
+        self.rejected += other.rejected;
+        self.failed += other.failed;
+        for (kind, more) in self.kinds.iter_mut().zip(other.kinds) {
+            *kind += more;
+        }
+    }
 }
 
 /// What a stream must do, beyond never panicking and pointing every error
