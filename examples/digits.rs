@@ -1,0 +1,232 @@
+//! Handwritten digits, 8×8 pixels, with `64 → relu(128) → softmax(10)` and
+//! cross-entropy: a training loop written out over shuffled mini-batches,
+//! a progress bar, held-out accuracy, the weights saved as safetensors and
+//! a plot of the training and test loss per epoch.
+//!
+//! Run with `cargo run --release --example digits [OUTPUT_DIRECTORY]`.
+//! Reads `data/digits.csv` (see `data/README.md` for its source and licence)
+//! and writes `digits.safetensors` and `digits-loss.png` to the directory,
+//! `target/digits` by default.
+
+// The batch's hidden layer, 32 rows of 128 units, is a 16 KiB array on the
+// stack: fixed sizes known to the compiler are what `network!` is for.
+#![allow(clippy::large_stack_arrays)]
+
+use std::error::Error;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use backprop::data::{DataSet, shuffle};
+use backprop::{Adam, one_hot};
+use indicatif::{ProgressBar, ProgressStyle};
+use plotters::prelude::*;
+use plotters::style::{FontStyle, register_font};
+
+backprop::network! {
+    /// 64 pixels in, one probability per digit out: the W3 workload of the
+    /// benchmarks.
+    pub Digits = 64 -> relu(128) -> softmax(10); loss = cross_entropy
+}
+
+/// The seed of the split, the initial weights and the shuffles.
+const SEED: u64 = 7;
+/// The percentage of the samples held out for the test.
+const TEST_PERCENT: usize = 20;
+const EPOCHS: u64 = 40;
+const BATCH: usize = 32;
+
+type Pixels = [f32; 64];
+type Target = [f32; 10];
+
+fn main() -> Result<(), Box<dyn Error>> {
+    let directory = std::env::args_os()
+        .nth(1)
+        .map_or_else(|| PathBuf::from("target/digits"), PathBuf::from);
+    std::fs::create_dir_all(&directory)?;
+
+    let mut samples = read_digits(&Path::new(env!("CARGO_MANIFEST_DIR")).join("data/digits.csv"))?;
+    shuffle(&mut samples, SEED, 0);
+    let test_rows = samples.len() * TEST_PERCENT / 100;
+    let (x, y): (Vec<Pixels>, Vec<Target>) = samples.into_iter().unzip();
+    let (x_test, x_train) = x.split_at(test_rows);
+    let (y_test, y_train) = y.split_at(test_rows);
+    println!(
+        "{} digits from data/digits.csv: {} for training, {} held out for the test",
+        x.len(),
+        x_train.len(),
+        x_test.len()
+    );
+
+    let train = DataSet::new(x_train, y_train)?;
+    let mut net = Digits::seeded(SEED);
+    let mut adam = Adam::new(1e-3);
+    let progress = ProgressBar::new(EPOCHS * train.batches_per_epoch::<BATCH>() as u64);
+    progress.set_style(ProgressStyle::with_template(
+        "{elapsed_precise} [{bar:40}] {pos}/{len} batches  {msg}",
+    )?);
+
+    // The loop, written out: each epoch's batches in a shuffled order, a
+    // compile-time-size step for each full batch of 32 and a run-time-size
+    // step for the last, partial one.
+    let mut history = Vec::new();
+    let started = Instant::now();
+    for epoch in 0..EPOCHS {
+        let mut total = 0.0;
+        for batch in train.shuffled::<BATCH>(SEED, epoch) {
+            let loss = if let Some((x, y)) = batch.full() {
+                net.train_step(x, y, &mut adam)
+            } else {
+                net.train_step_slice(batch.inputs(), batch.targets(), &mut adam)?
+            };
+            total += loss * batch.rows() as f32;
+            progress.inc(1);
+        }
+        let train_loss = total / train.len() as f32;
+        let test_loss = net.loss_slice(x_test, y_test)?;
+        history.push((train_loss, test_loss));
+        progress.set_message(format!(
+            "epoch {:>2}  training loss {train_loss:.4}  test loss {test_loss:.4}",
+            epoch + 1
+        ));
+    }
+    let elapsed = started.elapsed();
+    progress.finish();
+
+    let (train_loss, test_loss) = history[history.len() - 1];
+    println!(
+        "trained {EPOCHS} epochs of batches of {BATCH} in {:.2} s: training loss {train_loss:.4}, test loss {test_loss:.4}",
+        elapsed.as_secs_f64()
+    );
+    println!(
+        "training accuracy {:.1}%",
+        100.0 * accuracy(&net, x_train, y_train)?
+    );
+    println!(
+        "test accuracy     {:.1}% ({} digits)",
+        100.0 * accuracy(&net, x_test, y_test)?,
+        x_test.len()
+    );
+
+    let weights = directory.join("digits.safetensors");
+    backprop::io::save(&net, &weights)?;
+    let mut reloaded = Digits::zeros();
+    backprop::io::load(&mut reloaded, &weights)?;
+    assert!(
+        backprop::io::to_bytes(&reloaded) == backprop::io::to_bytes(&net),
+        "the saved weights read back unchanged"
+    );
+    println!(
+        "wrote {} ({} bytes)",
+        weights.display(),
+        std::fs::metadata(&weights)?.len()
+    );
+
+    let plot = directory.join("digits-loss.png");
+    plot_losses(&plot, &history)?;
+    println!(
+        "wrote {} ({} bytes)",
+        plot.display(),
+        std::fs::metadata(&plot)?.len()
+    );
+    Ok(())
+}
+
+/// The fraction of samples whose most probable digit is the target's.
+fn accuracy(net: &Digits, x: &[Pixels], y: &[Target]) -> Result<f64, backprop::BatchError> {
+    let mut outputs = vec![[0.0; 10]; x.len()];
+    net.forward_slice(x, &mut outputs)?;
+    let correct = outputs
+        .iter()
+        .zip(y)
+        .filter(|(p, y)| arg_max(&p[..]) == arg_max(&y[..]))
+        .count();
+    Ok(correct as f64 / x.len() as f64)
+}
+
+fn arg_max(row: &[f32]) -> usize {
+    (0..row.len())
+        .max_by(|&a, &b| row[a].total_cmp(&row[b]))
+        .unwrap_or_default()
+}
+
+/// The training and test loss per epoch, as a PNG line chart.
+fn plot_losses(path: &Path, history: &[(f32, f32)]) -> Result<(), Box<dyn Error>> {
+    // The text is drawn with a font compiled into the program, so the plot
+    // needs no font installed on the system.
+    register_font(
+        "sans-serif",
+        FontStyle::Normal,
+        epaint_default_fonts::UBUNTU_LIGHT,
+    )
+    .map_err(|_| "the bundled font is not a valid TrueType font")?;
+    let root = BitMapBackend::new(path, (800, 500)).into_drawing_area();
+    root.fill(&WHITE)?;
+    let top = history
+        .iter()
+        .map(|&(a, b)| a.max(b))
+        .fold(0.0_f32, f32::max);
+    let mut chart = ChartBuilder::on(&root)
+        .caption(
+            "64 -> relu(128) -> softmax(10) on 8x8 digits, Adam, batches of 32",
+            ("sans-serif", 22),
+        )
+        .margin(15)
+        .x_label_area_size(40)
+        .y_label_area_size(60)
+        .build_cartesian_2d(1_u64..history.len() as u64, 0.0_f32..top * 1.05)?;
+    chart
+        .configure_mesh()
+        .x_desc("epoch")
+        .y_desc("cross-entropy loss")
+        .label_style(("sans-serif", 16))
+        .draw()?;
+    let series = [("training loss", 0, BLUE), ("test loss", 1, RED)];
+    for (label, column, color) in series {
+        let points = (1..)
+            .zip(history)
+            .map(|(epoch, losses)| (epoch, if column == 0 { losses.0 } else { losses.1 }));
+        chart
+            .draw_series(LineSeries::new(points, color.stroke_width(2)))?
+            .label(label)
+            .legend(move |(x, y)| PathElement::new([(x, y), (x + 20, y)], color.stroke_width(2)));
+    }
+    chart
+        .configure_series_labels()
+        .background_style(WHITE.mix(0.9))
+        .border_style(BLACK)
+        .label_font(("sans-serif", 16))
+        .draw()?;
+    root.present()?;
+    Ok(())
+}
+
+/// Reads every sample: the pixels scaled from 0…16 to 0…1, and the digit as
+/// a one-hot row.
+fn read_digits(path: &Path) -> Result<Vec<(Pixels, Target)>, Box<dyn Error>> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|error| format!("cannot read {}: {error}", path.display()))?;
+    let mut samples = Vec::new();
+    for (number, line) in text.lines().enumerate().skip(1) {
+        let at = |message: String| format!("{}:{}: {message}", path.display(), number + 1);
+        let fields: Vec<&str> = line.split(',').collect();
+        let Some((digit, pixels)) = fields.split_last().filter(|(_, pixels)| pixels.len() == 64)
+        else {
+            return Err(at(format!("expected 65 fields, found {}", fields.len())).into());
+        };
+        let mut row = [0.0; 64];
+        for (value, field) in row.iter_mut().zip(pixels) {
+            let count: u8 = field
+                .parse()
+                .map_err(|error| at(format!("`{field}`: {error}")))?;
+            *value = f32::from(count) / 16.0;
+        }
+        let digit: usize = digit
+            .parse()
+            .map_err(|error| at(format!("`{digit}`: {error}")))?;
+        if digit > 9 {
+            return Err(at(format!("digit {digit} is not 0 to 9")).into());
+        }
+        samples.push((row, one_hot(digit)));
+    }
+    Ok(samples)
+}
