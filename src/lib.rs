@@ -105,6 +105,10 @@
 //!   `gradients_slice`, `input_gradients_slice`, `train_step_slice`, which
 //!   return a [`BatchError`] on mismatched or empty batches.
 //! - An implementation of [`Network`], so generic code works for every network.
+//! - Training on a data set: [`data`] cuts it into seeded, shuffled
+//!   mini-batches of `B` rows, with a partial last batch for the slice
+//!   methods, and [`data::Trainer`] runs epochs of them (`examples/iris.rs`,
+//!   `examples/digits.rs` and `examples/sine.rs` train on real data).
 //!
 //! # Optimizers and initialisation
 //!

@@ -304,3 +304,43 @@ fn the_callback_sees_every_epoch_and_can_stop_the_loop() {
     let callback_losses: Vec<f64> = seen.iter().map(|&(_, loss)| loss).collect();
     assert_eq!(callback_losses, losses);
 }
+
+#[test]
+fn next_into_gathers_the_same_batches_as_the_iterator() {
+    let (x, y) = numbered(50);
+    let data = DataSet::new(&x, &y).unwrap();
+    let mut batches = data.shuffled::<16>(8, 2);
+    let mut batch = Batch::<_, _, 16>::filled(x[0], y[0]);
+    let mut gathered = Vec::new();
+    while batches.next_into(&mut batch) {
+        gathered.push(batch);
+    }
+    assert!(!batches.next_into(&mut batch), "still at the end");
+    assert_eq!(
+        indices(gathered.into_iter()),
+        indices(data.shuffled::<16>(8, 2))
+    );
+}
+
+/// 784-pixel rows in batches of 128, 400 KB a batch, on a thread with the
+/// default 2 MiB stack: `next_into` keeps the batch on the heap, so even an
+/// unoptimised build does not overflow.
+#[test]
+fn wide_batches_gather_on_a_spawned_thread() {
+    std::thread::spawn(|| {
+        let x = vec![[0.5_f32; 784]; 300];
+        let y = vec![[0.0_f32; 10]; 300];
+        let data = DataSet::new(&x, &y).unwrap();
+        let mut batch = Box::new(Batch::<_, _, 128>::filled(x[0], y[0]));
+        let mut rows = 0;
+        for epoch in 0..2 {
+            let mut batches = data.shuffled::<128>(1, epoch);
+            while batches.next_into(&mut batch) {
+                rows += batch.rows();
+            }
+        }
+        assert_eq!(rows, 600);
+    })
+    .join()
+    .unwrap();
+}

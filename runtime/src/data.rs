@@ -52,6 +52,9 @@
 //! [`DataSet::shuffled`] and [`Trainer`] keep the order of an epoch in a
 //! `Vec` (feature `alloc`). [`DataSet::shuffled_in`] writes it to a buffer
 //! of yours instead, and [`DataSet::in_order`] needs no buffer at all.
+//! Each batch is handed out by value, on the stack; for wide rows in large
+//! batches, [`Batches::next_into`] gathers into a batch that stays where
+//! you keep it, such as in a `static` or on the heap.
 
 #[cfg(feature = "alloc")]
 use alloc::vec::Vec;
@@ -343,6 +346,47 @@ impl<'a, X: Copy, Y: Copy, const B: usize> Batches<'a, X, Y, B> {
             position: 0,
         }
     }
+
+    /// Gathers the next batch into `batch`, overwriting it; `false` at the
+    /// end of the epoch.
+    ///
+    /// The iterator hands out each batch by value, `B` input and target rows
+    /// on the stack. That is what a small network wants, but wide rows in
+    /// large batches (784 pixels in batches of 128 is 400 KB) can exhaust a
+    /// thread's stack in an unoptimised build, which copies the value several
+    /// times. Here the batch stays where it is, such as on the heap, and is
+    /// reused from one batch to the next:
+    ///
+    /// ```
+    /// use backprop::data::{Batch, DataSet};
+    ///
+    /// let x = vec![[0.5_f32; 784]; 300];
+    /// let y = vec![[0.0_f32; 10]; 300];
+    /// let data = DataSet::new(&x, &y)?;
+    /// let mut batch = Box::new(Batch::<_, _, 128>::filled(x[0], y[0]));
+    /// let mut batches = data.shuffled::<128>(1, 0);
+    /// let mut sizes = Vec::new();
+    /// while batches.next_into(&mut batch) {
+    ///     sizes.push(batch.rows()); // and a training step on `batch`
+    /// }
+    /// assert_eq!(sizes, [128, 128, 44]);
+    /// # Ok::<(), backprop::BatchError>(())
+    /// ```
+    pub fn next_into(&mut self, batch: &mut Batch<X, Y, B>) -> bool {
+        let start = self.position;
+        let rows = (self.data.len() - start).min(B);
+        if rows == 0 {
+            return false;
+        }
+        self.position += rows;
+        for k in 0..rows {
+            let index = self.order.get(start + k);
+            batch.inputs[k] = self.data.inputs[index];
+            batch.targets[k] = self.data.targets[index];
+        }
+        batch.rows = rows;
+        true
+    }
 }
 
 impl<X: Copy, Y: Copy, const B: usize> Iterator for Batches<'_, X, Y, B> {
@@ -391,6 +435,19 @@ impl<X: fmt::Debug, Y: fmt::Debug, const B: usize> fmt::Debug for Batch<X, Y, B>
             .field("inputs", &&self.inputs[..self.rows])
             .field("targets", &&self.targets[..self.rows])
             .finish()
+    }
+}
+
+impl<X: Copy, Y: Copy, const B: usize> Batch<X, Y, B> {
+    /// A full batch of `B` copies of one sample: storage for
+    /// [`Batches::next_into`] to overwrite.
+    #[must_use]
+    pub const fn filled(input: X, target: Y) -> Self {
+        Self {
+            inputs: [input; B],
+            targets: [target; B],
+            rows: B,
+        }
     }
 }
 
