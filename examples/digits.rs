@@ -34,6 +34,8 @@ const SEED: u64 = 7;
 const TEST_PERCENT: usize = 20;
 const EPOCHS: u64 = 40;
 const BATCH: usize = 32;
+/// The test accuracy below which the run fails, so that a check can run it.
+const REQUIRED_ACCURACY: f64 = 0.95;
 
 type Pixels = [f32; 64];
 type Target = [f32; 10];
@@ -101,11 +103,15 @@ fn main() -> Result<(), Box<dyn Error>> {
         "training accuracy {:.1}%",
         100.0 * accuracy(&net, x_train, y_train)?
     );
+    let test_accuracy = accuracy(&net, x_test, y_test)?;
     println!(
         "test accuracy     {:.1}% ({} digits)",
-        100.0 * accuracy(&net, x_test, y_test)?,
+        100.0 * test_accuracy,
         x_test.len()
     );
+    if test_accuracy < REQUIRED_ACCURACY {
+        return Err(format!("the test accuracy is below {}%", 100.0 * REQUIRED_ACCURACY).into());
+    }
 
     let weights = directory.join("digits.safetensors");
     backprop::io::save(&net, &weights)?;

@@ -25,6 +25,8 @@ const SEED: u64 = 2024;
 const TEST_PER_SPECIES: usize = 10;
 const EPOCHS: u64 = 100;
 const BATCH: usize = 16;
+/// The test accuracy below which the run fails, so that a check can run it.
+const REQUIRED_ACCURACY: f64 = 0.95;
 
 fn main() -> Result<(), Box<dyn Error>> {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/iris.csv");
@@ -95,6 +97,9 @@ fn main() -> Result<(), Box<dyn Error>> {
         100.0 * test_accuracy,
         x_test.len()
     );
+    if test_accuracy < REQUIRED_ACCURACY {
+        return Err(format!("the test accuracy is below {}%", 100.0 * REQUIRED_ACCURACY).into());
+    }
 
     let probabilities = net.forward(&[x_test[0]]);
     let truth = arg_max(&y_test[0]);
