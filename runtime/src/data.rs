@@ -54,7 +54,7 @@
 //! of yours instead, and [`DataSet::in_order`] needs no buffer at all.
 //! Each batch is handed out by value, on the stack; for wide rows in large
 //! batches, [`Batches::next_into`] gathers into a batch that stays where
-//! you keep it, such as in a `static` or on the heap.
+//! you keep it, on the heap for instance, and is reused for every batch.
 
 #[cfg(feature = "alloc")]
 use alloc::vec::Vec;
