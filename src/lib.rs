@@ -147,6 +147,7 @@
 //! happens in any of the methods above.
 
 #![no_std]
+#![forbid(unsafe_code)]
 
 #[cfg(feature = "std")]
 extern crate std;

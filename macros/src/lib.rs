@@ -6,6 +6,8 @@
 //! `expand` writes the code. Every mistake becomes a `syn::Error` at the
 //! offending token; nothing here panics on user input.
 
+#![forbid(unsafe_code)]
+
 mod args;
 mod check;
 mod errors;

@@ -25,6 +25,8 @@ pub(crate) struct Network {
     pub(crate) loss_tokens: TokenStream,
     /// Seed of the instance the expression form evaluates to.
     pub(crate) seed: u64,
+    /// How the matrix products run: `kernels = …`, by the sizes if not given.
+    pub(crate) kernels: Kernels,
 }
 
 /// One dense layer: `Z = H·W + 1·bᵀ`, `H' = f(Z)`.
@@ -263,6 +265,29 @@ impl FloatType {
     }
 }
 
+/// `kernels = …`: the runtime's kernels the products call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Kernels {
+    /// `kernels::affine` and so on: plain loops or register-blocked by the sizes.
+    Auto,
+    /// `kernels::plain`: plain loops whatever the sizes.
+    Plain,
+    /// `kernels::blocked`: the register-blocked kernel whatever the sizes.
+    Blocked,
+}
+
+impl Kernels {
+    pub(crate) const ALL: [Self; 3] = [Self::Auto, Self::Plain, Self::Blocked];
+
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Self::Auto => "auto",
+            Self::Plain => "plain",
+            Self::Blocked => "blocked",
+        }
+    }
+}
+
 /// The weight initialisations `init = …` can name: the runtime's `Init`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum InitScheme {
@@ -311,7 +336,7 @@ impl InitScheme {
 }
 
 /// The options the DSL accepts, for suggestions.
-const OPTIONS: [&str; 4] = ["loss", "float", "seed", "init"];
+const OPTIONS: [&str; 5] = ["loss", "float", "seed", "init", "kernels"];
 
 impl Network {
     /// Checks every width, name and option, reporting all mistakes at once.
@@ -329,6 +354,7 @@ impl Network {
         let mut float = None;
         let mut seed = None;
         let mut init = None;
+        let mut kernels = None;
         let mut seen: Vec<&Ident> = Vec::new();
         for option in &invocation.options {
             if let Some(first) = seen.iter().find(|key| ***key == option.key) {
@@ -359,6 +385,14 @@ impl Network {
                 }
                 "seed" => seed = errors.ok(seed_value(option, &invocation.form)),
                 "init" => init = errors.ok(init_value(option)),
+                "kernels" => {
+                    kernels = errors.ok(named_value(
+                        option,
+                        "kernel choice",
+                        &Kernels::ALL,
+                        Kernels::name,
+                    ));
+                }
                 _ => errors.push(unknown(&option.key, "option", &OPTIONS)),
             }
         }
@@ -383,6 +417,7 @@ impl Network {
             loss,
             loss_tokens,
             seed: seed.unwrap_or(0),
+            kernels: kernels.unwrap_or(Kernels::Auto),
             init,
         })
     }

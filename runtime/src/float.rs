@@ -59,6 +59,10 @@ pub trait Float:
     fn to_f64(self) -> f64;
     /// Converts a count, such as a batch size, to `Self`.
     fn from_usize(count: usize) -> Self;
+    /// `self · a + b` with one rounding: a fused multiply-add instruction
+    /// where the matrix kernels have checked that the CPU has one.
+    #[must_use]
+    fn mul_add(self, a: Self, b: Self) -> Self;
     /// `eˣ`.
     #[must_use]
     fn exp(self) -> Self;
@@ -91,7 +95,7 @@ pub trait Float:
 }
 
 macro_rules! impl_float {
-    ($t:ident, $exp:path, $exp_m1:path, $ln:path, $ln_1p:path, $tanh:path, $erf:path, $sqrt:path, $abs:path) => {
+    ($t:ident, $fma:path, $exp:path, $exp_m1:path, $ln:path, $ln_1p:path, $tanh:path, $erf:path, $sqrt:path, $abs:path) => {
         impl Float for $t {
             const ZERO: Self = 0.0;
             const ONE: Self = 1.0;
@@ -110,6 +114,19 @@ macro_rules! impl_float {
             #[inline]
             fn from_usize(count: usize) -> Self {
                 count as $t
+            }
+            #[inline]
+            fn mul_add(self, a: Self, b: Self) -> Self {
+                // `std`'s becomes the instruction inside functions compiled
+                // for a CPU with FMA; `libm`'s is software.
+                #[cfg(feature = "std")]
+                {
+                    <$t>::mul_add(self, a, b)
+                }
+                #[cfg(not(feature = "std"))]
+                {
+                    $fma(self, a, b)
+                }
             }
             #[inline]
             fn exp(self) -> Self {
@@ -163,6 +180,7 @@ macro_rules! impl_float {
 
 impl_float!(
     f32,
+    libm::fmaf,
     libm::expf,
     libm::expm1f,
     libm::logf,
@@ -174,6 +192,7 @@ impl_float!(
 );
 impl_float!(
     f64,
+    libm::fma,
     libm::exp,
     libm::expm1,
     libm::log,

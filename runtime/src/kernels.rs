@@ -1,10 +1,47 @@
 //! The matrix products of batch backpropagation, for sizes known at compile time.
 //!
 //! Matrices are row-major arrays `[[T; COLS]; ROWS]`; rows are samples. Each
-//! kernel is written so that its innermost loop runs along a row of the
-//! output, which the compiler vectorises once the sizes are constants.
+//! product picks its method from its sizes, which are constants, so the
+//! choice costs nothing at run time:
+//!
+//! - fewer than [`BLOCKED_MIN_PRODUCTS`] multiply-adds, or fewer output
+//!   columns than a register block holds: plain loops whose innermost loop
+//!   runs along a row of the output. With constant bounds the compiler
+//!   unrolls them completely for tiny layers and vectorises them otherwise.
+//! - larger products: a register-blocked kernel. It copies a few rows of
+//!   the left operand into a small packed panel, then keeps a block of
+//!   4 × 16 (`f32`) outputs in registers while it runs down the shared
+//!   dimension in slices that stay in cache. Built with `std` on x86-64, it
+//!   also has a copy compiled for AVX2 and FMA, chosen at run time when the
+//!   CPU has them (`cargo build --release` targets plain x86-64).
+//!
+//! Every method is checked against a plain triple loop in the tests below.
 
 use crate::Float;
+
+/// Products of at least this many multiply-adds (`rows · inner · columns`)
+/// use the register-blocked kernel; smaller ones are plain loops.
+pub const BLOCKED_MIN_PRODUCTS: usize = 8 * 1024;
+
+/// Rows of the output kept in registers by the blocked kernel.
+const BLOCK_ROWS: usize = 4;
+
+/// Length of the slices of the shared dimension the blocked kernel runs
+/// down: a 4-row panel of the left operand (2 KiB in `f32`) and the rows of
+/// the right operand it meets stay in cache.
+const PANEL_DEPTH: usize = 128;
+
+/// Whether a product of these sizes takes the blocked kernel.
+const fn use_blocked<T>(rows: usize, inner: usize, cols: usize) -> bool {
+    rows * inner * cols >= BLOCKED_MIN_PRODUCTS && cols >= block_cols::<T>(false)
+}
+
+/// Columns of a register block: two vector registers' worth per row with
+/// AVX (8 `f32` each), two SSE registers' worth otherwise.
+const fn block_cols<T>(wide: bool) -> usize {
+    let lanes = if wide { 32 } else { 16 } / size_of::<T>();
+    2 * lanes
+}
 
 /// A `ROWS × COLS` matrix: `ROWS` arrays of `COLS` elements.
 pub type Matrix<T, const ROWS: usize, const COLS: usize> = [[T; COLS]; ROWS];
@@ -12,7 +49,7 @@ pub type Matrix<T, const ROWS: usize, const COLS: usize> = [[T; COLS]; ROWS];
 /// The forward product of a dense layer: `Z = X·W + 1·bᵀ`.
 ///
 /// `x` is `B × I` (one sample per row), `w` is `I × O`, `b` has `O` entries;
-/// `z` (`B × O`) is overwritten.
+/// `z` (`B × O`) is overwritten. [`plain`] or [`blocked`] by the sizes.
 ///
 /// ```
 /// use backprop_runtime::kernels::affine;
@@ -31,17 +68,15 @@ pub fn affine<T: Float, const B: usize, const I: usize, const O: usize>(
     b: &[T; O],
     z: &mut Matrix<T, B, O>,
 ) {
-    for (x_row, z_row) in x.iter().zip(z.iter_mut()) {
-        *z_row = *b;
-        for (&x_value, w_row) in x_row.iter().zip(w) {
-            for (z_value, &w_value) in z_row.iter_mut().zip(w_row) {
-                *z_value += x_value * w_value;
-            }
-        }
+    if use_blocked::<T>(B, I, O) {
+        blocked::affine(x, w, b, z);
+    } else {
+        plain::affine(x, w, b, z);
     }
 }
 
-/// Adds `Aᵀ·D` to `g`: the weight gradient `∂L/∂W = Hᵀ·Δ`, summed over the batch.
+/// Adds `Aᵀ·D` to `g`: the weight gradient `∂L/∂W = Hᵀ·Δ`, summed over the
+/// batch. [`plain`] or [`blocked`] by the sizes.
 ///
 /// `a` is `B × I` (the layer's input `H`), `d` is `B × O` (its `Δ`), `g` is `I × O`.
 ///
@@ -60,12 +95,10 @@ pub fn add_transposed_product<T: Float, const B: usize, const I: usize, const O:
     d: &Matrix<T, B, O>,
     g: &mut Matrix<T, I, O>,
 ) {
-    for (a_row, d_row) in a.iter().zip(d) {
-        for (&a_value, g_row) in a_row.iter().zip(g.iter_mut()) {
-            for (g_value, &d_value) in g_row.iter_mut().zip(d_row) {
-                *g_value += a_value * d_value;
-            }
-        }
+    if use_blocked::<T>(I, B, O) {
+        blocked::add_transposed_product(a, d, g);
+    } else {
+        plain::add_transposed_product(a, d, g);
     }
 }
 
@@ -92,7 +125,10 @@ pub fn add_column_sums<T: Float, const B: usize, const O: usize>(
 }
 
 /// The product with a transposed weight matrix, `D·Wᵀ`: the gradient that
-/// flows back into a layer's input, `∂L/∂H = Δ·Wᵀ`.
+/// flows back into a layer's input, `∂L/∂H = Δ·Wᵀ`. [`plain`] or
+/// [`blocked`] by the sizes; plain too when `Wᵀ` is larger than the copy
+/// the blocked kernel makes of it on the stack (64 KiB), as for a wide first
+/// layer, whose `Δ·Wᵀ` only input gradients need.
 ///
 /// `d` is `B × O`, `w` is `I × O`; `out` (`B × I`) is overwritten.
 ///
@@ -111,12 +147,393 @@ pub fn transposed_product<T: Float, const B: usize, const I: usize, const O: usi
     w: &Matrix<T, I, O>,
     out: &mut Matrix<T, B, I>,
 ) {
-    for (d_row, out_row) in d.iter().zip(out.iter_mut()) {
-        for (out_value, w_row) in out_row.iter_mut().zip(w) {
-            *out_value = d_row
-                .iter()
-                .zip(w_row)
-                .fold(T::ZERO, |sum, (&d_value, &w_value)| sum + d_value * w_value);
+    if use_blocked::<T>(B, O, I) && I * O * size_of::<T>() <= TRANSPOSED_COPY_BYTES {
+        blocked::transposed_product(d, w, out);
+    } else {
+        plain::transposed_product(d, w, out);
+    }
+}
+
+/// The products as plain loops, whatever the sizes (`kernels = plain` in
+/// `network!`). The innermost loop runs along a row of the output, so with
+/// constant bounds the compiler unrolls tiny products completely and
+/// vectorises the others.
+pub mod plain {
+    use super::Matrix;
+    use crate::Float;
+
+    /// [`affine`](super::affine) as plain loops.
+    #[inline]
+    pub fn affine<T: Float, const B: usize, const I: usize, const O: usize>(
+        x: &Matrix<T, B, I>,
+        w: &Matrix<T, I, O>,
+        b: &[T; O],
+        z: &mut Matrix<T, B, O>,
+    ) {
+        for (x_row, z_row) in x.iter().zip(z.iter_mut()) {
+            *z_row = *b;
+            for (&x_value, w_row) in x_row.iter().zip(w) {
+                for (z_value, &w_value) in z_row.iter_mut().zip(w_row) {
+                    *z_value += x_value * w_value;
+                }
+            }
+        }
+    }
+
+    /// [`add_transposed_product`](super::add_transposed_product) as plain loops.
+    #[inline]
+    pub fn add_transposed_product<T: Float, const B: usize, const I: usize, const O: usize>(
+        a: &Matrix<T, B, I>,
+        d: &Matrix<T, B, O>,
+        g: &mut Matrix<T, I, O>,
+    ) {
+        for (a_row, d_row) in a.iter().zip(d) {
+            for (&a_value, g_row) in a_row.iter().zip(g.iter_mut()) {
+                for (g_value, &d_value) in g_row.iter_mut().zip(d_row) {
+                    *g_value += a_value * d_value;
+                }
+            }
+        }
+    }
+
+    /// [`transposed_product`](super::transposed_product) as plain loops:
+    /// one dot product per output.
+    #[inline]
+    pub fn transposed_product<T: Float, const B: usize, const I: usize, const O: usize>(
+        d: &Matrix<T, B, O>,
+        w: &Matrix<T, I, O>,
+        out: &mut Matrix<T, B, I>,
+    ) {
+        for (d_row, out_row) in d.iter().zip(out.iter_mut()) {
+            for (out_value, w_row) in out_row.iter_mut().zip(w) {
+                *out_value = d_row
+                    .iter()
+                    .zip(w_row)
+                    .fold(T::ZERO, |sum, (&d_value, &w_value)| sum + d_value * w_value);
+            }
+        }
+    }
+}
+
+/// The products through the register-blocked kernel, whatever the sizes
+/// (`kernels = blocked` in `network!`).
+pub mod blocked {
+    use super::{Matrix, register};
+    use crate::Float;
+
+    /// [`affine`](super::affine), register-blocked.
+    #[inline]
+    pub fn affine<T: Float, const B: usize, const I: usize, const O: usize>(
+        x: &Matrix<T, B, I>,
+        w: &Matrix<T, I, O>,
+        b: &[T; O],
+        z: &mut Matrix<T, B, O>,
+    ) {
+        for z_row in z.iter_mut() {
+            *z_row = *b;
+        }
+        register::product_add(&register::RowMajor(x), w, z);
+    }
+
+    /// [`add_transposed_product`](super::add_transposed_product), register-blocked.
+    #[inline]
+    pub fn add_transposed_product<T: Float, const B: usize, const I: usize, const O: usize>(
+        a: &Matrix<T, B, I>,
+        d: &Matrix<T, B, O>,
+        g: &mut Matrix<T, I, O>,
+    ) {
+        register::product_add(&register::Transposed(a), d, g);
+    }
+
+    /// [`transposed_product`](super::transposed_product), register-blocked
+    /// on a copy of `Wᵀ` made on the stack.
+    #[inline]
+    pub fn transposed_product<T: Float, const B: usize, const I: usize, const O: usize>(
+        d: &Matrix<T, B, O>,
+        w: &Matrix<T, I, O>,
+        out: &mut Matrix<T, B, I>,
+    ) {
+        let mut w_t = [[T::ZERO; I]; O];
+        for (i, w_row) in w.iter().enumerate() {
+            for (w_t_row, &w_value) in w_t.iter_mut().zip(w_row) {
+                w_t_row[i] = w_value;
+            }
+        }
+        for out_row in out.iter_mut() {
+            *out_row = [T::ZERO; I];
+        }
+        register::product_add(&register::RowMajor(d), &w_t, out);
+    }
+}
+
+/// `H = tanh(Z)`, element by element, in a form the compiler vectorises.
+///
+/// `f32` uses a rational approximation on the clamped input (Eigen's
+/// `ptanh_float`: an odd polynomial of degree 13 over an even one of
+/// degree 6), with no calls and no branches, so four or eight values go
+/// through at once; it stays within a few units in the last place of
+/// `libm`'s `tanhf` (checked below), and `tanh(±∞) = ±1`, `tanh(NaN) = NaN`.
+/// `f64` calls `libm`, element by element.
+///
+/// ```
+/// use backprop_runtime::kernels::tanh;
+///
+/// let mut h = [[0.0_f32; 3]];
+/// tanh(&[[0.0, 0.5, -30.0]], &mut h);
+/// assert_eq!(h[0][0], 0.0);
+/// assert!((h[0][1] - 0.5_f32.tanh()).abs() < 1e-7);
+/// assert_eq!(h[0][2], -1.0);
+/// ```
+#[inline]
+pub fn tanh<T: Float, const B: usize, const N: usize>(
+    z: &Matrix<T, B, N>,
+    h: &mut Matrix<T, B, N>,
+) {
+    let values = h.as_flattened_mut().iter_mut().zip(z.as_flattened());
+    if size_of::<T>() == 4 {
+        for (h, &z) in values {
+            *h = rational_tanh(z);
+        }
+    } else {
+        for (h, &z) in values {
+            *h = z.tanh();
+        }
+    }
+}
+
+/// Eigen's rational approximation of `tanh` for `f32`.
+#[inline]
+fn rational_tanh<T: Float>(z: T) -> T {
+    // Beyond ±7.9 `tanh` rounds to ±1 in `f32`; comparisons keep NaN.
+    let clamp = T::from_f64(7.905_311_107_635_498);
+    let x = if z > clamp {
+        clamp
+    } else if z < -clamp {
+        -clamp
+    } else {
+        z
+    };
+    let x2 = x * x;
+    let c = T::from_f64;
+    let mut p = x2 * c(-2.760_768_477_423_55e-16) + c(2.000_187_904_824_77e-13);
+    p = p * x2 + c(-8.604_671_522_137_35e-11);
+    p = p * x2 + c(5.122_297_090_371_14e-8);
+    p = p * x2 + c(1.485_722_357_179_79e-5);
+    p = p * x2 + c(6.372_619_288_754_36e-4);
+    p = p * x2 + c(4.893_524_558_917_86e-3);
+    p *= x;
+    let mut q = x2 * c(1.198_258_394_667_02e-6) + c(1.185_347_056_866_54e-4);
+    q = q * x2 + c(2.268_434_632_439e-3);
+    q = q * x2 + c(4.893_525_185_543_85e-3);
+    // Near 0, `tanh(x) = x` to `f32` precision and is exact for signed zeros.
+    if x2 < c(1.6e-7) { x } else { p / q }
+}
+
+/// Largest `Wᵀ` that [`transposed_product`] copies to the stack.
+const TRANSPOSED_COPY_BYTES: usize = 64 * 1024;
+
+/// The register-blocked product.
+///
+/// Its functions are `#[inline(always)]` so that they are compiled into
+/// the AVX2 and FMA copy too: a function compiled for the baseline CPU would
+/// not use them.
+#[allow(clippy::inline_always)]
+mod register {
+    use super::{BLOCK_ROWS, PANEL_DEPTH, block_cols};
+    use crate::Float;
+
+    /// The left operand `A` of `C += A·B`, read a panel at a time.
+    pub(super) trait Left<T, const M: usize, const K: usize> {
+        /// `panel[k - k0] = [A[i][k], A[i + 1][k], …]` for `R` rows from `i`.
+        fn pack<const R: usize>(&self, i: usize, k0: usize, panel: &mut [[T; R]]);
+    }
+
+    /// `A` as it is stored: `M × K`, row-major.
+    pub(super) struct RowMajor<'a, T, const M: usize, const K: usize>(pub(super) &'a [[T; K]; M]);
+
+    /// `A = Hᵀ` for an `H` stored `K × M`, row-major.
+    pub(super) struct Transposed<'a, T, const M: usize, const K: usize>(pub(super) &'a [[T; M]; K]);
+
+    impl<T: Float, const M: usize, const K: usize> Left<T, M, K> for RowMajor<'_, T, M, K> {
+        #[inline(always)]
+        fn pack<const R: usize>(&self, i: usize, k0: usize, panel: &mut [[T; R]]) {
+            for (r, row) in self.0[i..i + R].iter().enumerate() {
+                for (entry, &value) in panel.iter_mut().zip(&row[k0..]) {
+                    entry[r] = value;
+                }
+            }
+        }
+    }
+
+    impl<T: Float, const M: usize, const K: usize> Left<T, M, K> for Transposed<'_, T, M, K> {
+        #[inline(always)]
+        fn pack<const R: usize>(&self, i: usize, k0: usize, panel: &mut [[T; R]]) {
+            for (entry, row) in panel.iter_mut().zip(&self.0[k0..]) {
+                entry.copy_from_slice(&row[i..i + R]);
+            }
+        }
+    }
+
+    /// `C += A·B`: `A` is `M × K`, `B` is `K × N`, `C` is `M × N`.
+    #[inline]
+    pub(super) fn product_add<
+        T: Float,
+        L: Left<T, M, K>,
+        const M: usize,
+        const K: usize,
+        const N: usize,
+    >(
+        a: &L,
+        b: &[[T; N]; K],
+        c: &mut [[T; N]; M],
+    ) {
+        #[cfg(all(feature = "std", target_arch = "x86_64"))]
+        if wide::available() {
+            wide::product_add(a, b, c);
+            return;
+        }
+        if size_of::<T>() == 4 {
+            rows::<T, L, { block_cols::<f32>(false) }, false, M, K, N>(a, b, c);
+        } else {
+            rows::<T, L, { block_cols::<f64>(false) }, false, M, K, N>(a, b, c);
+        }
+    }
+
+    /// Every row of `C`: blocks of [`BLOCK_ROWS`], then the last rows one by one.
+    #[inline(always)]
+    pub(super) fn rows<
+        T: Float,
+        L: Left<T, M, K>,
+        const NR: usize,
+        const FMA: bool,
+        const M: usize,
+        const K: usize,
+        const N: usize,
+    >(
+        a: &L,
+        b: &[[T; N]; K],
+        c: &mut [[T; N]; M],
+    ) {
+        let mut i = 0;
+        while i + BLOCK_ROWS <= M {
+            row_block::<T, L, BLOCK_ROWS, NR, FMA, M, K, N>(a, b, c, i);
+            i += BLOCK_ROWS;
+        }
+        while i < M {
+            row_block::<T, L, 1, NR, FMA, M, K, N>(a, b, c, i);
+            i += 1;
+        }
+    }
+
+    /// Rows `i..i + R` of `C`, one depth slice at a time.
+    #[inline(always)]
+    fn row_block<
+        T: Float,
+        L: Left<T, M, K>,
+        const R: usize,
+        const NR: usize,
+        const FMA: bool,
+        const M: usize,
+        const K: usize,
+        const N: usize,
+    >(
+        a: &L,
+        b: &[[T; N]; K],
+        c: &mut [[T; N]; M],
+        i: usize,
+    ) {
+        let mut panel = [[T::ZERO; R]; PANEL_DEPTH];
+        let c_rows = &mut c[i..i + R];
+        let mut k0 = 0;
+        while k0 < K {
+            let depth = PANEL_DEPTH.min(K - k0);
+            let panel = &mut panel[..depth];
+            a.pack(i, k0, panel);
+            let b_rows = &b[k0..k0 + depth];
+            // Column blocks held in registers.
+            let full = N / NR;
+            for block in 0..full {
+                let j = block * NR;
+                let mut acc = [[T::ZERO; NR]; R];
+                for (a_k, b_row) in panel.iter().zip(b_rows) {
+                    let b_k = &b_row.as_chunks::<NR>().0[block];
+                    for (acc_row, &a_value) in acc.iter_mut().zip(a_k) {
+                        for (sum, &b_value) in acc_row.iter_mut().zip(b_k) {
+                            *sum = if FMA {
+                                a_value.mul_add(b_value, *sum)
+                            } else {
+                                *sum + a_value * b_value
+                            };
+                        }
+                    }
+                }
+                for (c_row, acc_row) in c_rows.iter_mut().zip(&acc) {
+                    for (out, &sum) in c_row[j..j + NR].iter_mut().zip(acc_row) {
+                        *out += sum;
+                    }
+                }
+            }
+            // The last columns, fewer than a block.
+            if full * NR < N {
+                for (a_k, b_row) in panel.iter().zip(b_rows) {
+                    for (c_row, &a_value) in c_rows.iter_mut().zip(a_k) {
+                        for (out, &b_value) in
+                            c_row[full * NR..].iter_mut().zip(&b_row[full * NR..])
+                        {
+                            *out += a_value * b_value;
+                        }
+                    }
+                }
+            }
+            k0 += depth;
+        }
+    }
+
+    /// The kernel compiled for AVX2 and FMA, for CPUs that have them.
+    #[cfg(all(feature = "std", target_arch = "x86_64"))]
+    #[allow(unsafe_code)]
+    mod wide {
+        use super::{Left, block_cols, rows};
+        use crate::Float;
+
+        /// Whether this CPU has AVX2 and FMA (`std` caches the answer).
+        #[inline]
+        pub(super) fn available() -> bool {
+            std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma")
+        }
+
+        /// [`rows`](super::rows) with 8-lane registers and fused multiply-adds.
+        #[inline]
+        pub(super) fn product_add<
+            T: Float,
+            L: Left<T, M, K>,
+            const M: usize,
+            const K: usize,
+            const N: usize,
+        >(
+            a: &L,
+            b: &[[T; N]; K],
+            c: &mut [[T; N]; M],
+        ) {
+            debug_assert!(available());
+            // SAFETY: `product_add` is called only after `available()` has
+            // found AVX2 and FMA on this CPU, the one precondition of calling
+            // a function compiled for them. Everything else it does is safe
+            // code with checked indexing.
+            unsafe { avx2_fma(a, b, c) }
+        }
+
+        #[target_feature(enable = "avx2,fma")]
+        fn avx2_fma<T: Float, L: Left<T, M, K>, const M: usize, const K: usize, const N: usize>(
+            a: &L,
+            b: &[[T; N]; K],
+            c: &mut [[T; N]; M],
+        ) {
+            if size_of::<T>() == 4 {
+                rows::<T, L, { block_cols::<f32>(true) }, true, M, K, N>(a, b, c);
+            } else {
+                rows::<T, L, { block_cols::<f64>(true) }, true, M, K, N>(a, b, c);
+            }
         }
     }
 }
@@ -145,54 +562,130 @@ mod tests {
             .collect()
     }
 
-    fn filled<const R: usize, const C: usize>(start: f64) -> [[f64; C]; R] {
-        core::array::from_fn(|r| core::array::from_fn(|c| start + (r * C + c) as f64 * 0.37 - 1.3))
+    fn filled<T: Float, const R: usize, const C: usize>(start: f64) -> [[T; C]; R] {
+        core::array::from_fn(|r| {
+            core::array::from_fn(|c| T::from_f64(start + ((r * C + c) % 23) as f64 * 0.37 - 1.3))
+        })
+    }
+
+    fn flat<T: Float, const R: usize, const C: usize>(m: &[[T; C]; R]) -> Vec<f64> {
+        m.as_flattened().iter().map(|v| v.to_f64()).collect()
     }
 
     extern crate std;
+    use std::boxed::Box;
     use std::vec;
     use std::vec::Vec;
 
-    #[test]
-    fn kernels_match_reference_products() {
-        let x: [[f64; 5]; 3] = filled(0.1);
-        let w: [[f64; 4]; 5] = filled(-0.7);
-        let d: [[f64; 4]; 3] = filled(0.4);
-        let b = [0.5, -0.25, 1.0, 2.0];
+    /// Every kernel on `B × I` inputs and `I × O` weights, against the
+    /// reference product, to `tolerance` relative to the sum of magnitudes.
+    fn check<T: Float, const B: usize, const I: usize, const O: usize>(tolerance: f64) {
+        let x: Box<[[T; I]; B]> = Box::new(filled(0.1));
+        let w: Box<[[T; O]; I]> = Box::new(filled(-0.7));
+        let d: Box<[[T; O]; B]> = Box::new(filled(0.4));
+        let b: [T; O] = core::array::from_fn(|c| T::from_f64(c as f64 * 0.25 - 1.0));
+        let close = |got: T, want: f64, scale: f64| {
+            let got = got.to_f64();
+            assert!(
+                (got - want).abs() <= tolerance * (1.0 + scale),
+                "{B}×{I}×{O} {}: {got} vs {want}",
+                T::NAME
+            );
+        };
+        let scale = I as f64 * 4.0;
 
-        let mut z = [[0.0; 4]; 3];
+        let mut z = Box::new([[T::ZERO; O]; B]);
         affine(&x, &w, &b, &mut z);
-        let expected = reference_product(x.as_flattened(), w.as_flattened(), 3, 5, 4);
+        let expected = reference_product(&flat(&x), &flat(&w), B, I, O);
         for (r, row) in z.iter().enumerate() {
             for (c, &value) in row.iter().enumerate() {
-                approx::assert_relative_eq!(value, expected[r * 4 + c] + b[c], epsilon = 1e-12);
+                close(value, expected[r * O + c] + b[c].to_f64(), scale);
             }
         }
 
-        let mut g = [[1.0; 4]; 5];
+        let mut g = Box::new([[T::ONE; O]; I]);
         add_transposed_product(&x, &d, &mut g);
-        let xt = transpose(x.as_flattened(), 3, 5);
-        let expected = reference_product(&xt, d.as_flattened(), 5, 3, 4);
-        for (value, want) in g.as_flattened().iter().zip(&expected) {
-            approx::assert_relative_eq!(*value, want + 1.0, epsilon = 1e-12);
+        let xt = transpose(&flat(&x), B, I);
+        let expected = reference_product(&xt, &flat(&d), I, B, O);
+        for (&value, want) in g.as_flattened().iter().zip(&expected) {
+            close(value, want + 1.0, B as f64 * 4.0);
         }
 
-        let mut h = [[0.0; 5]; 3];
+        let mut h = Box::new([[T::ONE; I]; B]);
         transposed_product(&d, &w, &mut h);
-        let wt = transpose(w.as_flattened(), 5, 4);
-        let expected = reference_product(d.as_flattened(), &wt, 3, 4, 5);
-        for (value, want) in h.as_flattened().iter().zip(&expected) {
-            approx::assert_relative_eq!(*value, *want, epsilon = 1e-12);
+        let wt = transpose(&flat(&w), I, O);
+        let expected = reference_product(&flat(&d), &wt, B, O, I);
+        for (&value, want) in h.as_flattened().iter().zip(&expected) {
+            close(value, *want, O as f64 * 4.0);
         }
 
-        let mut sums = [0.0; 4];
+        let mut sums = [T::ZERO; O];
         add_column_sums(&d, &mut sums);
         for (c, &sum) in sums.iter().enumerate() {
-            approx::assert_relative_eq!(
+            close(
                 sum,
-                d.iter().map(|row| row[c]).sum::<f64>(),
-                epsilon = 1e-12
+                d.iter().map(|row| row[c].to_f64()).sum::<f64>(),
+                B as f64,
             );
         }
+    }
+
+    #[test]
+    fn vectorised_tanh_is_within_a_few_ulps_of_libm() {
+        let mut worst = 0.0_f64;
+        let mut z = -9.0_f32;
+        while z <= 9.0 {
+            let mut h = [[0.0_f32; 1]];
+            tanh(&[[z]], &mut h);
+            let want = libm::tanhf(z);
+            let ulp = f64::from(want.abs().max(f32::MIN_POSITIVE)) * f64::from(f32::EPSILON);
+            worst = worst.max(f64::from((h[0][0] - want).abs()) / ulp);
+            z += 0.000_37;
+        }
+        assert!(worst <= 4.0, "{worst} ulps");
+        let mut h = [[0.0_f32; 5]];
+        tanh(
+            &[[f32::INFINITY, f32::NEG_INFINITY, f32::NAN, 1e-30, -0.0]],
+            &mut h,
+        );
+        assert_eq!(&h[0][..2], &[1.0, -1.0]);
+        assert!(h[0][2].is_nan());
+        assert_eq!(h[0][3].to_bits(), 1e-30_f32.to_bits());
+        assert!(h[0][4] == 0.0 && h[0][4].is_sign_negative());
+    }
+
+    #[test]
+    fn portable_register_kernel_matches_plain_loops() {
+        // The copy without AVX2 and FMA, which CPUs that have them never run.
+        let x: Box<[[f32; 140]; 9]> = Box::new(filled(0.3));
+        let w: Box<[[f32; 19]; 140]> = Box::new(filled(-0.2));
+        let mut want = Box::new([[0.0_f32; 19]; 9]);
+        plain::affine(&x, &w, &[0.0; 19], &mut want);
+        let mut got = Box::new([[0.0_f32; 19]; 9]);
+        register::rows::<f32, _, 8, false, 9, 140, 19>(&register::RowMajor(&x), &w, &mut got);
+        for (&got, &want) in got.as_flattened().iter().zip(want.as_flattened()) {
+            assert!(
+                (got - want).abs() <= 1e-4 * (1.0 + want.abs()),
+                "{got} vs {want}"
+            );
+        }
+    }
+
+    #[test]
+    fn plain_kernels_match_reference_products() {
+        check::<f64, 3, 5, 4>(1e-12);
+        check::<f32, 3, 5, 4>(1e-5);
+    }
+
+    #[test]
+    fn blocked_kernels_match_reference_products() {
+        // Rows, columns and depth that leave remainders after every block
+        // and panel, and a depth of more than one panel.
+        assert!(use_blocked::<f64>(13, 150, 21) && use_blocked::<f64>(150, 13, 21));
+        assert!(use_blocked::<f64>(13, 21, 150));
+        check::<f64, 13, 150, 21>(1e-12);
+        check::<f32, 13, 150, 21>(1e-5);
+        check::<f32, 66, 300, 35>(1e-5);
+        check::<f64, 9, 40, 130>(1e-12);
     }
 }

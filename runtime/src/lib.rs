@@ -9,6 +9,8 @@
 //! - [`optim`]: [`Sgd`], [`Adam`] and [`AdamW`], as PyTorch computes them;
 //!   [`init`]: seeded Glorot, He and PyTorch-default initialisation,
 //!   uniform or normal;
+//! - `heap` (feature `alloc`): parameter storage for networks too large
+//!   for the stack;
 //! - `io` (feature `std`): weights as safetensors in PyTorch's layout;
 //! - [`data`]: seeded, shuffled mini-batches and a training loop.
 //!
@@ -28,6 +30,8 @@ pub mod activation;
 pub mod data;
 pub mod diagram;
 mod float;
+#[cfg(feature = "alloc")]
+pub mod heap;
 pub mod init;
 #[cfg(feature = "std")]
 pub mod io;

@@ -202,6 +202,24 @@ pub trait Network: Clone + Sized {
         grad_x: Option<&mut [Self::Input; B]>,
     ) -> Self::Float;
 
+    /// A zeroed gradient, in a value of the network's type, for a training
+    /// step to accumulate `∂L/∂θ` in. Networks whose parameters live on the
+    /// heap hand out the buffer of the previous step (see
+    /// [`keep_gradient_buffer`](Network::keep_gradient_buffer)), so that a
+    /// training step allocates only the first time.
+    #[doc(hidden)]
+    #[must_use]
+    fn take_gradient_buffer(&mut self) -> Self {
+        Self::zeros()
+    }
+
+    /// Takes back the buffer of [`take_gradient_buffer`](Network::take_gradient_buffer)
+    /// for the next step; networks on the stack just drop it.
+    #[doc(hidden)]
+    fn keep_gradient_buffer(&mut self, grad: Self) {
+        drop(grad);
+    }
+
     /// The outputs `Ŷ` for a batch of `B` samples.
     #[must_use]
     fn forward<const B: usize>(&self, x: &[Self::Input; B]) -> [Self::Output; B] {
@@ -249,8 +267,10 @@ pub trait Network: Clone + Sized {
         y: &[Self::Output; B],
         optimizer: &mut O,
     ) -> Self::Float {
-        let (loss, grad) = self.gradients(x, y);
+        let mut grad = self.take_gradient_buffer();
+        let loss = self.backprop_rows(x, y, B, Some(&mut grad), None);
         optimizer.step(self.params_mut(), grad.params());
+        self.keep_gradient_buffer(grad);
         loss
     }
 
@@ -268,10 +288,14 @@ pub trait Network: Clone + Sized {
         y: &[Self::Output; B],
         optimizer: &mut O,
     ) -> Result<Self::Float, TrainError> {
-        let (loss, grad) = self.gradients(x, y);
-        check_finite(loss, grad.params())?;
-        optimizer.step(self.params_mut(), grad.params());
-        Ok(loss)
+        let mut grad = self.take_gradient_buffer();
+        let loss = self.backprop_rows(x, y, B, Some(&mut grad), None);
+        let finite = check_finite(loss, grad.params());
+        if finite.is_ok() {
+            optimizer.step(self.params_mut(), grad.params());
+        }
+        self.keep_gradient_buffer(grad);
+        finite.map(|()| loss)
     }
 
     /// [`forward`](Network::forward) for a batch whose size is known only at run time.
@@ -382,10 +406,13 @@ pub trait Network: Clone + Sized {
         y: &[Self::Output],
         optimizer: &mut O,
     ) -> Result<Self::Float, BatchError> {
-        let mut grad = Self::zeros();
-        let loss = self.gradients_slice(x, y, &mut grad)?;
-        optimizer.step(self.params_mut(), grad.params());
-        Ok(loss)
+        let mut grad = self.take_gradient_buffer();
+        let loss = self.gradients_slice(x, y, &mut grad);
+        if loss.is_ok() {
+            optimizer.step(self.params_mut(), grad.params());
+        }
+        self.keep_gradient_buffer(grad);
+        loss
     }
 
     /// [`train_step_slice`](Network::train_step_slice), guarded as
@@ -402,10 +429,15 @@ pub trait Network: Clone + Sized {
         y: &[Self::Output],
         optimizer: &mut O,
     ) -> Result<Self::Float, TrainError> {
-        let mut grad = Self::zeros();
-        let loss = self.gradients_slice(x, y, &mut grad)?;
-        check_finite(loss, grad.params())?;
-        optimizer.step(self.params_mut(), grad.params());
-        Ok(loss)
+        let mut grad = self.take_gradient_buffer();
+        let loss = self
+            .gradients_slice(x, y, &mut grad)
+            .map_err(TrainError::from)
+            .and_then(|loss| check_finite(loss, grad.params()).map(|()| loss));
+        if loss.is_ok() {
+            optimizer.step(self.params_mut(), grad.params());
+        }
+        self.keep_gradient_buffer(grad);
+        loss
     }
 }

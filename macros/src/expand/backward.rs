@@ -109,6 +109,7 @@ fn activation_derivative(cx: &Context, l: usize) -> TokenStream {
 /// Steps 1–4 for layer `l`, given `Δˡ`.
 fn layer(cx: &Context, l: usize) -> TokenStream {
     let rt = &cx.rt;
+    let kernels = cx.kernels();
     let layer = &cx.network.layers[l - 1];
     let input = Context::layer_input(l);
     let delta = Context::delta(l);
@@ -124,14 +125,14 @@ fn layer(cx: &Context, l: usize) -> TokenStream {
     };
     let mut statements = quote_spanned! {layer.code_span()=>
         if let #rt::Some(grad) = #grad {
-            #rt::kernels::add_transposed_product(#input, &#delta, grad.#w_mut());
+            #kernels::add_transposed_product(#input, &#delta, grad.#w_mut());
             #rt::kernels::add_column_sums(&#delta, grad.#b_mut());
         }
     };
     if l == 1 {
         statements.extend(quote_spanned! {layer.code_span()=>
             if let #rt::Some(grad_x) = grad_x {
-                #rt::kernels::transposed_product(&#delta, self.#w(), grad_x);
+                #kernels::transposed_product(&#delta, self.#w(), grad_x);
             }
         });
     } else {
@@ -140,7 +141,7 @@ fn layer(cx: &Context, l: usize) -> TokenStream {
         let (ty, zero) = cx.batch_matrix(previous.width);
         statements.extend(quote_spanned! {layer.code_span()=>
             let mut #previous_delta: #ty = #zero;
-            #rt::kernels::transposed_product(&#delta, self.#w(), &mut #previous_delta);
+            #kernels::transposed_product(&#delta, self.#w(), &mut #previous_delta);
         });
         statements.extend(activation_derivative(cx, l - 1));
     }

@@ -19,6 +19,7 @@ pub(super) enum Output {
 /// for `B` rows of `x`.
 pub(super) fn layers(cx: &Context, output: Output) -> TokenStream {
     let rt = &cx.rt;
+    let kernels = cx.kernels();
     let last = cx.network.layers.len();
     let mut statements = TokenStream::new();
     for (index, layer) in cx.network.layers.iter().enumerate() {
@@ -30,19 +31,22 @@ pub(super) fn layers(cx: &Context, output: Output) -> TokenStream {
         if layer.activation == Activation::Linear {
             statements.extend(quote_spanned! {layer.code_span()=>
                 let mut #h: #ty = #zero;
-                #rt::kernels::affine(#input, self.#w(), self.#b(), &mut #h);
+                #kernels::affine(#input, self.#w(), self.#b(), &mut #h);
             });
             continue;
         }
         statements.extend(quote_spanned! {layer.code_span()=>
             let mut #z: #ty = #zero;
-            #rt::kernels::affine(#input, self.#w(), self.#b(), &mut #z);
+            #kernels::affine(#input, self.#w(), self.#b(), &mut #z);
         });
         if l == last && output == Output::Logits {
             continue;
         }
         let apply = if layer.activation == Activation::Softmax {
             quote!(#rt::activation::softmax(&#z, &mut #h))
+        } else if layer.activation == Activation::Tanh {
+            // The kernel's `tanh` vectorises; `Tanh::apply` calls `libm`.
+            quote!(#rt::kernels::tanh(&#z, &mut #h))
         } else {
             let activation = cx.activation_value(layer.activation);
             quote!(#rt::activation::activate(&#activation, &#z, &mut #h))

@@ -21,7 +21,7 @@ use quote::{format_ident, quote};
 use syn::Ident;
 
 use crate::check;
-use crate::model::{Activation, FloatType, Loss, Network};
+use crate::model::{Activation, FloatType, Kernels, Loss, Network};
 use crate::parse::{Form, Invocation};
 
 /// Expands a `network!` invocation, or its errors.
@@ -77,7 +77,23 @@ pub(super) struct Context<'a> {
     pub(super) float: TokenStream,
 }
 
+/// Parameters beyond this many bytes live on the heap (feature `alloc`):
+/// the network, its gradient and the copies a debug build makes of moved
+/// values then stay off the stack, and clippy's `large_stack_arrays`
+/// (whose default threshold this is) has nothing to flag.
+pub(super) const HEAP_PARAMS_BYTES: usize = 16 * 1024;
+
 impl Context<'_> {
+    /// Whether the parameters live on the heap, in a `HeapArray`, rather
+    /// than in an inline array.
+    pub(super) fn params_on_heap(&self) -> bool {
+        let bytes = match self.network.float {
+            FloatType::F32 => 4,
+            FloatType::F64 => 8,
+        };
+        self.network.params() * bytes > HEAP_PARAMS_BYTES
+    }
+
     /// `w1`: layer `l`'s weight view; `_mut` for the mutable one.
     pub(super) fn weights(l: usize, suffix: &str) -> Ident {
         format_ident!("w{l}{suffix}")
@@ -155,6 +171,16 @@ impl Context<'_> {
             }
             Loss::CrossEntropy => (quote!(#rt::SoftmaxCrossEntropy), true),
             Loss::Bce => (quote!(#rt::SigmoidBinaryCrossEntropy), true),
+        }
+    }
+
+    /// The runtime's module of matrix products that `kernels = …` chose.
+    pub(super) fn kernels(&self) -> TokenStream {
+        let rt = &self.rt;
+        match self.network.kernels {
+            Kernels::Auto => quote!(#rt::kernels),
+            Kernels::Plain => quote!(#rt::kernels::plain),
+            Kernels::Blocked => quote!(#rt::kernels::blocked),
         }
     }
 
@@ -457,6 +483,7 @@ fn trait_impl(cx: &Context) -> TokenStream {
         .map(size);
     let activations = network.layers.iter().map(docs::written);
     let loss = docs::written_loss(network.loss);
+    let gradient_buffer = params::gradient_buffer(cx);
     quote! {
         impl #rt::Network for #name {
             type Float = #float;
@@ -480,13 +507,14 @@ fn trait_impl(cx: &Context) -> TokenStream {
 
             #[inline]
             fn params(&self) -> &[#float] {
-                &self.params
+                &self.params[..]
             }
 
             #[inline]
             fn params_mut(&mut self) -> &mut [#float] {
-                &mut self.params
+                &mut self.params[..]
             }
+            #gradient_buffer
 
             #forward_rows
             #loss_rows

@@ -29,13 +29,46 @@ pub(super) fn definition(cx: &Context) -> TokenStream {
     } else {
         quote!(#[doc = ""])
     };
+    // Large networks keep their parameters, and the gradient buffer a
+    // training step reuses, on the heap.
+    let fields = if cx.params_on_heap() {
+        quote! {
+            params: #rt::heap::HeapArray<#float, #params>,
+            gradient: #rt::heap::GradientBuffer<#float, #params>,
+        }
+    } else {
+        quote!(params: [#float; #params],)
+    };
     quote! {
         #attrs
         #separator
         #[doc = #summary]
         #[derive(#rt::Clone, #rt::Debug, #rt::PartialEq)]
         #vis struct #name {
-            params: [#float; #params],
+            #fields
+        }
+    }
+}
+
+/// `Network::take_gradient_buffer` and `keep_gradient_buffer` for a network
+/// on the heap; the trait's defaults (a fresh `zeros()`) suit the others.
+pub(super) fn gradient_buffer(cx: &Context) -> TokenStream {
+    if !cx.params_on_heap() {
+        return TokenStream::new();
+    }
+    let rt = &cx.rt;
+    quote! {
+        #[inline]
+        fn take_gradient_buffer(&mut self) -> Self {
+            Self {
+                params: self.gradient.take(),
+                gradient: #rt::heap::GradientBuffer::EMPTY,
+            }
+        }
+
+        #[inline]
+        fn keep_gradient_buffer(&mut self, grad: Self) {
+            self.gradient.keep(grad.params);
         }
     }
 }
@@ -43,11 +76,7 @@ pub(super) fn definition(cx: &Context) -> TokenStream {
 /// Constants, constructors and the parameter views.
 pub(super) fn inherent(cx: &Context) -> TokenStream {
     let Context {
-        name,
-        rt,
-        float,
-        network,
-        ..
+        name, rt, network, ..
     } = cx;
     let (inputs, outputs) = (size(network.inputs), size(network.outputs()));
     let params = size(network.params());
@@ -57,6 +86,7 @@ pub(super) fn inherent(cx: &Context) -> TokenStream {
     let equations_text = equations(Style::Text, network);
     let equations_latex = equations(Style::Latex, network);
     let views = views(cx);
+    let storage = storage(cx);
     quote! {
         impl #name {
             /// Width of the input, `n₀`.
@@ -73,11 +103,7 @@ pub(super) fn inherent(cx: &Context) -> TokenStream {
             /// [`EQUATIONS`](Self::EQUATIONS) as LaTeX, an `aligned` environment.
             pub const EQUATIONS_LATEX: &'static #rt::str = #equations_latex;
 
-            /// A network whose parameters are all zero.
-            #[must_use]
-            pub const fn zeros() -> Self {
-                Self { params: [0.0; #params] }
-            }
+            #storage
 
             #new_doc
             #[must_use]
@@ -94,21 +120,55 @@ pub(super) fn inherent(cx: &Context) -> TokenStream {
                 Self::new(&mut #rt::init::seeded_rng(seed))
             }
 
-            /// All parameters, layer by layer: `W¹` row by row, `b¹`, `W²`, `b²`, …
-            #[must_use]
-            #[inline]
-            pub const fn params(&self) -> &[#float; #params] {
-                &self.params
-            }
-
-            /// All parameters, mutable, in the order of [`params`](Self::params).
-            #[must_use]
-            #[inline]
-            pub const fn params_mut(&mut self) -> &mut [#float; #params] {
-                &mut self.params
-            }
-
             #views
+        }
+    }
+}
+
+/// `zeros`, `params` and `params_mut`: `const fn`s on an inline array;
+/// plain ones on the heap.
+fn storage(cx: &Context) -> TokenStream {
+    let Context {
+        rt, float, network, ..
+    } = cx;
+    let params = size(network.params());
+    let (constness, zeros, deref) = if cx.params_on_heap() {
+        (
+            TokenStream::new(),
+            quote! {
+                Self {
+                    params: #rt::heap::HeapArray::zeroed(),
+                    gradient: #rt::heap::GradientBuffer::EMPTY,
+                }
+            },
+            quote!(*),
+        )
+    } else {
+        (
+            quote!(const),
+            quote!(Self { params: [0.0; #params] }),
+            TokenStream::new(),
+        )
+    };
+    quote! {
+        /// A network whose parameters are all zero.
+        #[must_use]
+        pub #constness fn zeros() -> Self {
+            #zeros
+        }
+
+        /// All parameters, layer by layer: `W¹` row by row, `b¹`, `W²`, `b²`, …
+        #[must_use]
+        #[inline]
+        pub #constness fn params(&self) -> &[#float; #params] {
+            &#deref self.params
+        }
+
+        /// All parameters, mutable, in the order of [`params`](Self::params).
+        #[must_use]
+        #[inline]
+        pub #constness fn params_mut(&mut self) -> &mut [#float; #params] {
+            &mut #deref self.params
         }
     }
 }

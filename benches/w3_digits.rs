@@ -1,0 +1,57 @@
+//! W3, digits: 64 → relu(128) → softmax(10), `cross_entropy`, one SGD
+//! step on a batch of 64.
+
+mod baselines;
+
+use std::hint::black_box;
+
+use backprop::Sgd;
+use baselines::expert::{Mlp2, Relu, SoftmaxCrossEntropy};
+use baselines::ndarray_gemm::{Activation, Loss, Mlp};
+use baselines::{LR, classes, inputs, matrix};
+use criterion::{Criterion, criterion_group, criterion_main};
+
+backprop::network! {
+    /// The digits network.
+    pub Digits = 64 -> relu(128) -> softmax(10); loss = cross_entropy
+}
+
+fn train_step(c: &mut Criterion) {
+    const B: usize = 64;
+    let (x, y) = (inputs::<B, 64>(1), classes::<B, 10>());
+    let mut group = c.benchmark_group("W3 digits train_step batch 64");
+    let start = Digits::seeded(1);
+
+    let mut network = start.clone();
+    let mut sgd = Sgd::new(f64::from(LR));
+    group.bench_function("generated", |b| {
+        b.iter(|| black_box(network.train_step(black_box(&*x), black_box(&*y), &mut sgd)));
+    });
+
+    let mut expert = Mlp2::<Relu, SoftmaxCrossEntropy, B, 64, 128, 10>::from_params(start.params());
+    group.bench_function("expert", |b| {
+        b.iter(|| black_box(expert.train_step(black_box(&*x), black_box(&*y), LR)));
+    });
+
+    let widths = [64, 128, 10];
+    let activations = [Activation::Relu, Activation::Linear];
+    let mut gemm = Mlp::new(
+        &widths,
+        &activations,
+        Loss::SoftmaxCrossEntropy,
+        start.params(),
+        B,
+    );
+    let (xm, ym) = (matrix(&*x), matrix(&*y));
+    group.bench_function("ndarray", |b| {
+        b.iter(|| black_box(gemm.train_step(black_box(xm.view()), black_box(ym.view()), LR)));
+    });
+    group.finish();
+}
+
+criterion_group! {
+    name = w3;
+    config = baselines::criterion();
+    targets = train_step
+}
+criterion_main!(w3);

@@ -1,0 +1,58 @@
+//! W4, mnist: 784 → relu(128) → softmax(10), `cross_entropy`, one SGD
+//! step on a batch of 128.
+
+mod baselines;
+
+use std::hint::black_box;
+
+use backprop::Sgd;
+use baselines::expert::{Mlp2, Relu, SoftmaxCrossEntropy};
+use baselines::ndarray_gemm::{Activation, Loss, Mlp};
+use baselines::{LR, classes, inputs, matrix};
+use criterion::{Criterion, criterion_group, criterion_main};
+
+backprop::network! {
+    /// The mnist network.
+    pub Mnist = 784 -> relu(128) -> softmax(10); loss = cross_entropy
+}
+
+fn train_step(c: &mut Criterion) {
+    const B: usize = 128;
+    let (x, y) = (inputs::<B, 784>(1), classes::<B, 10>());
+    let mut group = c.benchmark_group("W4 mnist train_step batch 128");
+    let start = Mnist::seeded(1);
+
+    let mut network = start.clone();
+    let mut sgd = Sgd::new(f64::from(LR));
+    group.bench_function("generated", |b| {
+        b.iter(|| black_box(network.train_step(black_box(&*x), black_box(&*y), &mut sgd)));
+    });
+
+    let mut expert =
+        Mlp2::<Relu, SoftmaxCrossEntropy, B, 784, 128, 10>::from_params(start.params());
+    group.bench_function("expert", |b| {
+        b.iter(|| black_box(expert.train_step(black_box(&*x), black_box(&*y), LR)));
+    });
+
+    let widths = [784, 128, 10];
+    let activations = [Activation::Relu, Activation::Linear];
+    let mut gemm = Mlp::new(
+        &widths,
+        &activations,
+        Loss::SoftmaxCrossEntropy,
+        start.params(),
+        B,
+    );
+    let (xm, ym) = (matrix(&*x), matrix(&*y));
+    group.bench_function("ndarray", |b| {
+        b.iter(|| black_box(gemm.train_step(black_box(xm.view()), black_box(ym.view()), LR)));
+    });
+    group.finish();
+}
+
+criterion_group! {
+    name = w4;
+    config = baselines::criterion();
+    targets = train_step
+}
+criterion_main!(w4);

@@ -1,0 +1,94 @@
+//! Once its buffers exist, a network does not touch the heap: forward
+//! passes, gradients into an existing buffer and training steps allocate
+//! nothing, for networks on the stack and on the heap alike. A counting
+//! global allocator proves it.
+//!
+//! This file holds one test only: the counter is global, and tests running
+//! on parallel threads would count each other's allocations.
+
+use std::alloc::System;
+
+use backprop::{Network, Sgd};
+use stats_alloc::{INSTRUMENTED_SYSTEM, Region, StatsAlloc};
+
+#[global_allocator]
+static GLOBAL: &StatsAlloc<System> = &INSTRUMENTED_SYSTEM;
+
+backprop::network! {
+    /// The seed's network (W1): parameters inline.
+    pub Xor = 2 -> sigmoid(3) -> linear(1); loss = mse
+}
+
+backprop::network! {
+    /// The control workload (W2): parameters inline.
+    pub Control = 8 -> tanh(32) -> tanh(32) -> linear(2); loss = mse
+}
+
+backprop::network! {
+    /// The digits workload (W3): parameters on the heap.
+    pub Digits = 64 -> relu(128) -> softmax(10); loss = cross_entropy
+}
+
+/// Allocations (and reallocations) made by `f`.
+fn allocations(f: impl FnOnce()) -> usize {
+    let region = Region::new(GLOBAL);
+    f();
+    let change = region.change();
+    change.allocations + change.reallocations
+}
+
+fn rows<const B: usize, const N: usize>(seed: usize) -> [[f32; N]; B] {
+    core::array::from_fn(|r| core::array::from_fn(|c| ((r * 13 + c * 7 + seed) % 11) as f32 / 11.0))
+}
+
+/// After one warm-up step (which may allocate a large network's gradient
+/// buffer), `forward`, `gradients_slice`, `train_step` and
+/// `train_step_slice` allocate nothing.
+fn check<N: Network<Float = f32>, const B: usize>(
+    name: &str,
+    x: &[N::Input; B],
+    y: &[N::Output; B],
+) {
+    let mut network = N::zeros();
+    let mut grad = N::zeros();
+    let mut sgd = Sgd::new(0.01);
+    let mut momentum = Sgd::with_state(0.01, vec![0.0_f32; N::PARAMS]).momentum(0.9);
+    network.train_step(x, y, &mut sgd);
+    network.train_step(x, y, &mut momentum);
+    let counted = allocations(|| {
+        let out = network.forward(x);
+        std::hint::black_box(out);
+        let loss = network.loss(x, y);
+        std::hint::black_box(loss);
+        network
+            .gradients_slice(x, y, &mut grad)
+            .expect("a valid batch");
+        for _ in 0..3 {
+            network.train_step(x, y, &mut sgd);
+            network.train_step(x, y, &mut momentum);
+            network.train_step_checked(x, y, &mut sgd).expect("finite");
+            network
+                .train_step_slice(x, y, &mut sgd)
+                .expect("a valid batch");
+        }
+    });
+    assert_eq!(counted, 0, "{name}: {counted} allocations");
+}
+
+#[test]
+fn training_steps_do_not_allocate_once_buffers_exist() {
+    check::<Xor, 4>("Xor", &rows(1), &rows(2));
+    check::<Xor, 1>("Xor, batch 1", &rows(1), &rows(2));
+    check::<Control, 32>("Control", &rows(3), &rows(4));
+    let digits_y: [[f32; 10]; 64] = core::array::from_fn(|r| backprop::one_hot(r % 10));
+    check::<Digits, 64>("Digits", &rows(5), &digits_y);
+
+    // A network on the stack computes its gradient without the heap too.
+    let x: [[f32; 8]; 32] = rows(6);
+    let y: [[f32; 2]; 32] = rows(7);
+    let network = Control::seeded(1);
+    let counted = allocations(|| {
+        std::hint::black_box(network.gradients(&x, &y));
+    });
+    assert_eq!(counted, 0, "Control::gradients: {counted} allocations");
+}
