@@ -89,12 +89,12 @@ impl Default for Softplus {
 #[inline]
 #[must_use]
 pub fn sigmoid<T: Float>(z: T) -> T {
-    if z >= T::ZERO {
-        T::ONE / (T::ONE + (-z).exp())
-    } else {
-        let e = z.exp();
-        e / (T::ONE + e)
-    }
+    // `1 / (1 + e^{-z})` for `z ≥ 0`, `e^{z} / (1 + e^{z})` below: both are
+    // `n / (1 + e^{-|z|})`, one `exp` and a select instead of a branch that
+    // mispredicts when signs vary.
+    let e = (-z.abs()).exp();
+    let numerator = if z >= T::ZERO { T::ONE } else { e };
+    numerator / (T::ONE + e)
 }
 
 impl Activation for Linear {

@@ -17,6 +17,8 @@
 //!
 //! Every method is checked against a plain triple loop in the tests below.
 
+use core::any::Any;
+
 use crate::Float;
 
 /// Products of at least this many multiply-adds (`rows · inner · columns`)
@@ -159,7 +161,7 @@ pub fn transposed_product<T: Float, const B: usize, const I: usize, const O: usi
 /// constant bounds the compiler unrolls tiny products completely and
 /// vectorises the others.
 pub mod plain {
-    use super::Matrix;
+    use super::{Matrix, dot};
     use crate::Float;
 
     /// [`affine`](super::affine) as plain loops.
@@ -206,13 +208,32 @@ pub mod plain {
     ) {
         for (d_row, out_row) in d.iter().zip(out.iter_mut()) {
             for (out_value, w_row) in out_row.iter_mut().zip(w) {
-                *out_value = d_row
-                    .iter()
-                    .zip(w_row)
-                    .fold(T::ZERO, |sum, (&d_value, &w_value)| sum + d_value * w_value);
+                *out_value = dot(d_row, w_row);
             }
         }
     }
+}
+
+/// `Σ aᵢ·bᵢ` in eight running sums, so that the compiler can keep them in a
+/// vector register: one running sum would make every addition wait for
+/// the one before it, since reordering floating-point additions is not
+/// its choice to make.
+#[inline]
+fn dot<T: Float, const N: usize>(a: &[T; N], b: &[T; N]) -> T {
+    let (a_chunks, a_rest) = a.as_chunks::<8>();
+    let (b_chunks, b_rest) = b.as_chunks::<8>();
+    let mut sums = [T::ZERO; 8];
+    for (a_chunk, b_chunk) in a_chunks.iter().zip(b_chunks) {
+        for ((sum, &a_value), &b_value) in sums.iter_mut().zip(a_chunk).zip(b_chunk) {
+            *sum += a_value * b_value;
+        }
+    }
+    let mut total =
+        ((sums[0] + sums[4]) + (sums[1] + sums[5])) + ((sums[2] + sums[6]) + (sums[3] + sums[7]));
+    for (&a_value, &b_value) in a_rest.iter().zip(b_rest) {
+        total += a_value * b_value;
+    }
+    total
 }
 
 /// The products through the register-blocked kernel, whatever the sizes
@@ -329,6 +350,76 @@ fn rational_tanh<T: Float>(z: T) -> T {
     if x2 < c(1.6e-7) { x } else { p / q }
 }
 
+/// `H = σ(Z)`, element by element, in a form the compiler vectorises.
+///
+/// Each value is `n / (1 + e^{−|z|})` with `n = 1` for `z ≥ 0` and
+/// `n = e^{−|z|}` below, as [`activation::sigmoid`](crate::activation::sigmoid)
+/// computes it. For `f32`, `e^{−|z|}` comes from a polynomial (Cephes'
+/// `expf`) with no calls and no branches, within a few units in the last
+/// place of `libm`, down to the subnormal values and 0 where `libm`
+/// underflows too; `f64` calls `libm`.
+///
+/// ```
+/// use backprop_runtime::kernels::sigmoid;
+///
+/// let mut h = [[0.0_f32; 3]];
+/// sigmoid(&[[0.0, 2.0, -2.0]], &mut h);
+/// assert_eq!(h[0][0], 0.5);
+/// assert!((h[0][1] - 0.880_797).abs() < 1e-6 && (h[0][2] - 0.119_203).abs() < 1e-6);
+/// ```
+#[inline]
+pub fn sigmoid<T: Float, const B: usize, const N: usize>(
+    z: &Matrix<T, B, N>,
+    h: &mut Matrix<T, B, N>,
+) {
+    // `T` is `f32` or `f64`; the test is on types, decided at compile time.
+    let z_any: &dyn Any = z;
+    if let Some(z) = z_any.downcast_ref::<Matrix<f32, B, N>>() {
+        let h_any: &mut dyn Any = h;
+        if let Some(h) = h_any.downcast_mut::<Matrix<f32, B, N>>() {
+            for (h, &z) in h.as_flattened_mut().iter_mut().zip(z.as_flattened()) {
+                let e = exp_nonpositive(-f32::from_bits(z.to_bits() & 0x7fff_ffff));
+                let numerator = if z >= 0.0 { 1.0 } else { e };
+                *h = numerator / (1.0 + e);
+            }
+            return;
+        }
+    }
+    for (h, &z) in h.as_flattened_mut().iter_mut().zip(z.as_flattened()) {
+        *h = crate::activation::sigmoid(z);
+    }
+}
+
+/// `eˣ` for `x ≤ 0` in `f32` (Cephes' `expf`): `x = n·ln 2 + r` with
+/// `|r| ≤ ln 2 / 2`, a degree-7 polynomial for `eʳ`, and `2ⁿ` built from its
+/// bits in two normal halves, so that subnormal results round as `libm`'s
+/// do. Below `−105`, where `eˣ` rounds to 0, the input is clamped.
+#[inline]
+fn exp_nonpositive(x: f32) -> f32 {
+    // Comparisons leave NaN as it is; `NaN as i32` is 0 and NaN propagates.
+    let x = if x < -105.0 { -105.0 } else { x };
+    let scaled = x * core::f32::consts::LOG2_E + 0.5;
+    #[allow(clippy::cast_possible_truncation)]
+    let truncated = scaled as i32;
+    // `floor`, which `core` lacks: truncation rounds negative values up.
+    let n = truncated - i32::from(truncated as f32 > scaled);
+    let n_float = n as f32;
+    // `ln 2` in two parts, so that `r` keeps its low bits.
+    let r = x - n_float * 0.693_359_4 + n_float * 2.121_944_4e-4;
+    let mut p = 1.987_569_1e-4_f32;
+    p = p * r + 1.398_199_9e-3;
+    p = p * r + 8.333_452e-3;
+    p = p * r + 4.166_579_6e-2;
+    p = p * r + 0.166_666_65;
+    p = p * r + 0.5;
+    let e_r = p * r * r + r + 1.0;
+    // `n ≥ −152`: each half is at least `2⁻⁷⁶`, a normal number.
+    let half = n >> 1;
+    #[allow(clippy::cast_sign_loss)]
+    let power = |k: i32| f32::from_bits(((k + 127) as u32) << 23);
+    e_r * power(half) * power(n - half)
+}
+
 /// Largest `Wᵀ` that [`transposed_product`] copies to the stack.
 const TRANSPOSED_COPY_BYTES: usize = 64 * 1024;
 
@@ -393,9 +484,27 @@ mod register {
             return;
         }
         if size_of::<T>() == 4 {
-            rows::<T, L, { block_cols::<f32>(false) }, false, M, K, N>(a, b, c);
+            rows::<
+                T,
+                L,
+                { block_cols::<f32>(false) },
+                { block_cols::<f32>(false) / 2 },
+                false,
+                M,
+                K,
+                N,
+            >(a, b, c);
         } else {
-            rows::<T, L, { block_cols::<f64>(false) }, false, M, K, N>(a, b, c);
+            rows::<
+                T,
+                L,
+                { block_cols::<f64>(false) },
+                { block_cols::<f64>(false) / 2 },
+                false,
+                M,
+                K,
+                N,
+            >(a, b, c);
         }
     }
 
@@ -405,6 +514,7 @@ mod register {
         T: Float,
         L: Left<T, M, K>,
         const NR: usize,
+        const HALF: usize,
         const FMA: bool,
         const M: usize,
         const K: usize,
@@ -416,11 +526,11 @@ mod register {
     ) {
         let mut i = 0;
         while i + BLOCK_ROWS <= M {
-            row_block::<T, L, BLOCK_ROWS, NR, FMA, M, K, N>(a, b, c, i);
+            row_block::<T, L, BLOCK_ROWS, NR, HALF, FMA, M, K, N>(a, b, c, i);
             i += BLOCK_ROWS;
         }
         while i < M {
-            row_block::<T, L, 1, NR, FMA, M, K, N>(a, b, c, i);
+            row_block::<T, L, 1, NR, HALF, FMA, M, K, N>(a, b, c, i);
             i += 1;
         }
     }
@@ -432,6 +542,7 @@ mod register {
         L: Left<T, M, K>,
         const R: usize,
         const NR: usize,
+        const HALF: usize,
         const FMA: bool,
         const M: usize,
         const K: usize,
@@ -450,42 +561,57 @@ mod register {
             let panel = &mut panel[..depth];
             a.pack(i, k0, panel);
             let b_rows = &b[k0..k0 + depth];
-            // Column blocks held in registers.
+            // Column blocks held in registers, then half a block, then the
+            // last few columns.
             let full = N / NR;
             for block in 0..full {
-                let j = block * NR;
-                let mut acc = [[T::ZERO; NR]; R];
-                for (a_k, b_row) in panel.iter().zip(b_rows) {
-                    let b_k = &b_row.as_chunks::<NR>().0[block];
-                    for (acc_row, &a_value) in acc.iter_mut().zip(a_k) {
-                        for (sum, &b_value) in acc_row.iter_mut().zip(b_k) {
-                            *sum = if FMA {
-                                a_value.mul_add(b_value, *sum)
-                            } else {
-                                *sum + a_value * b_value
-                            };
-                        }
-                    }
-                }
-                for (c_row, acc_row) in c_rows.iter_mut().zip(&acc) {
-                    for (out, &sum) in c_row[j..j + NR].iter_mut().zip(acc_row) {
-                        *out += sum;
-                    }
-                }
+                column_block::<T, R, NR, FMA, N>(panel, b_rows, c_rows, block);
             }
-            // The last columns, fewer than a block.
-            if full * NR < N {
+            let mut done = full * NR;
+            if N - done >= HALF {
+                column_block::<T, R, HALF, FMA, N>(panel, b_rows, c_rows, done / HALF);
+                done += HALF;
+            }
+            if done < N {
                 for (a_k, b_row) in panel.iter().zip(b_rows) {
                     for (c_row, &a_value) in c_rows.iter_mut().zip(a_k) {
-                        for (out, &b_value) in
-                            c_row[full * NR..].iter_mut().zip(&b_row[full * NR..])
-                        {
+                        for (out, &b_value) in c_row[done..].iter_mut().zip(&b_row[done..]) {
                             *out += a_value * b_value;
                         }
                     }
                 }
             }
             k0 += depth;
+        }
+    }
+
+    /// Columns `W·block .. W·(block + 1)` of `R` rows of `C`, over one
+    /// depth slice, in `R × W` registers.
+    #[inline(always)]
+    fn column_block<T: Float, const R: usize, const W: usize, const FMA: bool, const N: usize>(
+        panel: &[[T; R]],
+        b_rows: &[[T; N]],
+        c_rows: &mut [[T; N]],
+        block: usize,
+    ) {
+        let mut acc = [[T::ZERO; W]; R];
+        for (a_k, b_row) in panel.iter().zip(b_rows) {
+            let b_k = &b_row.as_chunks::<W>().0[block];
+            for (acc_row, &a_value) in acc.iter_mut().zip(a_k) {
+                for (sum, &b_value) in acc_row.iter_mut().zip(b_k) {
+                    *sum = if FMA {
+                        a_value.mul_add(b_value, *sum)
+                    } else {
+                        *sum + a_value * b_value
+                    };
+                }
+            }
+        }
+        let j = block * W;
+        for (c_row, acc_row) in c_rows.iter_mut().zip(&acc) {
+            for (out, &sum) in c_row[j..j + W].iter_mut().zip(acc_row) {
+                *out += sum;
+            }
         }
     }
 
@@ -530,9 +656,27 @@ mod register {
             c: &mut [[T; N]; M],
         ) {
             if size_of::<T>() == 4 {
-                rows::<T, L, { block_cols::<f32>(true) }, true, M, K, N>(a, b, c);
+                rows::<
+                    T,
+                    L,
+                    { block_cols::<f32>(true) },
+                    { block_cols::<f32>(true) / 2 },
+                    true,
+                    M,
+                    K,
+                    N,
+                >(a, b, c);
             } else {
-                rows::<T, L, { block_cols::<f64>(true) }, true, M, K, N>(a, b, c);
+                rows::<
+                    T,
+                    L,
+                    { block_cols::<f64>(true) },
+                    { block_cols::<f64>(true) / 2 },
+                    true,
+                    M,
+                    K,
+                    N,
+                >(a, b, c);
             }
         }
     }
@@ -658,17 +802,50 @@ mod tests {
     fn portable_register_kernel_matches_plain_loops() {
         // The copy without AVX2 and FMA, which CPUs that have them never run.
         let x: Box<[[f32; 140]; 9]> = Box::new(filled(0.3));
-        let w: Box<[[f32; 19]; 140]> = Box::new(filled(-0.2));
-        let mut want = Box::new([[0.0_f32; 19]; 9]);
-        plain::affine(&x, &w, &[0.0; 19], &mut want);
-        let mut got = Box::new([[0.0_f32; 19]; 9]);
-        register::rows::<f32, _, 8, false, 9, 140, 19>(&register::RowMajor(&x), &w, &mut got);
+        let w: Box<[[f32; 22]; 140]> = Box::new(filled(-0.2));
+        let mut want = Box::new([[0.0_f32; 22]; 9]);
+        plain::affine(&x, &w, &[0.0; 22], &mut want);
+        let mut got = Box::new([[0.0_f32; 22]; 9]);
+        register::rows::<f32, _, 8, 4, false, 9, 140, 22>(&register::RowMajor(&x), &w, &mut got);
         for (&got, &want) in got.as_flattened().iter().zip(want.as_flattened()) {
             assert!(
                 (got - want).abs() <= 1e-4 * (1.0 + want.abs()),
                 "{got} vs {want}"
             );
         }
+    }
+
+    #[test]
+    fn vectorised_sigmoid_is_within_a_few_ulps_of_libm() {
+        let mut worst = 0.0_f64;
+        let mut z = -110.0_f32;
+        while z <= 80.0 {
+            let mut h = [[0.0_f32; 1]];
+            sigmoid(&[[z]], &mut h);
+            let want = crate::activation::sigmoid(z);
+            // Subnormal values have fewer bits; count their ulps as the
+            // smallest normal number's.
+            let ulp = f64::from(want.abs().max(f32::MIN_POSITIVE)) * f64::from(f32::EPSILON);
+            worst = worst.max(f64::from((h[0][0] - want).abs()) / ulp);
+            z += 0.001_3;
+        }
+        assert!(worst <= 4.0, "{worst} ulps");
+        let mut h = [[0.0_f32; 5]];
+        sigmoid(
+            &[[f32::INFINITY, f32::NEG_INFINITY, f32::NAN, -0.0, -1e4]],
+            &mut h,
+        );
+        assert_eq!(h[0][0].to_bits(), 1.0_f32.to_bits());
+        assert_eq!(h[0][1].to_bits(), 0.0_f32.to_bits());
+        assert_eq!(h[0][4].to_bits(), 0.0_f32.to_bits());
+        assert!(h[0][2].is_nan());
+        assert_eq!(h[0][3].to_bits(), 0.5_f32.to_bits());
+        let mut h64 = [[0.0_f64; 2]];
+        sigmoid(&[[1.5, -1.5]], &mut h64);
+        assert_eq!(
+            h64[0][0].to_bits(),
+            crate::activation::sigmoid(1.5_f64).to_bits()
+        );
     }
 
     #[test]
@@ -687,5 +864,7 @@ mod tests {
         check::<f32, 13, 150, 21>(1e-5);
         check::<f32, 66, 300, 35>(1e-5);
         check::<f64, 9, 40, 130>(1e-12);
+        // Half a register block and two more columns, as the 10 outputs of a classifier.
+        check::<f32, 20, 140, 10>(1e-5);
     }
 }

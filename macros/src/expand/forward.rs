@@ -45,8 +45,11 @@ pub(super) fn layers(cx: &Context, output: Output) -> TokenStream {
         let apply = if layer.activation == Activation::Softmax {
             quote!(#rt::activation::softmax(&#z, &mut #h))
         } else if layer.activation == Activation::Tanh {
-            // The kernel's `tanh` vectorises; `Tanh::apply` calls `libm`.
+            // The kernels' `tanh` and `sigmoid` vectorise; `Activation::apply`
+            // calls `libm`.
             quote!(#rt::kernels::tanh(&#z, &mut #h))
+        } else if layer.activation == Activation::Sigmoid {
+            quote!(#rt::kernels::sigmoid(&#z, &mut #h))
         } else {
             let activation = cx.activation_value(layer.activation);
             quote!(#rt::activation::activate(&#activation, &#z, &mut #h))
