@@ -19,9 +19,17 @@ fn trained() -> Net {
 fn a_nan_batch_is_refused_and_the_weights_are_kept() {
     let mut net = trained();
     let before = net.clone();
-    let error = net.train_step_checked(&[[f32::NAN]], &[[1.0]], &mut Sgd::new(0.1)).unwrap_err();
-    assert!(matches!(error, TrainError::NonFiniteLoss { loss } if loss.is_nan()), "{error:?}");
-    assert_eq!(error.to_string(), "the loss is NaN; the update was not applied");
+    let error = net
+        .train_step_checked(&[[f32::NAN]], &[[1.0]], &mut Sgd::new(0.1))
+        .unwrap_err();
+    assert!(
+        matches!(error, TrainError::NonFiniteLoss { loss } if loss.is_nan()),
+        "{error:?}"
+    );
+    assert_eq!(
+        error.to_string(),
+        "the loss is NaN; the update was not applied"
+    );
     assert_eq!(net, before);
 
     // Unguarded, the same batch destroys the weights.
@@ -37,12 +45,22 @@ fn a_non_finite_gradient_with_a_finite_loss_is_refused() {
     let x = [[f32::INFINITY]];
     let y = [[1.0]];
     assert!(net.loss(&x, &y).is_finite());
-    let error = net.train_step_checked(&x, &y, &mut Sgd::new(0.1)).unwrap_err();
-    assert!(matches!(error, TrainError::NonFiniteGradient { index: 0, value } if value.is_nan()), "{error:?}");
+    let error = net
+        .train_step_checked(&x, &y, &mut Sgd::new(0.1))
+        .unwrap_err();
+    assert!(
+        matches!(error, TrainError::NonFiniteGradient { index: 0, value } if value.is_nan()),
+        "{error:?}"
+    );
     assert_eq!(net, before);
 
-    let error = net.train_step_slice_checked(&x, &y, &mut Sgd::new(0.1)).unwrap_err();
-    assert!(matches!(error, TrainError::NonFiniteGradient { index: 0, .. }), "{error:?}");
+    let error = net
+        .train_step_slice_checked(&x, &y, &mut Sgd::new(0.1))
+        .unwrap_err();
+    assert!(
+        matches!(error, TrainError::NonFiniteGradient { index: 0, .. }),
+        "{error:?}"
+    );
     assert_eq!(net, before);
 }
 
@@ -51,15 +69,21 @@ fn a_finite_batch_trains_as_usual() {
     let mut guarded = Net::seeded(4);
     let mut plain = guarded.clone();
     let (x, y) = ([[0.5], [1.5]], [[1.0], [2.0]]);
-    let loss = guarded.train_step_checked(&x, &y, &mut Sgd::new(0.1)).unwrap();
-    assert_eq!(loss, plain.train_step(&x, &y, &mut Sgd::new(0.1)));
+    let loss = guarded
+        .train_step_checked(&x, &y, &mut Sgd::new(0.1))
+        .unwrap();
+    // The same arithmetic, so the same bits.
+    let plain_loss = plain.train_step(&x, &y, &mut Sgd::new(0.1));
+    assert_eq!(loss.to_bits(), plain_loss.to_bits());
     assert_eq!(guarded, plain);
 }
 
 #[test]
 fn a_bad_batch_shape_is_a_batch_error() {
     let mut net = trained();
-    let error = net.train_step_slice_checked(&[[1.0]], &[], &mut Sgd::new(0.1)).unwrap_err();
+    let error = net
+        .train_step_slice_checked(&[[1.0]], &[], &mut Sgd::new(0.1))
+        .unwrap_err();
     assert!(matches!(error, TrainError::Batch(_)), "{error:?}");
     assert!(std::error::Error::source(&error).is_some());
     assert_eq!(net, trained());

@@ -12,10 +12,10 @@ mod args;
 mod check;
 mod errors;
 mod expand;
-mod model;
-mod parse;
 #[cfg(test)]
 mod fuzz;
+mod model;
+mod parse;
 #[cfg(test)]
 mod tests;
 

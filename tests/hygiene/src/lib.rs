@@ -106,6 +106,9 @@ mod tests {
         let (before, after) = super::train_inside_a_function();
         ::std::assert!(after < before, "{after} < {before}");
         ::std::assert!(super::expression_form().is_finite());
-        ::std::assert_eq!(super::use_every_network(), 13 + super::two::Classifier::PARAMS);
+        ::std::assert_eq!(
+            super::use_every_network(),
+            13 + super::two::Classifier::PARAMS
+        );
     }
 }

@@ -12,7 +12,12 @@ backprop::network! {
 /// Trains a controller from `seed` to follow `targets` for `inputs`, with
 /// plain SGD, for `steps` steps; returns the loss before and after.
 #[must_use]
-pub fn train(seed: u64, inputs: &[[f32; 4]; 4], targets: &[[f32; 2]; 4], steps: usize) -> (f32, f32) {
+pub fn train(
+    seed: u64,
+    inputs: &[[f32; 4]; 4],
+    targets: &[[f32; 2]; 4],
+    steps: usize,
+) -> (f32, f32) {
     let mut controller = Controller::seeded(seed);
     // Momentum with its velocity in an array: no allocator needed.
     let mut sgd = backprop::Sgd::with_state(0.05, [0.0; Controller::PARAMS]).momentum(0.5);
@@ -27,7 +32,12 @@ pub fn train(seed: u64, inputs: &[[f32; 4]; 4], targets: &[[f32; 2]; 4], steps: 
 mod tests {
     #[test]
     fn trains_without_std_or_alloc() {
-        let inputs = [[0.1, 0.2, 0.3, 0.4], [0.4, 0.3, 0.2, 0.1], [-0.5, 0.5, -0.5, 0.5], [1.0, 0.0, 0.0, -1.0]];
+        let inputs = [
+            [0.1, 0.2, 0.3, 0.4],
+            [0.4, 0.3, 0.2, 0.1],
+            [-0.5, 0.5, -0.5, 0.5],
+            [1.0, 0.0, 0.0, -1.0],
+        ];
         let targets = [[0.5, -0.5], [-0.5, 0.5], [0.0, 1.0], [1.0, 0.0]];
         let (before, after) = super::train(11, &inputs, &targets, 500);
         assert!(after < before / 10.0, "loss {before} → {after}");
