@@ -423,7 +423,10 @@ mod tests {
         });
         check_finite(&Silu);
         check_finite(&Softplus::default());
-        assert!(Relu.apply(f64::NAN).is_nan(), "NaN propagates, as in PyTorch");
+        assert!(
+            Relu.apply(f64::NAN).is_nan(),
+            "NaN propagates, as in PyTorch"
+        );
         assert_relative_eq!(Sigmoid.apply(-1e4_f64), 0.0);
         assert_relative_eq!(Sigmoid.apply(1e4_f64), 1.0);
     }

@@ -110,10 +110,15 @@ impl From<BatchError> for TrainError {
 /// `Ok` if the loss and every gradient entry are finite.
 fn check_finite<T: Float>(loss: T, grads: &[T]) -> Result<(), TrainError> {
     if !loss.is_finite() {
-        return Err(TrainError::NonFiniteLoss { loss: loss.to_f64() });
+        return Err(TrainError::NonFiniteLoss {
+            loss: loss.to_f64(),
+        });
     }
     match grads.iter().position(|g| !g.is_finite()) {
-        Some(index) => Err(TrainError::NonFiniteGradient { index, value: grads[index].to_f64() }),
+        Some(index) => Err(TrainError::NonFiniteGradient {
+            index,
+            value: grads[index].to_f64(),
+        }),
         None => Ok(()),
     }
 }
