@@ -8,7 +8,7 @@ use std::hint::black_box;
 use backprop::Sgd;
 use baselines::expert::{Mlp2, Mse, Sigmoid};
 use baselines::ndarray_gemm::{Activation, Loss, Mlp};
-use baselines::{LR, matrix};
+use baselines::{LR, dynamic, matrix};
 use criterion::{Criterion, criterion_group, criterion_main};
 
 backprop::network! {
@@ -44,6 +44,18 @@ fn train_step<const B: usize>(c: &mut Criterion, name: &str, x: &[[f32; 2]; B], 
     let (xm, ym) = (matrix(x), matrix(y));
     group.bench_function("ndarray", |b| {
         b.iter(|| black_box(gemm.train_step(black_box(xm.view()), black_box(ym.view()), LR)));
+    });
+
+    let mut plain = dynamic::Mlp::new(
+        &[2, 3, 1],
+        &[Activation::Sigmoid, Activation::Linear],
+        Loss::Mse,
+        start.params(),
+        B,
+    );
+    let (xf, yf) = (x.as_flattened(), y.as_flattened());
+    group.bench_function("dynamic", |b| {
+        b.iter(|| black_box(plain.train_step(black_box(xf), black_box(yf), LR)));
     });
     group.finish();
 }

@@ -8,7 +8,7 @@ use std::hint::black_box;
 use backprop::Sgd;
 use baselines::expert::{Mlp3, Mse, Tanh};
 use baselines::ndarray_gemm::{Activation, Loss, Mlp};
-use baselines::{LR, inputs, matrix};
+use baselines::{LR, dynamic, inputs, matrix};
 use criterion::{Criterion, criterion_group, criterion_main};
 
 backprop::network! {
@@ -41,6 +41,12 @@ fn train_step(c: &mut Criterion) {
     group.bench_function("ndarray", |b| {
         b.iter(|| black_box(gemm.train_step(black_box(xm.view()), black_box(ym.view()), LR)));
     });
+
+    let mut plain = dynamic::Mlp::new(&WIDTHS, &ACTIVATIONS, Loss::Mse, start.params(), B);
+    let (xf, yf) = (x.as_flattened(), y.as_flattened());
+    group.bench_function("dynamic", |b| {
+        b.iter(|| black_box(plain.train_step(black_box(xf), black_box(yf), LR)));
+    });
     group.finish();
 }
 
@@ -65,6 +71,12 @@ fn forward_one(c: &mut Criterion) {
     let xm = matrix(&*x);
     group.bench_function("ndarray", |b| {
         b.iter(|| black_box(gemm.forward(black_box(xm.view()))[[0, 0]]));
+    });
+
+    let mut plain = dynamic::Mlp::new(&WIDTHS, &ACTIVATIONS, Loss::Mse, network.params(), 1);
+    let xf = x.as_flattened();
+    group.bench_function("dynamic", |b| {
+        b.iter(|| black_box(plain.forward(black_box(xf))[0]));
     });
     group.finish();
 }

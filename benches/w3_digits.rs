@@ -8,7 +8,7 @@ use std::hint::black_box;
 use backprop::Sgd;
 use baselines::expert::{Mlp2, Relu, SoftmaxCrossEntropy};
 use baselines::ndarray_gemm::{Activation, Loss, Mlp};
-use baselines::{LR, classes, inputs, matrix};
+use baselines::{LR, classes, dynamic, inputs, matrix};
 use criterion::{Criterion, criterion_group, criterion_main};
 
 backprop::network! {
@@ -45,6 +45,18 @@ fn train_step(c: &mut Criterion) {
     let (xm, ym) = (matrix(&*x), matrix(&*y));
     group.bench_function("ndarray", |b| {
         b.iter(|| black_box(gemm.train_step(black_box(xm.view()), black_box(ym.view()), LR)));
+    });
+
+    let mut plain = dynamic::Mlp::new(
+        &widths,
+        &activations,
+        Loss::SoftmaxCrossEntropy,
+        start.params(),
+        B,
+    );
+    let (xf, yf) = (x.as_flattened(), y.as_flattened());
+    group.bench_function("dynamic", |b| {
+        b.iter(|| black_box(plain.train_step(black_box(xf), black_box(yf), LR)));
     });
     group.finish();
 }

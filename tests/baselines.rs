@@ -4,6 +4,8 @@
 //! otherwise make the generated code look slow, or a wrong one make it
 //! look fast.
 
+#[path = "../benches/baselines/dynamic.rs"]
+mod dynamic;
 #[path = "../benches/baselines/expert.rs"]
 mod expert;
 #[path = "../benches/baselines/ndarray_gemm.rs"]
@@ -195,6 +197,74 @@ fn ndarray_baselines_compute_the_generated_gradients() {
     assert_close(
         "classifier outputs",
         outputs.as_slice().expect("contiguous"),
+        classifier.forward(&x).as_flattened(),
+    );
+}
+
+#[test]
+fn dynamic_baselines_compute_the_generated_gradients() {
+    use dynamic::{Activation, Loss, Mlp};
+
+    let seed = Seed::seeded(1);
+    let (x, y) = (rows::<B, 3>(1), rows::<B, 2>(2));
+    let (loss, grad, stepped) = generated(&seed, &x, &y);
+    let shape = [Activation::Sigmoid, Activation::Linear];
+    let mut baseline = Mlp::new(&[3, 4, 2], &shape, Loss::Mse, seed.params(), B);
+    let (xf, yf) = (x.as_flattened(), y.as_flattened());
+    let mut flat = vec![0.0; Seed::PARAMS];
+    assert_relative_eq!(baseline.gradients(xf, yf), loss, max_relative = 1e-5);
+    baseline.gradient_params(&mut flat);
+    assert_close("seed gradient", &flat, &grad);
+    baseline.train_step(xf, yf, LR);
+    // Parameters after the step: the gradient at the stepped weights matches
+    // only if the step did.
+    let mut after = Mlp::new(&[3, 4, 2], &shape, Loss::Mse, &stepped, B);
+    let mut want = vec![0.0; Seed::PARAMS];
+    after.gradients(xf, yf);
+    after.gradient_params(&mut want);
+    baseline.gradients(xf, yf);
+    baseline.gradient_params(&mut flat);
+    assert_close("seed after a step", &flat, &want);
+
+    let control = Control::seeded(2);
+    let (x, y) = (rows::<B, 5>(3), rows::<B, 2>(4));
+    let (loss, grad, _) = generated(&control, &x, &y);
+    let tanh = Activation::Tanh;
+    let mut baseline = Mlp::new(
+        &[5, 6, 4, 2],
+        &[tanh, tanh, Activation::Linear],
+        Loss::Mse,
+        control.params(),
+        B,
+    );
+    let mut flat = vec![0.0; Control::PARAMS];
+    assert_relative_eq!(
+        baseline.gradients(x.as_flattened(), y.as_flattened()),
+        loss,
+        max_relative = 1e-5
+    );
+    baseline.gradient_params(&mut flat);
+    assert_close("control gradient", &flat, &grad);
+
+    let classifier = Classifier::seeded(3);
+    let x = rows::<B, 6>(5);
+    let y: [[f32; 3]; B] = core::array::from_fn(|r| backprop::one_hot(r % 3));
+    let (loss, grad, _) = generated(&classifier, &x, &y);
+    let mut baseline = Mlp::new(
+        &[6, 7, 3],
+        &[Activation::Relu, Activation::Linear],
+        Loss::SoftmaxCrossEntropy,
+        classifier.params(),
+        B,
+    );
+    let mut flat = vec![0.0; Classifier::PARAMS];
+    let (xf, yf) = (x.as_flattened(), y.as_flattened());
+    assert_relative_eq!(baseline.gradients(xf, yf), loss, max_relative = 1e-5);
+    baseline.gradient_params(&mut flat);
+    assert_close("classifier gradient", &flat, &grad);
+    assert_close(
+        "classifier outputs",
+        baseline.forward(xf),
         classifier.forward(&x).as_flattened(),
     );
 }

@@ -6,6 +6,7 @@
 // purpose (MNIST's input is 401 KB).
 #![allow(dead_code, clippy::unnecessary_box_returns)]
 
+pub(crate) mod dynamic;
 pub(crate) mod expert;
 pub(crate) mod ndarray_gemm;
 

@@ -24,7 +24,7 @@ pub(crate) enum Activation {
 }
 
 impl Activation {
-    fn apply(self, z: f32) -> f32 {
+    pub(crate) fn apply(self, z: f32) -> f32 {
         match self {
             Self::Sigmoid => 1.0 / (1.0 + (-z).exp()),
             Self::Tanh => z.tanh(),
@@ -33,7 +33,7 @@ impl Activation {
         }
     }
 
-    fn derivative(self, h: f32) -> f32 {
+    pub(crate) fn derivative(self, h: f32) -> f32 {
         match self {
             Self::Sigmoid => h * (1.0 - h),
             Self::Tanh => 1.0 - h * h,
