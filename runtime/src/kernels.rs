@@ -35,6 +35,11 @@ const BLOCK_ROWS: usize = 6;
 /// the right operand it meets stay in cache.
 const PANEL_DEPTH: usize = 128;
 
+/// Column blocks of the right operand the blocked kernel packs at a time:
+/// 64 KiB on the stack with AVX (`PANEL_DEPTH` × 16 `f32` each), the
+/// 128 columns of W3's and W4's products in one group.
+const PACKED_BLOCKS: usize = 8;
+
 /// Whether a product of these sizes takes the blocked kernel.
 const fn use_blocked<T>(rows: usize, inner: usize, cols: usize) -> bool {
     rows * inner * cols >= BLOCKED_MIN_PRODUCTS && cols >= block_cols::<T>(false)
@@ -432,7 +437,7 @@ const TRANSPOSED_COPY_BYTES: usize = 64 * 1024;
 /// not use them.
 #[allow(clippy::inline_always)]
 mod register {
-    use super::{BLOCK_ROWS, PANEL_DEPTH, block_cols};
+    use super::{BLOCK_ROWS, PACKED_BLOCKS, PANEL_DEPTH, block_cols};
     use crate::Float;
 
     /// The left operand `A` of `C += A·B`, read a panel at a time.
@@ -511,6 +516,15 @@ mod register {
     }
 
     /// Every row of `C`: blocks of [`BLOCK_ROWS`], then smaller ones.
+    ///
+    /// The depth slices run outermost. In each, the columns of `B` that
+    /// fill whole register blocks are first copied, up to
+    /// [`PACKED_BLOCKS`] blocks at a time, into contiguous panels on the
+    /// stack (`PANEL_DEPTH × NR` each, 8 KiB for `f32` with AVX), as GEMM
+    /// libraries do: the kernel then reads `B` as one stream instead of
+    /// short pieces of rows a whole row apart, which share a few cache
+    /// sets and evict each other. Every block of rows of `C` then meets the
+    /// packed panels while they are in cache.
     #[inline(always)]
     pub(super) fn rows<
         T: Float,
@@ -526,32 +540,112 @@ mod register {
         b: &[[T; N]; K],
         c: &mut [[T; N]; M],
     ) {
-        // Depth slices outermost, so that the slice of `B` (64 KiB for
-        // 128 × 128 `f32`) stays in cache while every block of rows uses it.
+        let mut packed = [[[T::ZERO; NR]; PANEL_DEPTH]; PACKED_BLOCKS];
+        let mut half = [[T::ZERO; HALF]; PANEL_DEPTH];
+        // Panels of the left operand for each height of row block, made
+        // once rather than once per block.
+        let mut panel_6 = [[T::ZERO; BLOCK_ROWS]; PANEL_DEPTH];
+        let mut panel_4 = [[T::ZERO; 4]; PANEL_DEPTH];
+        let mut panel_2 = [[T::ZERO; 2]; PANEL_DEPTH];
+        let mut panel_1 = [[T::ZERO; 1]; PANEL_DEPTH];
+        let full = N / NR;
         let mut k0 = 0;
         while k0 < K {
-            let mut i = 0;
-            while i + BLOCK_ROWS <= M {
-                row_block::<T, L, BLOCK_ROWS, NR, HALF, FMA, M, K, N>(a, b, c, i, k0);
-                i += BLOCK_ROWS;
-            }
-            // The last rows in blocks of 4, 2 and 1.
-            if i + 4 <= M {
-                row_block::<T, L, 4, NR, HALF, FMA, M, K, N>(a, b, c, i, k0);
-                i += 4;
-            }
-            if i + 2 <= M {
-                row_block::<T, L, 2, NR, HALF, FMA, M, K, N>(a, b, c, i, k0);
-                i += 2;
-            }
-            if i < M {
-                row_block::<T, L, 1, NR, HALF, FMA, M, K, N>(a, b, c, i, k0);
+            let depth = PANEL_DEPTH.min(K - k0);
+            let b_rows = &b[k0..k0 + depth];
+            // Groups of packed column blocks; the last group (the only one
+            // when `N < NR`) also does the columns after the full blocks.
+            let mut first = 0;
+            loop {
+                let count = PACKED_BLOCKS.min(full - first);
+                for (block, panel) in packed[..count].iter_mut().enumerate() {
+                    for (entry, b_row) in panel.iter_mut().zip(b_rows) {
+                        *entry = b_row.as_chunks::<NR>().0[first + block];
+                    }
+                }
+                let rest = first + count == full;
+                if rest && N - full * NR >= HALF {
+                    for (entry, b_row) in half.iter_mut().zip(b_rows) {
+                        *entry = b_row.as_chunks::<HALF>().0[full * NR / HALF];
+                    }
+                }
+                let group = Group {
+                    packed: &packed[..count],
+                    half: &half,
+                    first,
+                    rest,
+                };
+                let mut i = 0;
+                while i + BLOCK_ROWS <= M {
+                    row_block::<T, L, BLOCK_ROWS, NR, HALF, FMA, M, K, N>(
+                        a,
+                        b,
+                        c,
+                        i,
+                        k0,
+                        &group,
+                        &mut panel_6,
+                    );
+                    i += BLOCK_ROWS;
+                }
+                // The last rows in blocks of 4, 2 and 1.
+                if i + 4 <= M {
+                    row_block::<T, L, 4, NR, HALF, FMA, M, K, N>(
+                        a,
+                        b,
+                        c,
+                        i,
+                        k0,
+                        &group,
+                        &mut panel_4,
+                    );
+                    i += 4;
+                }
+                if i + 2 <= M {
+                    row_block::<T, L, 2, NR, HALF, FMA, M, K, N>(
+                        a,
+                        b,
+                        c,
+                        i,
+                        k0,
+                        &group,
+                        &mut panel_2,
+                    );
+                    i += 2;
+                }
+                if i < M {
+                    row_block::<T, L, 1, NR, HALF, FMA, M, K, N>(
+                        a,
+                        b,
+                        c,
+                        i,
+                        k0,
+                        &group,
+                        &mut panel_1,
+                    );
+                }
+                first += count;
+                if group.rest {
+                    break;
+                }
             }
             k0 += PANEL_DEPTH;
         }
     }
 
-    /// Rows `i..i + R` of `C`, over the depth slice from `k0`.
+    /// Column blocks of `B` packed for one depth slice: `packed[p]` holds
+    /// block `first + p`; `rest` says whether the columns after the last
+    /// full block are to be done with them, the first half block of those
+    /// from `half`.
+    struct Group<'a, T, const NR: usize, const HALF: usize> {
+        packed: &'a [[[T; NR]; PANEL_DEPTH]],
+        half: &'a [[T; HALF]; PANEL_DEPTH],
+        first: usize,
+        rest: bool,
+    }
+
+    /// Rows `i..i + R` of `C`, over the depth slice from `k0`, for the
+    /// columns of one group.
     #[inline(always)]
     fn row_block<
         T: Float,
@@ -569,22 +663,25 @@ mod register {
         c: &mut [[T; N]; M],
         i: usize,
         k0: usize,
+        group: &Group<'_, T, NR, HALF>,
+        panel: &mut [[T; R]; PANEL_DEPTH],
     ) {
-        let mut panel = [[T::ZERO; R]; PANEL_DEPTH];
         let c_rows = &mut c[i..i + R];
         let depth = PANEL_DEPTH.min(K - k0);
         let panel = &mut panel[..depth];
         a.pack(i, k0, panel);
-        let b_rows = &b[k0..k0 + depth];
         // Column blocks held in registers, then half a block, then the
         // last few columns.
-        let full = N / NR;
-        for block in 0..full {
-            column_block::<T, R, NR, FMA, N>(panel, b_rows, c_rows, block);
+        for (p, b_panel) in group.packed.iter().enumerate() {
+            column_block::<T, R, NR, FMA, N>(panel, &b_panel[..depth], c_rows, group.first + p);
         }
-        let mut done = full * NR;
+        if !group.rest {
+            return;
+        }
+        let b_rows = &b[k0..k0 + depth];
+        let mut done = N / NR * NR;
         if N - done >= HALF {
-            column_block::<T, R, HALF, FMA, N>(panel, b_rows, c_rows, done / HALF);
+            column_block::<T, R, HALF, FMA, N>(panel, &group.half[..depth], c_rows, done / HALF);
             done += HALF;
         }
         if done < N {
@@ -599,17 +696,17 @@ mod register {
     }
 
     /// Columns `W·block .. W·(block + 1)` of `R` rows of `C`, over one
-    /// depth slice, in `R × W` registers.
+    /// depth slice (`b_panel[k]` is row `k` of those columns of `B`), in
+    /// `R × W` registers.
     #[inline(always)]
     fn column_block<T: Float, const R: usize, const W: usize, const FMA: bool, const N: usize>(
         panel: &[[T; R]],
-        b_rows: &[[T; N]],
+        b_panel: &[[T; W]],
         c_rows: &mut [[T; N]],
         block: usize,
     ) {
         let mut acc = [[T::ZERO; W]; R];
-        for (a_k, b_row) in panel.iter().zip(b_rows) {
-            let b_k = &b_row.as_chunks::<W>().0[block];
+        for (a_k, b_k) in panel.iter().zip(b_panel) {
             for (acc_row, &a_value) in acc.iter_mut().zip(a_k) {
                 for (sum, &b_value) in acc_row.iter_mut().zip(b_k) {
                     *sum = if FMA {
