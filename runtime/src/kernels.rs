@@ -8,10 +8,11 @@
 //!   columns than a register block holds: plain loops whose innermost loop
 //!   runs along a row of the output. With constant bounds the compiler
 //!   unrolls them completely for tiny layers and vectorises them otherwise.
-//! - larger products: a register-blocked kernel. It copies a few rows of
-//!   the left operand into a small packed panel, then keeps a block of
-//!   6 × 16 (`f32`) outputs in registers while it runs down the shared
-//!   dimension in slices that stay in cache. Built with `std` on x86-64, it
+//! - larger products: a register-blocked kernel. For each slice of the
+//!   shared dimension it copies the right operand's columns into
+//!   contiguous panels and a few rows of the left operand into a small
+//!   panel, then keeps a block of 6 × 16 (`f32`) outputs in registers while
+//!   it runs down the slice, reading both panels as streams. Built with `std` on x86-64, it
 //!   also has a copy compiled for AVX2 and FMA, chosen at run time when the
 //!   CPU has them (`cargo build --release` targets plain x86-64).
 //!
@@ -384,10 +385,19 @@ pub fn sigmoid<T: Float, const B: usize, const N: usize>(
     if let Some(z) = z_any.downcast_ref::<Matrix<f32, B, N>>() {
         let h_any: &mut dyn Any = h;
         if let Some(h) = h_any.downcast_mut::<Matrix<f32, B, N>>() {
-            for (h, &z) in h.as_flattened_mut().iter_mut().zip(z.as_flattened()) {
-                let e = exp_nonpositive(-f32::from_bits(z.to_bits() & 0x7fff_ffff));
-                let numerator = if z >= 0.0 { 1.0 } else { e };
-                *h = numerator / (1.0 + e);
+            // Four values at a time, the width of the baseline CPU's vector
+            // registers; the last few padded to four, so that a layer of 3
+            // goes through the polynomial once, not once per value.
+            let (z_chunks, z_rest) = z.as_flattened().as_chunks::<4>();
+            let (h_chunks, h_rest) = h.as_flattened_mut().as_chunks_mut::<4>();
+            for (h, z) in h_chunks.iter_mut().zip(z_chunks) {
+                sigmoid_f32x4(z, h);
+            }
+            if !z_rest.is_empty() {
+                let (mut z, mut h) = ([0.0; 4], [0.0; 4]);
+                z[..z_rest.len()].copy_from_slice(z_rest);
+                sigmoid_f32x4(&z, &mut h);
+                h_rest.copy_from_slice(&h[..h_rest.len()]);
             }
             return;
         }
@@ -397,29 +407,51 @@ pub fn sigmoid<T: Float, const B: usize, const N: usize>(
     }
 }
 
+/// `σ(z)` of four `f32` values through [`exp_nonpositive`], with no calls
+/// and no branches, in one vector register.
+#[inline(always)]
+#[allow(clippy::inline_always)]
+fn sigmoid_f32x4(z: &[f32; 4], h: &mut [f32; 4]) {
+    for (h, &z) in h.iter_mut().zip(z) {
+        let e = exp_nonpositive(-f32::from_bits(z.to_bits() & 0x7fff_ffff));
+        let numerator = if z >= 0.0 { 1.0 } else { e };
+        *h = numerator / (1.0 + e);
+    }
+}
+
 /// `eˣ` for `x ≤ 0` in `f32` (Cephes' `expf`): `x = n·ln 2 + r` with
 /// `|r| ≤ ln 2 / 2`, a degree-7 polynomial for `eʳ`, and `2ⁿ` built from its
 /// bits in two normal halves, so that subnormal results round as `libm`'s
 /// do. Below `−105`, where `eˣ` rounds to 0, the input is clamped.
 #[inline]
 fn exp_nonpositive(x: f32) -> f32 {
-    // Comparisons leave NaN as it is; `NaN as i32` is 0 and NaN propagates.
+    /// 1.5 · 2²³: sums with it have a unit in the last place of 1.
+    const ROUND: f32 = 12_582_912.0;
+    // Comparisons leave NaN as it is, and NaN propagates through `e_r`.
     let x = if x < -105.0 { -105.0 } else { x };
     let scaled = x * core::f32::consts::LOG2_E + 0.5;
-    #[allow(clippy::cast_possible_truncation)]
-    let truncated = scaled as i32;
-    // `floor`, which `core` lacks: truncation rounds negative values up.
-    let n = truncated - i32::from(truncated as f32 > scaled);
-    let n_float = n as f32;
+    // `floor(scaled)`, which `core` lacks, without a float-to-int
+    // conversion (Rust's saturates, which keeps the compiler from
+    // vectorising a few values at once): adding `ROUND` rounds to the
+    // nearest integer, which then sits in the low bits of the sum; one
+    // less if that rounded up.
+    let rounded = scaled + ROUND;
+    let rounded_up = rounded - ROUND > scaled;
+    #[allow(clippy::cast_possible_wrap)]
+    let n = (rounded.to_bits() as i32 - ROUND.to_bits() as i32) - i32::from(rounded_up);
+    let n_float = (rounded - ROUND) - if rounded_up { 1.0 } else { 0.0 };
     // `ln 2` in two parts, so that `r` keeps its low bits.
     let r = x - n_float * 0.693_359_4 + n_float * 2.121_944_4e-4;
-    let mut p = 1.987_569_1e-4_f32;
-    p = p * r + 1.398_199_9e-3;
-    p = p * r + 8.333_452e-3;
-    p = p * r + 4.166_579_6e-2;
-    p = p * r + 0.166_666_65;
-    p = p * r + 0.5;
-    let e_r = p * r * r + r + 1.0;
+    // The polynomial in pairs of terms (Estrin's scheme) rather than one
+    // term after another (Horner's): its chain of dependent operations,
+    // which is all the time a few values take, is half as long.
+    let r2 = r * r;
+    let r4 = r2 * r2;
+    let low = 0.166_666_65 * r + 0.5;
+    let middle = 8.333_452e-3 * r + 4.166_579_6e-2;
+    let high = 1.987_569_1e-4_f32 * r + 1.398_199_9e-3;
+    let p = (low + r2 * middle) + r4 * high;
+    let e_r = p * r2 + r + 1.0;
     // `n ≥ −152`: each half is at least `2⁻⁷⁶`, a normal number.
     let half = n >> 1;
     #[allow(clippy::cast_sign_loss)]
