@@ -312,6 +312,26 @@ impl<T: Float, S: StateStorage<T>> Optimizer<T> for Sgd<S> {
     #[allow(clippy::float_cmp)]
     fn step(&mut self, params: &mut [T], grads: &[T]) {
         assert_eq!(params.len(), grads.len(), "one gradient per parameter");
+        // Plain SGD on its own, small enough to be inlined into a train
+        // step, where a call costs as much as a tiny network's update.
+        if self.momentum == 0.0 && self.weight_decay == 0.0 && !self.nesterov {
+            let rate = T::from_f64(self.learning_rate);
+            for (p, &g) in params.iter_mut().zip(grads) {
+                *p -= rate * g;
+            }
+            return;
+        }
+        self.step_with_options(params, grads);
+    }
+}
+
+impl<S> Sgd<S> {
+    /// [`Optimizer::step`] with momentum, Nesterov momentum or weight decay.
+    #[allow(clippy::float_cmp)]
+    fn step_with_options<T: Float>(&mut self, params: &mut [T], grads: &[T])
+    where
+        S: StateStorage<T>,
+    {
         assert!(
             !self.nesterov || (self.momentum > 0.0 && self.dampening == 0.0),
             "Nesterov momentum needs a momentum above zero and zero dampening (as in PyTorch)"
