@@ -572,7 +572,41 @@ mod register {
         b: &[[T; N]; K],
         c: &mut [[T; N]; M],
     ) {
-        let mut packed = [[[T::ZERO; NR]; PANEL_DEPTH]; PACKED_BLOCKS];
+        // The buffer of packed blocks no larger than the product needs,
+        // since it is zeroed on every call: the sizes are constants, so
+        // only one branch remains.
+        let full = N / NR;
+        if full >= PACKED_BLOCKS {
+            grouped_rows::<T, L, NR, HALF, FMA, PACKED_BLOCKS, M, K, N>(a, b, c);
+        } else if full >= 4 {
+            grouped_rows::<T, L, NR, HALF, FMA, 4, M, K, N>(a, b, c);
+        } else if full >= 2 {
+            grouped_rows::<T, L, NR, HALF, FMA, 2, M, K, N>(a, b, c);
+        } else if full == 1 {
+            grouped_rows::<T, L, NR, HALF, FMA, 1, M, K, N>(a, b, c);
+        } else {
+            grouped_rows::<T, L, NR, HALF, FMA, 0, M, K, N>(a, b, c);
+        }
+    }
+
+    /// [`rows`] packing up to `G` column blocks at a time.
+    #[inline(always)]
+    fn grouped_rows<
+        T: Float,
+        L: Left<T, M, K>,
+        const NR: usize,
+        const HALF: usize,
+        const FMA: bool,
+        const G: usize,
+        const M: usize,
+        const K: usize,
+        const N: usize,
+    >(
+        a: &L,
+        b: &[[T; N]; K],
+        c: &mut [[T; N]; M],
+    ) {
+        let mut packed = [[[T::ZERO; NR]; PANEL_DEPTH]; G];
         let mut half = [[T::ZERO; HALF]; PANEL_DEPTH];
         // Panels of the left operand for each height of row block, made
         // once rather than once per block.
@@ -589,7 +623,7 @@ mod register {
             // when `N < NR`) also does the columns after the full blocks.
             let mut first = 0;
             loop {
-                let count = PACKED_BLOCKS.min(full - first);
+                let count = G.min(full - first);
                 for (block, panel) in packed[..count].iter_mut().enumerate() {
                     for (entry, b_row) in panel.iter_mut().zip(b_rows) {
                         *entry = b_row.as_chunks::<NR>().0[first + block];

@@ -331,12 +331,20 @@ impl LogitLoss for SoftmaxCrossEntropy {
         let scale = T::ONE / T::from_usize(batch_rows);
         let mut total = T::ZERO;
         for ((z, y), d) in logits.iter().zip(target).zip(delta.iter_mut()) {
-            let (max, log_sum) = log_sum_exp(z);
+            // `log_sum_exp`, keeping each `e^{zⱼ − max}` for the
+            // probabilities, so that each takes one `exp`, not two.
+            let max = z.iter().fold(z[0], |m, &v| m.max(v));
+            let mut sum = T::ZERO;
+            for (e, &z) in d.iter_mut().zip(z) {
+                *e = (z - max).exp();
+                sum += *e;
+            }
+            let log_sum = sum.ln();
             let target_mass = y.iter().fold(T::ZERO, |sum, &y| sum + y);
             for ((&z, &y), d) in z.iter().zip(y).zip(d.iter_mut()) {
                 let log_p = z - max - log_sum;
                 total -= y * log_p;
-                *d = (log_p.exp() * target_mass - y) * scale;
+                *d = (*d / sum * target_mass - y) * scale;
             }
         }
         total * scale
