@@ -13,7 +13,7 @@
 
 use crate::Float;
 use crate::activation::sigmoid;
-use crate::kernels::Matrix;
+use crate::kernels::{Matrix, exp_nonpositive_in_place};
 
 /// A loss on the network's output `Ŷ`.
 pub trait Loss {
@@ -329,16 +329,21 @@ impl LogitLoss for SoftmaxCrossEntropy {
         delta: &mut Matrix<T, B, N>,
     ) -> T {
         let scale = T::ONE / T::from_usize(batch_rows);
-        let mut total = T::ZERO;
-        for ((z, y), d) in logits.iter().zip(target).zip(delta.iter_mut()) {
-            // `log_sum_exp`, keeping each `e^{zⱼ − max}` for the
-            // probabilities, so that each takes one `exp`, not two.
-            let max = z.iter().fold(z[0], |m, &v| m.max(v));
-            let mut sum = T::ZERO;
-            for (e, &z) in d.iter_mut().zip(z) {
-                *e = (z - max).exp();
-                sum += *e;
+        // `log_sum_exp`, keeping each `e^{zⱼ − max}` for the
+        // probabilities, so that each takes one `exp`, not two; the
+        // exponents, all `≤ 0`, for the whole batch at once, so that in
+        // `f32` they go through a vectorised `exp`.
+        let mut maxima = [T::ZERO; B];
+        for ((z, d), max) in logits.iter().zip(delta.iter_mut()).zip(&mut maxima) {
+            *max = z.iter().fold(z[0], |m, &v| m.max(v));
+            for (d, &z) in d.iter_mut().zip(z) {
+                *d = z - *max;
             }
+        }
+        exp_nonpositive_in_place(delta);
+        let mut total = T::ZERO;
+        for (((z, y), d), &max) in logits.iter().zip(target).zip(delta.iter_mut()).zip(&maxima) {
+            let sum = d.iter().fold(T::ZERO, |sum, &e| sum + e);
             let log_sum = sum.ln();
             let target_mass = y.iter().fold(T::ZERO, |sum, &y| sum + y);
             for ((&z, &y), d) in z.iter().zip(y).zip(d.iter_mut()) {
