@@ -1,10 +1,11 @@
 //! The derivation shown for each network: its equations, as text and LaTeX,
 //! and its Graphviz diagram.
 
-use std::process::{Command, Stdio};
+mod common;
 
 use backprop::Network;
 use backprop::runtime::diagram::{Detail, Diagram};
+use common::graphviz;
 
 backprop::network! {
     /// The network of the seed.
@@ -203,43 +204,10 @@ fn large_networks_are_drawn_layer_by_layer_with_shapes() {
     assert!(dot.contains("label=\"H² = softmax\\nB×10\""), "{dot}");
 }
 
-/// Graphviz's `dot`, if installed.
-fn graphviz() -> Option<()> {
-    let found = Command::new("dot")
-        .arg("-V")
-        .stderr(Stdio::null())
-        .status()
-        .is_ok();
-    found.then_some(())
-}
-
-fn render(dot: &str) -> Result<usize, String> {
-    use std::io::Write as _;
-    let mut child = Command::new("dot")
-        .arg("-Tsvg")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| e.to_string())?;
-    child
-        .stdin
-        .take()
-        .expect("piped")
-        .write_all(dot.as_bytes())
-        .map_err(|e| e.to_string())?;
-    let output = child.wait_with_output().map_err(|e| e.to_string())?;
-    if output.status.success() && output.stderr.is_empty() {
-        Ok(output.stdout.len())
-    } else {
-        Err(String::from_utf8_lossy(&output.stderr).into_owned())
-    }
-}
-
 #[test]
 fn graphviz_accepts_every_diagram() {
-    if graphviz().is_none() {
-        eprintln!("skipped: Graphviz's `dot` is not installed (Debian package `graphviz`)");
+    if !graphviz::installed() {
+        graphviz::skipped();
         return;
     }
     let xor = Xor::seeded(2);
@@ -260,7 +228,8 @@ fn graphviz_accepts_every_diagram() {
         Diagram::new(&wide).detail(Detail::Units).to_string(),
     ];
     for dot in &diagrams {
-        let bytes = render(dot).unwrap_or_else(|error| panic!("dot rejected:\n{error}\n{dot}"));
+        let bytes =
+            graphviz::render(dot).unwrap_or_else(|error| panic!("dot rejected:\n{error}\n{dot}"));
         assert!(bytes > 500, "an SVG of {bytes} bytes");
     }
 }

@@ -25,7 +25,6 @@ mod reference {
 
 use std::cell::Cell;
 use std::fmt::Display;
-use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use backprop::runtime::diagram::{Detail, Diagram};
@@ -748,41 +747,12 @@ fn reference_gradients_match_its_finite_differences(name: &str, arch: &Architect
 // Diagrams.
 // ---------------------------------------------------------------------------
 
-/// Graphviz's `dot -Tsvg` on `dot`: the size of the SVG, or what `dot` said.
-fn render(dot: &str) -> Result<usize, String> {
-    use std::io::Write as _;
-    let mut child = Command::new("dot")
-        .arg("-Tsvg")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| e.to_string())?;
-    child
-        .stdin
-        .take()
-        .expect("piped")
-        .write_all(dot.as_bytes())
-        .map_err(|e| e.to_string())?;
-    let output = child.wait_with_output().map_err(|e| e.to_string())?;
-    if output.status.success() && output.stderr.is_empty() {
-        Ok(output.stdout.len())
-    } else {
-        Err(String::from_utf8_lossy(&output.stderr).into_owned())
-    }
-}
-
 /// `dot -Tsvg` renders `N`'s diagram with automatic detail, with layer
 /// detail, and with two samples' paths where units are drawn (skipped, with
 /// the reason printed, where Graphviz is not installed).
 fn graphviz_accepts_diagrams<N: Network>(name: &str) {
-    let found = Command::new("dot")
-        .arg("-V")
-        .stderr(Stdio::null())
-        .status()
-        .is_ok();
-    if !found {
-        eprintln!("skipped: Graphviz's `dot` is not installed (Debian package `graphviz`)");
+    if !common::graphviz::installed() {
+        common::graphviz::skipped();
         return;
     }
     let mut rng = common::Rng::new(7);
@@ -799,7 +769,7 @@ fn graphviz_accepts_diagrams<N: Network>(name: &str) {
         diagrams.push(Diagram::new(&net).samples(&samples).to_string());
     }
     for dot in &diagrams {
-        let bytes = render(dot)
+        let bytes = common::graphviz::render(dot)
             .unwrap_or_else(|error| panic!("{name}: dot rejected the diagram:\n{error}\n{dot}"));
         assert!(bytes > 500, "{name}: an SVG of {bytes} bytes");
     }

@@ -4,6 +4,8 @@
 // Each test crate uses a different part of this module.
 #![allow(dead_code)]
 
+pub(crate) mod graphviz;
+
 use std::fmt::Display;
 
 use approx::relative_eq;
