@@ -7,8 +7,8 @@ use std::hint::black_box;
 
 use backprop::Sgd;
 use baselines::expert::{Mlp2, Mse, Sigmoid};
-use baselines::ndarray_gemm::{Activation, Loss, Mlp};
-use baselines::{LR, dynamic, matrix};
+use baselines::ndarray_gemm::{Activation, Loss};
+use baselines::{LR, bench_run_time_shaped};
 use criterion::{Criterion, criterion_group, criterion_main};
 
 backprop::network! {
@@ -34,29 +34,14 @@ fn train_step<const B: usize>(c: &mut Criterion, name: &str, x: &[[f32; 2]; B], 
         b.iter(|| black_box(expert.train_step(black_box(x), black_box(y), LR)));
     });
 
-    let mut gemm = Mlp::new(
+    bench_run_time_shaped(
+        &mut group,
         &[2, 3, 1],
         &[Activation::Sigmoid, Activation::Linear],
         Loss::Mse,
         start.params(),
-        B,
+        (x, y),
     );
-    let (xm, ym) = (matrix(x), matrix(y));
-    group.bench_function("ndarray", |b| {
-        b.iter(|| black_box(gemm.train_step(black_box(xm.view()), black_box(ym.view()), LR)));
-    });
-
-    let mut plain = dynamic::Mlp::new(
-        &[2, 3, 1],
-        &[Activation::Sigmoid, Activation::Linear],
-        Loss::Mse,
-        start.params(),
-        B,
-    );
-    let (xf, yf) = (x.as_flattened(), y.as_flattened());
-    group.bench_function("dynamic", |b| {
-        b.iter(|| black_box(plain.train_step(black_box(xf), black_box(yf), LR)));
-    });
     group.finish();
 }
 

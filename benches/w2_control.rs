@@ -8,7 +8,7 @@ use std::hint::black_box;
 use backprop::Sgd;
 use baselines::expert::{Mlp3, Mse, Tanh};
 use baselines::ndarray_gemm::{Activation, Loss, Mlp};
-use baselines::{LR, dynamic, inputs, matrix};
+use baselines::{LR, bench_run_time_shaped, dynamic, inputs, matrix};
 use criterion::{Criterion, criterion_group, criterion_main};
 
 backprop::network! {
@@ -36,17 +36,14 @@ fn train_step(c: &mut Criterion) {
         b.iter(|| black_box(expert.train_step(black_box(&x), black_box(&y), LR)));
     });
 
-    let mut gemm = Mlp::new(&WIDTHS, &ACTIVATIONS, Loss::Mse, start.params(), B);
-    let (xm, ym) = (matrix(&*x), matrix(&*y));
-    group.bench_function("ndarray", |b| {
-        b.iter(|| black_box(gemm.train_step(black_box(xm.view()), black_box(ym.view()), LR)));
-    });
-
-    let mut plain = dynamic::Mlp::new(&WIDTHS, &ACTIVATIONS, Loss::Mse, start.params(), B);
-    let (xf, yf) = (x.as_flattened(), y.as_flattened());
-    group.bench_function("dynamic", |b| {
-        b.iter(|| black_box(plain.train_step(black_box(xf), black_box(yf), LR)));
-    });
+    bench_run_time_shaped(
+        &mut group,
+        &WIDTHS,
+        &ACTIVATIONS,
+        Loss::Mse,
+        start.params(),
+        (&*x, &*y),
+    );
     group.finish();
 }
 

@@ -13,8 +13,8 @@ use std::time::SystemTime;
 
 use backprop::Sgd;
 use baselines::expert::{Mlp2, Relu, SoftmaxCrossEntropy};
-use baselines::ndarray_gemm::{Activation, Loss, Mlp};
-use baselines::{LR, classes, dynamic, inputs, matrix};
+use baselines::ndarray_gemm::{Activation, Loss};
+use baselines::{LR, bench_run_time_shaped, classes, inputs};
 use criterion::{Criterion, Throughput, criterion_group};
 use ndarray::Array2;
 use ndarray::linalg::general_mat_mul;
@@ -60,31 +60,14 @@ fn train_step(c: &mut Criterion) {
         b.iter(|| black_box(expert.train_step(black_box(&*x), black_box(&*y), LR)));
     });
 
-    let widths = [784, 128, 10];
-    let activations = [Activation::Relu, Activation::Linear];
-    let mut gemm = Mlp::new(
-        &widths,
-        &activations,
+    bench_run_time_shaped(
+        &mut group,
+        &[784, 128, 10],
+        &[Activation::Relu, Activation::Linear],
         Loss::SoftmaxCrossEntropy,
         start.params(),
-        B,
+        (&*x, &*y),
     );
-    let (xm, ym) = (matrix(&*x), matrix(&*y));
-    group.bench_function("ndarray", |b| {
-        b.iter(|| black_box(gemm.train_step(black_box(xm.view()), black_box(ym.view()), LR)));
-    });
-
-    let mut plain = dynamic::Mlp::new(
-        &widths,
-        &activations,
-        Loss::SoftmaxCrossEntropy,
-        start.params(),
-        B,
-    );
-    let (xf, yf) = (x.as_flattened(), y.as_flattened());
-    group.bench_function("dynamic", |b| {
-        b.iter(|| black_box(plain.train_step(black_box(xf), black_box(yf), LR)));
-    });
     group.finish();
 }
 

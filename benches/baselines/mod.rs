@@ -12,8 +12,13 @@ pub(crate) mod ndarray_gemm;
 
 use std::time::Duration;
 
-use criterion::Criterion;
+use std::hint::black_box;
+
+use criterion::measurement::WallTime;
+use criterion::{BenchmarkGroup, Criterion};
 use ndarray::Array2;
+
+use ndarray_gemm::{Activation, Loss};
 
 /// Learning rate of every workload (DESIGN.md).
 pub(crate) const LR: f32 = 0.01;
@@ -49,4 +54,29 @@ pub(crate) fn classes<const B: usize, const N: usize>() -> Box<[[f32; N]; B]> {
 #[must_use]
 pub(crate) fn matrix<const N: usize>(rows: &[[f32; N]]) -> Array2<f32> {
     Array2::from_shape_vec((rows.len(), N), rows.as_flattened().to_vec()).expect("rows × N")
+}
+
+/// Adds the train steps of the two baselines shaped at run time to `group`:
+/// `ndarray` (on `matrixmultiply`) and `dynamic`, both starting from
+/// `params` (the generated network's) on the batch `x`, `y`.
+pub(crate) fn bench_run_time_shaped<const I: usize, const O: usize>(
+    group: &mut BenchmarkGroup<'_, WallTime>,
+    widths: &[usize],
+    activations: &[Activation],
+    loss: Loss,
+    params: &[f32],
+    (x, y): (&[[f32; I]], &[[f32; O]]),
+) {
+    let rows = x.len();
+    let mut gemm = ndarray_gemm::Mlp::new(widths, activations, loss, params, rows);
+    let (xm, ym) = (matrix(x), matrix(y));
+    group.bench_function("ndarray", |b| {
+        b.iter(|| black_box(gemm.train_step(black_box(xm.view()), black_box(ym.view()), LR)));
+    });
+
+    let mut plain = dynamic::Mlp::new(widths, activations, loss, params, rows);
+    let (xf, yf) = (x.as_flattened(), y.as_flattened());
+    group.bench_function("dynamic", |b| {
+        b.iter(|| black_box(plain.train_step(black_box(xf), black_box(yf), LR)));
+    });
 }
