@@ -394,7 +394,7 @@ pub fn sigmoid<T: Float, const B: usize, const N: usize>(
                 sigmoid_f32x4(z, h);
             }
             if !z_rest.is_empty() {
-                let (mut z, mut h) = ([0.0; 4], [0.0; 4]);
+                let (mut z, mut h) = ([z_rest[0]; 4], [0.0; 4]);
                 z[..z_rest.len()].copy_from_slice(z_rest);
                 sigmoid_f32x4(&z, &mut h);
                 h_rest.copy_from_slice(&h[..h_rest.len()]);
@@ -449,44 +449,51 @@ fn sigmoid_f32x4(z: &[f32; 4], h: &mut [f32; 4]) {
     }
 }
 
-/// `eˣ` for `x ≤ 0` in `f32` (Cephes' `expf`): `x = n·ln 2 + r` with
-/// `|r| ≤ ln 2 / 2`, a degree-7 polynomial for `eʳ`, and `2ⁿ` built from its
-/// bits in two normal halves, so that subnormal results round as `libm`'s
-/// do. Below `−105`, where `eˣ` rounds to 0, the input is clamped.
+/// `eˣ` for `x ≤ 0` in `f32`, reduced as Cephes' `expf` does: `x = n·ln 2 + r`
+/// with `|r| ≤ ln 2 / 2`, a degree-5 polynomial for `eʳ` (coefficients
+/// fitted by `tools/exp_coefficients.py` for the least largest relative
+/// error on that interval, 1.05e-7), and `2ⁿ` as the
+/// product of two normal powers of two built from their bits, exact down to
+/// the subnormal `2⁻¹⁴⁹`, so that subnormal results round as `libm`'s do.
+/// Below `−105` the result is 0, as `eˣ` rounds to 0 there. Every step
+/// is on the one chain of dependent operations a few values wait for, so
+/// the order of the operations keeps it short.
 #[inline]
 fn exp_nonpositive(x: f32) -> f32 {
     /// 1.5 · 2²³: sums with it have a unit in the last place of 1.
     const ROUND: f32 = 12_582_912.0;
-    // Comparisons leave NaN as it is, and NaN propagates through `e_r`.
-    let x = if x < -105.0 { -105.0 } else { x };
-    let scaled = x * core::f32::consts::LOG2_E + 0.5;
-    // `floor(scaled)`, which `core` lacks, without a float-to-int
-    // conversion (Rust's saturates, which keeps the compiler from
-    // vectorising a few values at once): adding `ROUND` rounds to the
-    // nearest integer, which then sits in the low bits of the sum; one
-    // less if that rounded up.
-    let rounded = scaled + ROUND;
-    let rounded_up = rounded - ROUND > scaled;
+    // `n = round(x / ln 2)` without a float-to-int conversion (Rust's
+    // saturates, which keeps the compiler from vectorising a few values at
+    // once): adding `ROUND` rounds to an integer, which then sits in the
+    // low bits of the sum.
+    let rounded = x * core::f32::consts::LOG2_E + ROUND;
     #[allow(clippy::cast_possible_wrap)]
-    let n = (rounded.to_bits() as i32 - ROUND.to_bits() as i32) - i32::from(rounded_up);
-    let n_float = (rounded - ROUND) - if rounded_up { 1.0 } else { 0.0 };
+    let n = (rounded.to_bits() as i32).wrapping_sub(ROUND.to_bits() as i32);
+    let n_float = rounded - ROUND;
     // `ln 2` in two parts, so that `r` keeps its low bits.
     let r = x - n_float * 0.693_359_4 + n_float * 2.121_944_4e-4;
-    // The polynomial in pairs of terms (Estrin's scheme) rather than one
-    // term after another (Horner's): its chain of dependent operations,
-    // which is all the time a few values take, is half as long.
+    // `1 + r + r²·(c₂ + c₃r + (c₄ + c₅r)·r²)`, in pairs of terms (Estrin's
+    // scheme) rather than one term after another (Horner's): its chain of
+    // dependent operations, which is all the time a few values take, is
+    // half as long.
     let r2 = r * r;
-    let r4 = r2 * r2;
-    let low = 0.166_666_65 * r + 0.5;
-    let middle = 8.333_452e-3 * r + 4.166_579_6e-2;
-    let high = 1.987_569_1e-4_f32 * r + 1.398_199_9e-3;
-    let p = (low + r2 * middle) + r4 * high;
-    let e_r = p * r2 + r + 1.0;
-    // `n ≥ −152`: each half is at least `2⁻⁷⁶`, a normal number.
+    let low = 0.166_671_14 * r + 0.499_992_3;
+    let high = 8.312_533e-3 * r + 4.189_013_3e-2;
+    let p = low + r2 * high;
+    let e_r = p * r2 + (r + 1.0);
+    // For `n ≥ −152` each half is at least `2⁻⁷⁶`, a normal number; their
+    // product is ready before the polynomial is, leaving one multiplication
+    // on the chain.
     let half = n >> 1;
     #[allow(clippy::cast_sign_loss)]
-    let power = |k: i32| f32::from_bits(((k + 127) as u32) << 23);
-    e_r * power(half) * power(n - half)
+    let power = |k: i32| f32::from_bits((k.wrapping_add(127) as u32) << 23);
+    let e = e_r * (power(half) * power(n.wrapping_sub(half)));
+    // Below −105, where `eˣ` rounds to 0, the steps above make no sense
+    // (`r` is far from 0, `n` out of range, and `−∞` gives NaN); the value
+    // is replaced at the end rather than the input clamped at the start,
+    // which would put one more operation on the chain. The comparison
+    // leaves NaN as it is.
+    if x < -105.0 { 0.0 } else { e }
 }
 
 /// Largest `Wᵀ` that [`transposed_product`] copies to the stack.
