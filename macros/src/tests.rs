@@ -264,7 +264,7 @@ fn expansion_is_valid_rust_with_the_public_surface() {
         "pub fn train_step_slice<",
         "impl ::backprop::__private::Network for Xor",
         "fn backprop_rows<const B: ::backprop::__private::usize>",
-        "kernels::add_transposed_product(&h1, &delta2, grad.w2_mut())",
+        "kernels::weight_gradient(&h1, &delta2, grad.w2_mut(), store)",
         "kernels::transposed_product(&delta2, self.w2(), &mut delta1)",
         "backprop_activation(&::backprop::__private::Sigmoid, &z1, &h1, &mut delta1)",
     ] {

@@ -85,49 +85,81 @@ pub fn affine<T: Float, const B: usize, const I: usize, const O: usize>(
     }
 }
 
-/// Adds `Aᵀ·D` to `g`: the weight gradient `∂L/∂W = Hᵀ·Δ`, summed over the
-/// batch. [`plain`] or [`blocked`] by the sizes.
+/// Whether a gradient kernel overwrites its output or adds to it.
+///
+/// A training step overwrites: the gradient buffer then needs no zeroing
+/// first, and the sums need no addition of zeros (which the compiler must
+/// keep, since `0 + (−0) = +0`). Gradients of a batch taken in several
+/// chunks add the later chunks to the first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Store {
+    /// `g = …`
+    Overwrite,
+    /// `g += …`
+    Add,
+}
+
+/// The weight gradient `∂L/∂W = Aᵀ·D`, summed over the batch, stored in `g`
+/// as `store` says. [`plain`] or [`blocked`] by the sizes.
 ///
 /// `a` is `B × I` (the layer's input `H`), `d` is `B × O` (its `Δ`), `g` is `I × O`.
 ///
 /// ```
-/// use backprop_runtime::kernels::add_transposed_product;
+/// use backprop_runtime::kernels::{Store, weight_gradient};
 ///
 /// let h = [[1.0, 2.0], [3.0, 4.0]];
 /// let delta = [[1.0], [-1.0]];
-/// let mut grad_w = [[0.0], [0.0]];
-/// add_transposed_product(&h, &delta, &mut grad_w);
+/// let mut grad_w = [[5.0], [5.0]];
+/// weight_gradient(&h, &delta, &mut grad_w, Store::Overwrite);
 /// assert_eq!(grad_w, [[-2.0], [-2.0]]);
+/// weight_gradient(&h, &delta, &mut grad_w, Store::Add);
+/// assert_eq!(grad_w, [[-4.0], [-4.0]]);
 /// ```
 #[inline]
-pub fn add_transposed_product<T: Float, const B: usize, const I: usize, const O: usize>(
+pub fn weight_gradient<T: Float, const B: usize, const I: usize, const O: usize>(
     a: &Matrix<T, B, I>,
     d: &Matrix<T, B, O>,
     g: &mut Matrix<T, I, O>,
+    store: Store,
 ) {
     if use_blocked::<T>(I, B, O) {
-        blocked::add_transposed_product(a, d, g);
+        blocked::weight_gradient(a, d, g, store);
     } else {
-        plain::add_transposed_product(a, d, g);
+        plain::weight_gradient(a, d, g, store);
     }
 }
 
-/// Adds the column sums `1ᵀ·D` to `g`: the bias gradient `∂L/∂b = 1ᵀ·Δ`.
+/// The bias gradient `∂L/∂b = 1ᵀ·D`, the column sums of `D`, stored in `g`
+/// as `store` says.
 ///
 /// ```
-/// use backprop_runtime::kernels::add_column_sums;
+/// use backprop_runtime::kernels::{Store, bias_gradient};
 ///
 /// let delta = [[1.0, 2.0], [3.0, 4.0]];
 /// let mut grad_b = [0.5, 0.0];
-/// add_column_sums(&delta, &mut grad_b);
+/// bias_gradient(&delta, &mut grad_b, Store::Add);
 /// assert_eq!(grad_b, [4.5, 6.0]);
+/// bias_gradient(&delta, &mut grad_b, Store::Overwrite);
+/// assert_eq!(grad_b, [4.0, 6.0]);
 /// ```
 #[inline]
-pub fn add_column_sums<T: Float, const B: usize, const O: usize>(
+pub fn bias_gradient<T: Float, const B: usize, const O: usize>(
     d: &Matrix<T, B, O>,
     g: &mut [T; O],
+    store: Store,
 ) {
-    for d_row in d {
+    let rows = match (store, d.split_first()) {
+        (Store::Overwrite, Some((first, rest))) => {
+            *g = *first;
+            rest
+        }
+        (Store::Overwrite, None) => {
+            *g = [T::ZERO; O];
+            d.as_slice()
+        }
+        (Store::Add, _) => d.as_slice(),
+    };
+    for d_row in rows {
         for (g_value, &d_value) in g.iter_mut().zip(d_row) {
             *g_value += d_value;
         }
@@ -169,7 +201,7 @@ pub fn transposed_product<T: Float, const B: usize, const I: usize, const O: usi
 /// constant bounds the compiler unrolls tiny products completely and
 /// vectorises the others.
 pub mod plain {
-    use super::{Matrix, dot};
+    use super::{Matrix, Store, dot};
     use crate::Float;
 
     /// [`affine`](super::affine) as plain loops.
@@ -190,14 +222,31 @@ pub mod plain {
         }
     }
 
-    /// [`add_transposed_product`](super::add_transposed_product) as plain loops.
+    /// [`weight_gradient`](super::weight_gradient) as plain loops.
     #[inline]
-    pub fn add_transposed_product<T: Float, const B: usize, const I: usize, const O: usize>(
+    pub fn weight_gradient<T: Float, const B: usize, const I: usize, const O: usize>(
         a: &Matrix<T, B, I>,
         d: &Matrix<T, B, O>,
         g: &mut Matrix<T, I, O>,
+        store: Store,
     ) {
-        for (a_row, d_row) in a.iter().zip(d) {
+        // Overwriting, the first row's products are written, not added.
+        let rows = match (store, a.split_first(), d.split_first()) {
+            (Store::Overwrite, Some((a_row, a_rest)), Some((d_row, d_rest))) => {
+                for (&a_value, g_row) in a_row.iter().zip(g.iter_mut()) {
+                    for (g_value, &d_value) in g_row.iter_mut().zip(d_row) {
+                        *g_value = a_value * d_value;
+                    }
+                }
+                (a_rest, d_rest)
+            }
+            (Store::Overwrite, _, _) => {
+                *g = [[T::ZERO; O]; I];
+                (a.as_slice(), d.as_slice())
+            }
+            (Store::Add, _, _) => (a.as_slice(), d.as_slice()),
+        };
+        for (a_row, d_row) in rows.0.iter().zip(rows.1) {
             for (&a_value, g_row) in a_row.iter().zip(g.iter_mut()) {
                 for (g_value, &d_value) in g_row.iter_mut().zip(d_row) {
                     *g_value += a_value * d_value;
@@ -225,29 +274,39 @@ pub mod plain {
 /// `Σ aᵢ·bᵢ` in eight running sums, so that the compiler can keep them in a
 /// vector register: one running sum would make every addition wait for
 /// the one before it, since reordering floating-point additions is not
-/// its choice to make.
+/// its choice to make. The sums start from the first products rather than
+/// from zero, which would cost an addition the compiler must keep
+/// (`0 + (−0) = +0`).
 #[inline]
 fn dot<T: Float, const N: usize>(a: &[T; N], b: &[T; N]) -> T {
     let (a_chunks, a_rest) = a.as_chunks::<8>();
     let (b_chunks, b_rest) = b.as_chunks::<8>();
-    let mut sums = [T::ZERO; 8];
+    let rest = a_rest
+        .iter()
+        .zip(b_rest)
+        .map(|(&a_value, &b_value)| a_value * b_value);
+    let Some(((a_first, a_chunks), (b_first, b_chunks))) =
+        a_chunks.split_first().zip(b_chunks.split_first())
+    else {
+        return rest
+            .reduce(|total, product| total + product)
+            .unwrap_or(T::ZERO);
+    };
+    let mut sums: [T; 8] = core::array::from_fn(|i| a_first[i] * b_first[i]);
     for (a_chunk, b_chunk) in a_chunks.iter().zip(b_chunks) {
         for ((sum, &a_value), &b_value) in sums.iter_mut().zip(a_chunk).zip(b_chunk) {
             *sum += a_value * b_value;
         }
     }
-    let mut total =
+    let total =
         ((sums[0] + sums[4]) + (sums[1] + sums[5])) + ((sums[2] + sums[6]) + (sums[3] + sums[7]));
-    for (&a_value, &b_value) in a_rest.iter().zip(b_rest) {
-        total += a_value * b_value;
-    }
-    total
+    rest.fold(total, |total, product| total + product)
 }
 
 /// The products through the register-blocked kernel, whatever the sizes
 /// (`kernels = blocked` in `network!`).
 pub mod blocked {
-    use super::{Matrix, register};
+    use super::{Matrix, Store, register};
     use crate::Float;
 
     /// [`affine`](super::affine), register-blocked.
@@ -261,17 +320,18 @@ pub mod blocked {
         for z_row in z.iter_mut() {
             *z_row = *b;
         }
-        register::product_add(&register::RowMajor(x), w, z);
+        register::product(&register::RowMajor(x), w, z, Store::Add);
     }
 
-    /// [`add_transposed_product`](super::add_transposed_product), register-blocked.
+    /// [`weight_gradient`](super::weight_gradient), register-blocked.
     #[inline]
-    pub fn add_transposed_product<T: Float, const B: usize, const I: usize, const O: usize>(
+    pub fn weight_gradient<T: Float, const B: usize, const I: usize, const O: usize>(
         a: &Matrix<T, B, I>,
         d: &Matrix<T, B, O>,
         g: &mut Matrix<T, I, O>,
+        store: Store,
     ) {
-        register::product_add(&register::Transposed(a), d, g);
+        register::product(&register::Transposed(a), d, g, store);
     }
 
     /// [`transposed_product`](super::transposed_product), register-blocked
@@ -288,10 +348,7 @@ pub mod blocked {
                 w_t_row[i] = w_value;
             }
         }
-        for out_row in out.iter_mut() {
-            *out_row = [T::ZERO; I];
-        }
-        register::product_add(&register::RowMajor(d), &w_t, out);
+        register::product(&register::RowMajor(d), &w_t, out, Store::Overwrite);
     }
 }
 
@@ -506,7 +563,7 @@ const TRANSPOSED_COPY_BYTES: usize = 64 * 1024;
 /// not use them.
 #[allow(clippy::inline_always)]
 mod register {
-    use super::{BLOCK_ROWS, PACKED_BLOCKS, PANEL_DEPTH, block_cols};
+    use super::{BLOCK_ROWS, PACKED_BLOCKS, PANEL_DEPTH, Store, block_cols};
     use crate::Float;
 
     /// The left operand `A` of `C += A·B`, read a panel at a time.
@@ -541,9 +598,10 @@ mod register {
         }
     }
 
-    /// `C += A·B`: `A` is `M × K`, `B` is `K × N`, `C` is `M × N`.
+    /// `C = A·B` or `C += A·B` as `store` says: `A` is `M × K`, `B` is
+    /// `K × N`, `C` is `M × N`.
     #[inline]
-    pub(super) fn product_add<
+    pub(super) fn product<
         T: Float,
         L: Left<T, M, K>,
         const M: usize,
@@ -553,10 +611,17 @@ mod register {
         a: &L,
         b: &[[T; N]; K],
         c: &mut [[T; N]; M],
+        store: Store,
     ) {
+        if K == 0 {
+            if store == Store::Overwrite {
+                *c = [[T::ZERO; N]; M];
+            }
+            return;
+        }
         #[cfg(all(feature = "std", target_arch = "x86_64"))]
         if wide::available() {
-            wide::product_add(a, b, c);
+            wide::product(a, b, c, store);
             return;
         }
         if size_of::<T>() == 4 {
@@ -569,7 +634,7 @@ mod register {
                 M,
                 K,
                 N,
-            >(a, b, c);
+            >(a, b, c, store);
         } else {
             rows::<
                 T,
@@ -580,7 +645,7 @@ mod register {
                 M,
                 K,
                 N,
-            >(a, b, c);
+            >(a, b, c, store);
         }
     }
 
@@ -608,21 +673,22 @@ mod register {
         a: &L,
         b: &[[T; N]; K],
         c: &mut [[T; N]; M],
+        store: Store,
     ) {
         // The buffer of packed blocks no larger than the product needs,
         // since it is zeroed on every call: the sizes are constants, so
         // only one branch remains.
         let full = N / NR;
         if full >= PACKED_BLOCKS {
-            grouped_rows::<T, L, NR, HALF, FMA, PACKED_BLOCKS, M, K, N>(a, b, c);
+            grouped_rows::<T, L, NR, HALF, FMA, PACKED_BLOCKS, M, K, N>(a, b, c, store);
         } else if full >= 4 {
-            grouped_rows::<T, L, NR, HALF, FMA, 4, M, K, N>(a, b, c);
+            grouped_rows::<T, L, NR, HALF, FMA, 4, M, K, N>(a, b, c, store);
         } else if full >= 2 {
-            grouped_rows::<T, L, NR, HALF, FMA, 2, M, K, N>(a, b, c);
+            grouped_rows::<T, L, NR, HALF, FMA, 2, M, K, N>(a, b, c, store);
         } else if full == 1 {
-            grouped_rows::<T, L, NR, HALF, FMA, 1, M, K, N>(a, b, c);
+            grouped_rows::<T, L, NR, HALF, FMA, 1, M, K, N>(a, b, c, store);
         } else {
-            grouped_rows::<T, L, NR, HALF, FMA, 0, M, K, N>(a, b, c);
+            grouped_rows::<T, L, NR, HALF, FMA, 0, M, K, N>(a, b, c, store);
         }
     }
 
@@ -642,6 +708,7 @@ mod register {
         a: &L,
         b: &[[T; N]; K],
         c: &mut [[T; N]; M],
+        store: Store,
     ) {
         let mut packed = [[[T::ZERO; NR]; PANEL_DEPTH]; G];
         let mut half = [[T::ZERO; HALF]; PANEL_DEPTH];
@@ -677,6 +744,9 @@ mod register {
                     half: &half,
                     first,
                     rest,
+                    // The first slice writes `C` when overwriting; the
+                    // others add to it.
+                    overwrite: k0 == 0 && store == Store::Overwrite,
                 };
                 let mut i = 0;
                 while i + BLOCK_ROWS <= M {
@@ -739,12 +809,14 @@ mod register {
     /// Column blocks of `B` packed for one depth slice: `packed[p]` holds
     /// block `first + p`; `rest` says whether the columns after the last
     /// full block are to be done with them, the first half block of those
-    /// from `half`.
+    /// from `half`; `overwrite` whether the sums replace `C`'s entries
+    /// rather than add to them.
     struct Group<'a, T, const NR: usize, const HALF: usize> {
         packed: &'a [[[T; NR]; PANEL_DEPTH]],
         half: &'a [[T; HALF]; PANEL_DEPTH],
         first: usize,
         rest: bool,
+        overwrite: bool,
     }
 
     /// Rows `i..i + R` of `C`, over the depth slice from `k0`, for the
@@ -776,7 +848,13 @@ mod register {
         // Column blocks held in registers, then half a block, then the
         // last few columns.
         for (p, b_panel) in group.packed.iter().enumerate() {
-            column_block::<T, R, NR, FMA, N>(panel, &b_panel[..depth], c_rows, group.first + p);
+            column_block::<T, R, NR, FMA, N>(
+                panel,
+                &b_panel[..depth],
+                c_rows,
+                group.first + p,
+                group.overwrite,
+            );
         }
         if !group.rest {
             return;
@@ -784,10 +862,21 @@ mod register {
         let b_rows = &b[k0..k0 + depth];
         let mut done = N / NR * NR;
         if N - done >= HALF {
-            column_block::<T, R, HALF, FMA, N>(panel, &group.half[..depth], c_rows, done / HALF);
+            column_block::<T, R, HALF, FMA, N>(
+                panel,
+                &group.half[..depth],
+                c_rows,
+                done / HALF,
+                group.overwrite,
+            );
             done += HALF;
         }
         if done < N {
+            if group.overwrite {
+                for c_row in c_rows.iter_mut() {
+                    c_row[done..].fill(T::ZERO);
+                }
+            }
             for (a_k, b_row) in panel.iter().zip(b_rows) {
                 for (c_row, &a_value) in c_rows.iter_mut().zip(a_k) {
                     for (out, &b_value) in c_row[done..].iter_mut().zip(&b_row[done..]) {
@@ -800,13 +889,14 @@ mod register {
 
     /// Columns `W·block .. W·(block + 1)` of `R` rows of `C`, over one
     /// depth slice (`b_panel[k]` is row `k` of those columns of `B`), in
-    /// `R × W` registers.
+    /// `R × W` registers, then written to `C` or added to it.
     #[inline(always)]
     fn column_block<T: Float, const R: usize, const W: usize, const FMA: bool, const N: usize>(
         panel: &[[T; R]],
         b_panel: &[[T; W]],
         c_rows: &mut [[T; N]],
         block: usize,
+        overwrite: bool,
     ) {
         let mut acc = [[T::ZERO; W]; R];
         for (a_k, b_k) in panel.iter().zip(b_panel) {
@@ -822,8 +912,13 @@ mod register {
         }
         let j = block * W;
         for (c_row, acc_row) in c_rows.iter_mut().zip(&acc) {
-            for (out, &sum) in c_row[j..j + W].iter_mut().zip(acc_row) {
-                *out += sum;
+            let out = &mut c_row[j..j + W];
+            if overwrite {
+                out.copy_from_slice(acc_row);
+            } else {
+                for (out, &sum) in out.iter_mut().zip(acc_row) {
+                    *out += sum;
+                }
             }
         }
     }
@@ -832,7 +927,7 @@ mod register {
     #[cfg(all(feature = "std", target_arch = "x86_64"))]
     #[allow(unsafe_code)]
     mod wide {
-        use super::{Left, block_cols, rows};
+        use super::{Left, Store, block_cols, rows};
         use crate::Float;
 
         /// Whether this CPU has AVX2 and FMA (`std` caches the answer).
@@ -843,7 +938,7 @@ mod register {
 
         /// [`rows`](super::rows) with 8-lane registers and fused multiply-adds.
         #[inline]
-        pub(super) fn product_add<
+        pub(super) fn product<
             T: Float,
             L: Left<T, M, K>,
             const M: usize,
@@ -853,13 +948,14 @@ mod register {
             a: &L,
             b: &[[T; N]; K],
             c: &mut [[T; N]; M],
+            store: Store,
         ) {
             debug_assert!(available());
-            // SAFETY: `product_add` is called only after `available()` has
+            // SAFETY: `product` is called only after `available()` has
             // found AVX2 and FMA on this CPU, the one precondition of calling
             // a function compiled for them. Everything else it does is safe
             // code with checked indexing.
-            unsafe { avx2_fma(a, b, c) }
+            unsafe { avx2_fma(a, b, c, store) }
         }
 
         #[target_feature(enable = "avx2,fma")]
@@ -867,6 +963,7 @@ mod register {
             a: &L,
             b: &[[T; N]; K],
             c: &mut [[T; N]; M],
+            store: Store,
         ) {
             if size_of::<T>() == 4 {
                 rows::<
@@ -878,7 +975,7 @@ mod register {
                     M,
                     K,
                     N,
-                >(a, b, c);
+                >(a, b, c, store);
             } else {
                 rows::<
                     T,
@@ -889,7 +986,7 @@ mod register {
                     M,
                     K,
                     N,
-                >(a, b, c);
+                >(a, b, c, store);
             }
         }
     }
@@ -960,12 +1057,17 @@ mod tests {
             }
         }
 
-        let mut g = Box::new([[T::ONE; O]; I]);
-        add_transposed_product(&x, &d, &mut g);
+        // Added to ones, then written over them.
         let xt = transpose(&flat(&x), B, I);
         let expected = reference_product(&xt, &flat(&d), I, B, O);
+        let mut g = Box::new([[T::ONE; O]; I]);
+        weight_gradient(&x, &d, &mut g, Store::Add);
         for (&value, want) in g.as_flattened().iter().zip(&expected) {
             close(value, want + 1.0, B as f64 * 4.0);
+        }
+        weight_gradient(&x, &d, &mut g, Store::Overwrite);
+        for (&value, want) in g.as_flattened().iter().zip(&expected) {
+            close(value, *want, B as f64 * 4.0);
         }
 
         let mut h = Box::new([[T::ONE; I]; B]);
@@ -976,14 +1078,15 @@ mod tests {
             close(value, *want, O as f64 * 4.0);
         }
 
-        let mut sums = [T::ZERO; O];
-        add_column_sums(&d, &mut sums);
+        let column_sum = |c: usize| d.iter().map(|row| row[c].to_f64()).sum::<f64>();
+        let mut sums = [T::ONE; O];
+        bias_gradient(&d, &mut sums, Store::Add);
         for (c, &sum) in sums.iter().enumerate() {
-            close(
-                sum,
-                d.iter().map(|row| row[c].to_f64()).sum::<f64>(),
-                B as f64,
-            );
+            close(sum, column_sum(c) + 1.0, B as f64);
+        }
+        bias_gradient(&d, &mut sums, Store::Overwrite);
+        for (c, &sum) in sums.iter().enumerate() {
+            close(sum, column_sum(c), B as f64);
         }
     }
 
@@ -1018,8 +1121,14 @@ mod tests {
         let w: Box<[[f32; 22]; 140]> = Box::new(filled(-0.2));
         let mut want = Box::new([[0.0_f32; 22]; 9]);
         plain::affine(&x, &w, &[0.0; 22], &mut want);
-        let mut got = Box::new([[0.0_f32; 22]; 9]);
-        register::rows::<f32, _, 8, 4, false, 9, 140, 22>(&register::RowMajor(&x), &w, &mut got);
+        // Over a non-zero start, so that every entry must be written.
+        let mut got = Box::new([[7.0_f32; 22]; 9]);
+        register::rows::<f32, _, 8, 4, false, 9, 140, 22>(
+            &register::RowMajor(&x),
+            &w,
+            &mut got,
+            Store::Overwrite,
+        );
         for (&got, &want) in got.as_flattened().iter().zip(want.as_flattened()) {
             assert!(
                 (got - want).abs() <= 1e-4 * (1.0 + want.abs()),
@@ -1093,6 +1202,8 @@ mod tests {
     fn plain_kernels_match_reference_products() {
         check::<f64, 3, 5, 4>(1e-12);
         check::<f32, 3, 5, 4>(1e-5);
+        // No rows: overwritten gradients are zero.
+        check::<f64, 0, 5, 4>(0.0);
     }
 
     #[test]
@@ -1103,6 +1214,8 @@ mod tests {
         assert!(use_blocked::<f64>(13, 21, 150));
         check::<f64, 13, 150, 21>(1e-12);
         check::<f32, 13, 150, 21>(1e-5);
+        // `Hᵀ·Δ` over two depth slices: the second adds to what the first wrote.
+        check::<f64, 150, 13, 21>(1e-12);
         check::<f32, 66, 300, 35>(1e-5);
         check::<f64, 9, 40, 130>(1e-12);
         // Half a register block and two more columns, as the 10 outputs of a classifier.

@@ -46,7 +46,7 @@ pub use activation::{
 };
 pub use float::Float;
 pub use init::Init;
-pub use kernels::Matrix;
+pub use kernels::{Matrix, Store};
 pub use loss::{
     Huber, LogitLoss, Loss, Mae, Mse, SigmoidBinaryCrossEntropy, SoftmaxCrossEntropy, one_hot,
 };

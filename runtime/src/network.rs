@@ -3,6 +3,7 @@
 
 use core::fmt;
 
+use crate::kernels::Store;
 use crate::{Float, Optimizer};
 
 /// Rows of a batch processed together by the run-time-size (`*_slice`)
@@ -195,21 +196,23 @@ pub trait Network: Clone + Sized {
         batch_rows: usize,
     ) -> Self::Float;
 
-    /// Backpropagation for `B` rows of a batch of `batch_rows` rows: adds
-    /// these rows' share of `∂L/∂θ` to `grad`, writes their `∂L/∂X` to
-    /// `grad_x`, and returns their share of the loss.
+    /// Backpropagation for `B` rows of a batch of `batch_rows` rows: stores
+    /// these rows' share of `∂L/∂θ` in `grad` as `store` says (overwriting
+    /// it, or adding to the shares of earlier rows), writes their `∂L/∂X`
+    /// to `grad_x`, and returns their share of the loss.
     fn backprop_rows<const B: usize>(
         &self,
         x: &[Self::Input; B],
         y: &[Self::Output; B],
         batch_rows: usize,
         grad: Option<&mut Self>,
+        store: Store,
         grad_x: Option<&mut [Self::Input; B]>,
     ) -> Self::Float;
 
-    /// A zeroed gradient, in a value of the network's type, for a training
-    /// step to accumulate `∂L/∂θ` in. Networks whose parameters live on the
-    /// heap hand out the buffer of the previous step (see
+    /// A value of the network's type for a training step to write `∂L/∂θ`
+    /// in; what it holds is overwritten. Networks whose parameters live on
+    /// the heap hand out the buffer of the previous step (see
     /// [`keep_gradient_buffer`](Network::keep_gradient_buffer)), so that a
     /// training step allocates only the first time.
     #[doc(hidden)]
@@ -248,7 +251,7 @@ pub trait Network: Clone + Sized {
         y: &[Self::Output; B],
     ) -> (Self::Float, Self) {
         let mut grad = Self::zeros();
-        let loss = self.backprop_rows(x, y, B, Some(&mut grad), None);
+        let loss = self.backprop_rows(x, y, B, Some(&mut grad), Store::Overwrite, None);
         (loss, grad)
     }
 
@@ -260,7 +263,7 @@ pub trait Network: Clone + Sized {
         y: &[Self::Output; B],
     ) -> (Self::Float, [Self::Input; B]) {
         let mut grad_x = [Self::Input::ZERO; B];
-        let loss = self.backprop_rows(x, y, B, None, Some(&mut grad_x));
+        let loss = self.backprop_rows(x, y, B, None, Store::Overwrite, Some(&mut grad_x));
         (loss, grad_x)
     }
 
@@ -273,7 +276,7 @@ pub trait Network: Clone + Sized {
         optimizer: &mut O,
     ) -> Self::Float {
         let mut grad = self.take_gradient_buffer();
-        let loss = self.backprop_rows(x, y, B, Some(&mut grad), None);
+        let loss = self.backprop_rows(x, y, B, Some(&mut grad), Store::Overwrite, None);
         optimizer.step(self.params_mut(), grad.params());
         self.keep_gradient_buffer(grad);
         loss
@@ -294,7 +297,7 @@ pub trait Network: Clone + Sized {
         optimizer: &mut O,
     ) -> Result<Self::Float, TrainError> {
         let mut grad = self.take_gradient_buffer();
-        let loss = self.backprop_rows(x, y, B, Some(&mut grad), None);
+        let loss = self.backprop_rows(x, y, B, Some(&mut grad), Store::Overwrite, None);
         let finite = check_finite(loss, grad.params());
         if finite.is_ok() {
             optimizer.step(self.params_mut(), grad.params());
@@ -354,16 +357,19 @@ pub trait Network: Clone + Sized {
         grad: &mut Self,
     ) -> Result<Self::Float, BatchError> {
         let rows = check_batch(x.len(), y.len())?;
-        grad.params_mut().fill(Self::Float::ZERO);
         let (x_chunks, x_rest) = x.as_chunks::<CHUNK_ROWS>();
         let (y_chunks, y_rest) = y.as_chunks::<CHUNK_ROWS>();
         let mut loss = Self::Float::ZERO;
+        // The first chunk overwrites `grad`; the others add to it.
+        let mut store = Store::Overwrite;
         for (x, y) in x_chunks.iter().zip(y_chunks) {
-            loss += self.backprop_rows(x, y, rows, Some(grad), None);
+            loss += self.backprop_rows(x, y, rows, Some(grad), store, None);
+            store = Store::Add;
         }
         for (x, y) in x_rest.iter().zip(y_rest) {
             let (x, y) = (core::array::from_ref(x), core::array::from_ref(y));
-            loss += self.backprop_rows(x, y, rows, Some(grad), None);
+            loss += self.backprop_rows(x, y, rows, Some(grad), store, None);
+            store = Store::Add;
         }
         Ok(loss)
     }
@@ -389,11 +395,12 @@ pub trait Network: Clone + Sized {
         let (g_chunks, g_rest) = grad_x.as_chunks_mut::<CHUNK_ROWS>();
         let mut loss = Self::Float::ZERO;
         for ((x, y), g) in x_chunks.iter().zip(y_chunks).zip(g_chunks) {
-            loss += self.backprop_rows(x, y, rows, None, Some(g));
+            loss += self.backprop_rows(x, y, rows, None, Store::Overwrite, Some(g));
         }
         for ((x, y), g) in x_rest.iter().zip(y_rest).zip(g_rest) {
             let (x, y) = (core::array::from_ref(x), core::array::from_ref(y));
-            loss += self.backprop_rows(x, y, rows, None, Some(core::array::from_mut(g)));
+            let g = core::array::from_mut(g);
+            loss += self.backprop_rows(x, y, rows, None, Store::Overwrite, Some(g));
         }
         Ok(loss)
     }

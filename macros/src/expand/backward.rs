@@ -48,6 +48,7 @@ pub(super) fn backprop_rows(cx: &Context) -> TokenStream {
             y: &[[#float; #outputs]; B],
             batch_rows: #rt::usize,
             #grad_binding: #rt::Option<&mut Self>,
+            store: #rt::kernels::Store,
             grad_x: #rt::Option<&mut [[#float; #inputs]; B]>,
         ) -> #float {
             #forward
@@ -125,8 +126,8 @@ fn layer(cx: &Context, l: usize) -> TokenStream {
     };
     let mut statements = quote_spanned! {layer.code_span()=>
         if let #rt::Some(grad) = #grad {
-            #kernels::add_transposed_product(#input, &#delta, grad.#w_mut());
-            #rt::kernels::add_column_sums(&#delta, grad.#b_mut());
+            #kernels::weight_gradient(#input, &#delta, grad.#w_mut(), store);
+            #rt::kernels::bias_gradient(&#delta, grad.#b_mut(), store);
         }
     };
     if l == 1 {
