@@ -6,9 +6,10 @@ mod baselines;
 use std::hint::black_box;
 
 use backprop::Sgd;
+use baselines::contest::Contest;
 use baselines::expert::{Mlp2, Mse, Sigmoid};
 use baselines::ndarray_gemm::{Activation, Loss};
-use baselines::{LR, bench_run_time_shaped};
+use baselines::{LR, add_run_time_shaped};
 use criterion::{Criterion, criterion_group, criterion_main};
 
 backprop::network! {
@@ -20,29 +21,29 @@ const X: [[f32; 2]; 4] = [[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]];
 const Y: [[f32; 1]; 4] = [[0.0], [1.0], [1.0], [0.0]];
 
 fn train_step<const B: usize>(c: &mut Criterion, name: &str, x: &[[f32; 2]; B], y: &[[f32; 1]; B]) {
-    let mut group = c.benchmark_group(name);
+    let mut contest = Contest::new(name);
     let start = Xor::seeded(1);
 
     let mut network = start.clone();
     let mut sgd = Sgd::new(f64::from(LR));
-    group.bench_function("generated", |b| {
-        b.iter(|| black_box(network.train_step(black_box(x), black_box(y), &mut sgd)));
+    contest.add("generated", move || {
+        network.train_step(black_box(x), black_box(y), &mut sgd)
     });
 
     let mut expert = Mlp2::<Sigmoid, Mse, B, 2, 3, 1>::from_params(start.params());
-    group.bench_function("expert", |b| {
-        b.iter(|| black_box(expert.train_step(black_box(x), black_box(y), LR)));
+    contest.add("expert", move || {
+        expert.train_step(black_box(x), black_box(y), LR)
     });
 
-    bench_run_time_shaped(
-        &mut group,
+    add_run_time_shaped(
+        &mut contest,
         &[2, 3, 1],
         &[Activation::Sigmoid, Activation::Linear],
         Loss::Mse,
         start.params(),
         (x, y),
     );
-    group.finish();
+    contest.run(c, |_| {});
 }
 
 fn benches(c: &mut Criterion) {

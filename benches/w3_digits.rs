@@ -6,9 +6,10 @@ mod baselines;
 use std::hint::black_box;
 
 use backprop::Sgd;
+use baselines::contest::Contest;
 use baselines::expert::{Mlp2, Relu, SoftmaxCrossEntropy};
 use baselines::ndarray_gemm::{Activation, Loss};
-use baselines::{LR, bench_run_time_shaped, classes, inputs};
+use baselines::{LR, add_run_time_shaped, classes, inputs};
 use criterion::{Criterion, criterion_group, criterion_main};
 
 backprop::network! {
@@ -19,29 +20,30 @@ backprop::network! {
 fn train_step(c: &mut Criterion) {
     const B: usize = 64;
     let (x, y) = (inputs::<B, 64>(1), classes::<B, 10>());
-    let mut group = c.benchmark_group("W3 digits train_step batch 64");
+    let (x, y) = (&*x, &*y);
+    let mut contest = Contest::new("W3 digits train_step batch 64");
     let start = Digits::seeded(1);
 
     let mut network = start.clone();
     let mut sgd = Sgd::new(f64::from(LR));
-    group.bench_function("generated", |b| {
-        b.iter(|| black_box(network.train_step(black_box(&*x), black_box(&*y), &mut sgd)));
+    contest.add("generated", move || {
+        network.train_step(black_box(x), black_box(y), &mut sgd)
     });
 
     let mut expert = Mlp2::<Relu, SoftmaxCrossEntropy, B, 64, 128, 10>::from_params(start.params());
-    group.bench_function("expert", |b| {
-        b.iter(|| black_box(expert.train_step(black_box(&*x), black_box(&*y), LR)));
+    contest.add("expert", move || {
+        expert.train_step(black_box(x), black_box(y), LR)
     });
 
-    bench_run_time_shaped(
-        &mut group,
+    add_run_time_shaped(
+        &mut contest,
         &[64, 128, 10],
         &[Activation::Relu, Activation::Linear],
         Loss::SoftmaxCrossEntropy,
         start.params(),
-        (&*x, &*y),
+        (x, y),
     );
-    group.finish();
+    contest.run(c, |_| {});
 }
 
 criterion_group! {

@@ -1,20 +1,23 @@
 //! W4, mnist: 784 → relu(128) → softmax(10), `cross_entropy`, one SGD
 //! step on a batch of 128; and the single-core f32 GEMM rate of the same
 //! machine in the same run (`matrixmultiply`'s `sgemm`, through `ndarray`),
-//! with a summary at the end: each implementation's GFLOP/s and the
-//! fraction of the GEMM rate it reaches.
+//! with a summary at the end: each implementation's median time in the
+//! interleaved rounds, its GFLOP/s and the fraction of the GEMM rate it
+//! reaches.
 
 mod baselines;
 
 use std::fmt::Write as _;
 use std::hint::black_box;
 use std::path::PathBuf;
+use std::sync::OnceLock;
 use std::time::SystemTime;
 
 use backprop::Sgd;
+use baselines::contest::Contest;
 use baselines::expert::{Mlp2, Relu, SoftmaxCrossEntropy};
 use baselines::ndarray_gemm::{Activation, Loss};
-use baselines::{LR, bench_run_time_shaped, classes, inputs};
+use baselines::{LR, add_run_time_shaped, classes, inputs};
 use criterion::{Criterion, Throughput, criterion_group};
 use ndarray::Array2;
 use ndarray::linalg::general_mat_mul;
@@ -38,37 +41,48 @@ const TRAIN_FLOP: u64 = 2 * B as u64 * (2 * 784 * 128 + 3 * 128 * 10);
 /// one for the machine's peak.
 const GEMM_SHAPES: [(usize, usize, usize); 2] = [(128, 784, 128), (1024, 1024, 1024)];
 
+/// Each implementation's median seconds per train step in the interleaved
+/// rounds, for the summary.
+static INTERLEAVED: OnceLock<Vec<(&'static str, f64)>> = OnceLock::new();
+
 fn gemm_name((m, k, n): (usize, usize, usize)) -> String {
     format!("{m}x{k}x{n}")
 }
 
 fn train_step(c: &mut Criterion) {
     let (x, y) = (inputs::<B, 784>(1), classes::<B, 10>());
-    let mut group = c.benchmark_group(TRAIN_GROUP);
-    group.throughput(Throughput::Elements(TRAIN_FLOP));
+    let (x, y) = (&*x, &*y);
+    let mut contest = Contest::new(TRAIN_GROUP);
     let start = Mnist::seeded(1);
 
     let mut network = start.clone();
     let mut sgd = Sgd::new(f64::from(LR));
-    group.bench_function("generated", |b| {
-        b.iter(|| black_box(network.train_step(black_box(&*x), black_box(&*y), &mut sgd)));
+    contest.add("generated", move || {
+        network.train_step(black_box(x), black_box(y), &mut sgd)
     });
 
     let mut expert =
         Mlp2::<Relu, SoftmaxCrossEntropy, B, 784, 128, 10>::from_params(start.params());
-    group.bench_function("expert", |b| {
-        b.iter(|| black_box(expert.train_step(black_box(&*x), black_box(&*y), LR)));
+    contest.add("expert", move || {
+        expert.train_step(black_box(x), black_box(y), LR)
     });
 
-    bench_run_time_shaped(
-        &mut group,
+    add_run_time_shaped(
+        &mut contest,
         &[784, 128, 10],
         &[Activation::Relu, Activation::Linear],
         Loss::SoftmaxCrossEntropy,
         start.params(),
-        (&*x, &*y),
+        (x, y),
     );
-    group.finish();
+    let medians = contest.run(c, |group| {
+        group.throughput(Throughput::Elements(TRAIN_FLOP));
+    });
+    if let Some(medians) = medians {
+        INTERLEAVED
+            .set(medians)
+            .expect("the train steps are timed once");
+    }
 }
 
 /// `C = A·B` with `matrixmultiply`'s packed `sgemm` (which `ndarray` calls
@@ -125,8 +139,9 @@ fn measured(group: &str, name: &str, started: SystemTime) -> Option<f64> {
     Some(nanoseconds * 1e-9)
 }
 
-/// The table of the run: each W4 implementation's time, its rate in
-/// GFLOP/s and that rate as a fraction of the GEMM rates measured.
+/// The table of the run: each W4 implementation's median time in the
+/// interleaved rounds, its rate in GFLOP/s and that rate as a fraction of
+/// the GEMM rates criterion measured.
 fn summary(started: SystemTime) {
     let gflops = |flop: u64, seconds: f64| flop as f64 / seconds * 1e-9;
     let rates: Vec<(String, f64)> = GEMM_SHAPES
@@ -137,6 +152,9 @@ fn summary(started: SystemTime) {
             Some((name, gflops(2 * (m * k * n) as u64, seconds)))
         })
         .collect();
+    let Some(medians) = INTERLEAVED.get() else {
+        return;
+    };
     println!();
     println!(
         "W4 summary ({:.1} MFLOP per step)",
@@ -145,13 +163,10 @@ fn summary(started: SystemTime) {
     for (name, rate) in &rates {
         println!("  sgemm {name:>15}: {rate:6.1} GFLOP/s");
     }
-    let ndarray = measured(TRAIN_GROUP, "ndarray", started);
-    for name in ["generated", "expert", "ndarray", "dynamic"] {
-        let Some(seconds) = measured(TRAIN_GROUP, name, started) else {
-            continue;
-        };
+    let ndarray = medians.iter().find(|(name, _)| *name == "ndarray");
+    for &(name, seconds) in medians {
         let rate = gflops(TRAIN_FLOP, seconds);
-        let versus = ndarray.map_or(String::new(), |base| {
+        let versus = ndarray.map_or(String::new(), |(_, base)| {
             format!(", {:.2}× ndarray", seconds / base)
         });
         let mut share = String::new();

@@ -6,17 +6,18 @@
 // purpose (MNIST's input is 401 KB).
 #![allow(dead_code, clippy::unnecessary_box_returns)]
 
+pub(crate) mod contest;
 pub(crate) mod dynamic;
 pub(crate) mod expert;
 pub(crate) mod ndarray_gemm;
 
+use std::hint::black_box;
 use std::time::Duration;
 
-use std::hint::black_box;
-
-use criterion::measurement::WallTime;
-use criterion::{BenchmarkGroup, Criterion};
+use criterion::Criterion;
 use ndarray::Array2;
+
+use contest::Contest;
 
 use ndarray_gemm::{Activation, Loss};
 
@@ -56,11 +57,11 @@ pub(crate) fn matrix<const N: usize>(rows: &[[f32; N]]) -> Array2<f32> {
     Array2::from_shape_vec((rows.len(), N), rows.as_flattened().to_vec()).expect("rows × N")
 }
 
-/// Adds the train steps of the two baselines shaped at run time to `group`:
-/// `ndarray` (on `matrixmultiply`) and `dynamic`, both starting from
-/// `params` (the generated network's) on the batch `x`, `y`.
-pub(crate) fn bench_run_time_shaped<const I: usize, const O: usize>(
-    group: &mut BenchmarkGroup<'_, WallTime>,
+/// Adds the train steps of the two baselines shaped at run time to
+/// `contest`: `ndarray` (on `matrixmultiply`) and `dynamic`, both starting
+/// from `params` (the generated network's) on the batch `x`, `y`.
+pub(crate) fn add_run_time_shaped<const I: usize, const O: usize>(
+    contest: &mut Contest<'_>,
     widths: &[usize],
     activations: &[Activation],
     loss: Loss,
@@ -70,13 +71,13 @@ pub(crate) fn bench_run_time_shaped<const I: usize, const O: usize>(
     let rows = x.len();
     let mut gemm = ndarray_gemm::Mlp::new(widths, activations, loss, params, rows);
     let (xm, ym) = (matrix(x), matrix(y));
-    group.bench_function("ndarray", |b| {
-        b.iter(|| black_box(gemm.train_step(black_box(xm.view()), black_box(ym.view()), LR)));
+    contest.add("ndarray", move || {
+        gemm.train_step(black_box(xm.view()), black_box(ym.view()), LR)
     });
 
     let mut plain = dynamic::Mlp::new(widths, activations, loss, params, rows);
-    let (xf, yf) = (x.as_flattened(), y.as_flattened());
-    group.bench_function("dynamic", |b| {
-        b.iter(|| black_box(plain.train_step(black_box(xf), black_box(yf), LR)));
+    let (xf, yf) = (x.as_flattened().to_vec(), y.as_flattened().to_vec());
+    contest.add("dynamic", move || {
+        plain.train_step(black_box(&xf), black_box(&yf), LR)
     });
 }
