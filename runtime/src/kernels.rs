@@ -78,7 +78,7 @@ pub fn affine<T: Float, const B: usize, const I: usize, const O: usize>(
     b: &[T; O],
     z: &mut Matrix<T, B, O>,
 ) {
-    if use_blocked::<T>(B, I, O) {
+    if const { use_blocked::<T>(B, I, O) } {
         blocked::affine(x, w, b, z);
     } else {
         plain::affine(x, w, b, z);
@@ -122,7 +122,7 @@ pub fn weight_gradient<T: Float, const B: usize, const I: usize, const O: usize>
     g: &mut Matrix<T, I, O>,
     store: Store,
 ) {
-    if use_blocked::<T>(I, B, O) {
+    if const { use_blocked::<T>(I, B, O) } {
         blocked::weight_gradient(a, d, g, store);
     } else {
         plain::weight_gradient(a, d, g, store);
@@ -189,7 +189,7 @@ pub fn transposed_product<T: Float, const B: usize, const I: usize, const O: usi
     w: &Matrix<T, I, O>,
     out: &mut Matrix<T, B, I>,
 ) {
-    if use_blocked::<T>(B, O, I) && I * O * size_of::<T>() <= TRANSPOSED_COPY_BYTES {
+    if const { use_blocked::<T>(B, O, I) && I * O * size_of::<T>() <= TRANSPOSED_COPY_BYTES } {
         blocked::transposed_product(d, w, out);
     } else {
         plain::transposed_product(d, w, out);
@@ -624,7 +624,7 @@ mod register {
             wide::product(a, b, c, store);
             return;
         }
-        if size_of::<T>() == 4 {
+        if const { size_of::<T>() == 4 } {
             rows::<
                 T,
                 L,
@@ -676,16 +676,17 @@ mod register {
         store: Store,
     ) {
         // The buffer of packed blocks no larger than the product needs,
-        // since it is zeroed on every call: the sizes are constants, so
-        // only one branch remains.
-        let full = N / NR;
-        if full >= PACKED_BLOCKS {
+        // since it is zeroed on every call. The conditions are `const`
+        // blocks, so only the branch taken is compiled (as for the choice
+        // of kernel and of block width elsewhere): compile time goes to the
+        // products a network has, not to copies it never runs.
+        if const { N / NR >= PACKED_BLOCKS } {
             grouped_rows::<T, L, NR, HALF, FMA, PACKED_BLOCKS, M, K, N>(a, b, c, store);
-        } else if full >= 4 {
+        } else if const { N / NR >= 4 } {
             grouped_rows::<T, L, NR, HALF, FMA, 4, M, K, N>(a, b, c, store);
-        } else if full >= 2 {
+        } else if const { N / NR >= 2 } {
             grouped_rows::<T, L, NR, HALF, FMA, 2, M, K, N>(a, b, c, store);
-        } else if full == 1 {
+        } else if const { N / NR == 1 } {
             grouped_rows::<T, L, NR, HALF, FMA, 1, M, K, N>(a, b, c, store);
         } else {
             grouped_rows::<T, L, NR, HALF, FMA, 0, M, K, N>(a, b, c, store);
@@ -965,7 +966,7 @@ mod register {
             c: &mut [[T; N]; M],
             store: Store,
         ) {
-            if size_of::<T>() == 4 {
+            if const { size_of::<T>() == 4 } {
                 rows::<
                     T,
                     L,
