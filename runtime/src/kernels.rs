@@ -762,8 +762,10 @@ mod register {
                     );
                     i += BLOCK_ROWS;
                 }
-                // The last rows in blocks of 4, 2 and 1.
-                if i + 4 <= M {
+                // The last rows in blocks of 4, 2 and 1, as many as `M`
+                // leaves (known at compile time, so the heights not needed
+                // are not compiled).
+                if const { M % BLOCK_ROWS >= 4 } {
                     row_block::<T, L, 4, NR, HALF, FMA, M, K, N>(
                         a,
                         b,
@@ -775,7 +777,7 @@ mod register {
                     );
                     i += 4;
                 }
-                if i + 2 <= M {
+                if const { M % BLOCK_ROWS % 4 >= 2 } {
                     row_block::<T, L, 2, NR, HALF, FMA, M, K, N>(
                         a,
                         b,
@@ -787,7 +789,7 @@ mod register {
                     );
                     i += 2;
                 }
-                if i < M {
+                if const { M % 2 == 1 } {
                     row_block::<T, L, 1, NR, HALF, FMA, M, K, N>(
                         a,
                         b,
