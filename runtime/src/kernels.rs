@@ -166,6 +166,24 @@ pub fn bias_gradient<T: Float, const B: usize, const O: usize>(
     }
 }
 
+/// Multiplies every entry of `m` by `factor`. A training step with plain
+/// gradient descent scales `Δ` by `−η`, so that [`weight_gradient`] and
+/// [`bias_gradient`] adding into the parameters take the step.
+///
+/// ```
+/// use backprop_runtime::kernels::scale;
+///
+/// let mut delta = [[1.0, -2.0]];
+/// scale(&mut delta, -0.5);
+/// assert_eq!(delta, [[-0.5, 1.0]]);
+/// ```
+#[inline]
+pub fn scale<T: Float, const B: usize, const N: usize>(m: &mut Matrix<T, B, N>, factor: T) {
+    for value in m.as_flattened_mut() {
+        *value *= factor;
+    }
+}
+
 /// The product with a transposed weight matrix, `D·Wᵀ`: the gradient that
 /// flows back into a layer's input, `∂L/∂H = Δ·Wᵀ`. [`plain`] or
 /// [`blocked`] by the sizes; plain too when `Wᵀ` is larger than the copy
@@ -432,7 +450,11 @@ fn rational_tanh<T: Float>(z: T) -> T {
 /// assert_eq!(h[0][0], 0.5);
 /// assert!((h[0][1] - 0.880_797).abs() < 1e-6 && (h[0][2] - 0.119_203).abs() < 1e-6);
 /// ```
-#[inline]
+// Always: a tiny network's whole step is one chain of operations, and a
+// call in it (which the inliner may choose once a step holds both training
+// paths) costs more than the sigmoid.
+#[inline(always)]
+#[allow(clippy::inline_always)]
 pub fn sigmoid<T: Float, const B: usize, const N: usize>(
     z: &Matrix<T, B, N>,
     h: &mut Matrix<T, B, N>,

@@ -210,6 +210,17 @@ pub trait Network: Clone + Sized {
         grad_x: Option<&mut [Self::Input; B]>,
     ) -> Self::Float;
 
+    /// Backpropagation for `B` rows that are the whole batch, with plain
+    /// gradient descent on the way: each layer's parameters move by
+    /// `−rate·∂L/∂θ` as soon as its `Δ` has flowed back through its weights,
+    /// so no gradient is stored. Returns the loss before the step.
+    fn descend_rows<const B: usize>(
+        &mut self,
+        x: &[Self::Input; B],
+        y: &[Self::Output; B],
+        rate: Self::Float,
+    ) -> Self::Float;
+
     /// A value of the network's type for a training step to write `∂L/∂θ`
     /// in; what it holds is overwritten. Networks whose parameters live on
     /// the heap hand out the buffer of the previous step (see
@@ -269,12 +280,19 @@ pub trait Network: Clone + Sized {
 
     /// One step of training on a batch: forward pass, loss, backward pass and
     /// the optimizer's update. Returns the loss before the update.
+    ///
+    /// With plain SGD (see [`Optimizer::plain_learning_rate`]) the update is
+    /// applied layer by layer during the backward pass, without storing the
+    /// gradient; the result is the same up to rounding.
     fn train_step<const B: usize, O: Optimizer<Self::Float> + ?Sized>(
         &mut self,
         x: &[Self::Input; B],
         y: &[Self::Output; B],
         optimizer: &mut O,
     ) -> Self::Float {
+        if let Some(rate) = optimizer.plain_learning_rate() {
+            return self.descend_rows(x, y, rate);
+        }
         let mut grad = self.take_gradient_buffer();
         let loss = self.backprop_rows(x, y, B, Some(&mut grad), Store::Overwrite, None);
         optimizer.step(self.params_mut(), grad.params());

@@ -40,6 +40,15 @@ pub trait Optimizer<T: Float> {
     /// If `params` and `grads` differ in length, or if the optimizer keeps
     /// state for a different number of parameters.
     fn step(&mut self, params: &mut [T], grads: &[T]);
+
+    /// `Some(η)` when [`step`](Optimizer::step) is exactly `θ ← θ − η·g`
+    /// for every parameter, with no state: a network's
+    /// [`train_step`](crate::Network::train_step) then moves each layer's
+    /// parameters as soon as their gradient is known, without storing it.
+    /// `None`, the default, for every other optimizer.
+    fn plain_learning_rate(&self) -> Option<T> {
+        None
+    }
 }
 
 /// Where an optimizer keeps one value of state per parameter: a momentum
@@ -308,14 +317,11 @@ impl<S> Sgd<S> {
 
 impl<T: Float, S: StateStorage<T>> Optimizer<T> for Sgd<S> {
     #[inline]
-    // PyTorch tests its options with `!= 0` too; exact zero means "off".
-    #[allow(clippy::float_cmp)]
     fn step(&mut self, params: &mut [T], grads: &[T]) {
         assert_eq!(params.len(), grads.len(), "one gradient per parameter");
         // Plain SGD on its own, small enough to be inlined into a train
         // step, where a call costs as much as a tiny network's update.
-        if self.momentum == 0.0 && self.weight_decay == 0.0 && !self.nesterov {
-            let rate = T::from_f64(self.learning_rate);
+        if let Some(rate) = Optimizer::<T>::plain_learning_rate(self) {
             for (p, &g) in params.iter_mut().zip(grads) {
                 *p -= rate * g;
             }
@@ -323,9 +329,21 @@ impl<T: Float, S: StateStorage<T>> Optimizer<T> for Sgd<S> {
         }
         self.step_with_options(params, grads);
     }
+
+    #[inline]
+    fn plain_learning_rate(&self) -> Option<T> {
+        self.is_plain().then(|| T::from_f64(self.learning_rate))
+    }
 }
 
 impl<S> Sgd<S> {
+    /// Without momentum, Nesterov momentum or weight decay.
+    // PyTorch tests its options with `!= 0` too; exact zero means "off".
+    #[allow(clippy::float_cmp)]
+    fn is_plain(&self) -> bool {
+        self.momentum == 0.0 && self.weight_decay == 0.0 && !self.nesterov
+    }
+
     /// [`Optimizer::step`] with momentum, Nesterov momentum or weight decay.
     #[allow(clippy::float_cmp)]
     fn step_with_options<T: Float>(&mut self, params: &mut [T], grads: &[T])

@@ -6,6 +6,9 @@
 //! 3. `∂L/∂Hˡ⁻¹ = Δˡ·Wˡᵀ`
 //! 4. `Δˡ⁻¹ = ∂L/∂Hˡ⁻¹ ⊙ f'(Zˡ⁻¹)`
 //! 5. go to layer `l − 1`; at the first layer, `∂L/∂X = Δ¹·W¹ᵀ`.
+//!
+//! With plain gradient descent the parameters take their step during the
+//! same pass ([`descend_rows`]), without a stored gradient.
 
 use proc_macro2::TokenStream;
 use quote::{quote, quote_spanned};
@@ -57,6 +60,77 @@ pub(super) fn backprop_rows(cx: &Context) -> TokenStream {
             loss
         }
     }
+}
+
+/// `Network::descend_rows`: the same passes, with plain gradient descent
+/// folded into the backward pass. Each layer first sends `Δˡ` back through
+/// its weights as they were (steps 3–4), then scales `Δˡ` by `−η` and adds
+/// `Hˡ⁻¹ᵀ·(−η·Δˡ)` and `1ᵀ·(−η·Δˡ)` to its own parameters (steps 1–2).
+pub(super) fn descend_rows(cx: &Context) -> TokenStream {
+    let Context {
+        rt, float, network, ..
+    } = cx;
+    let (inputs, outputs) = (size(network.inputs), size(network.outputs()));
+    let (_, fused) = cx.loss_value();
+    let forward = forward::layers(
+        cx,
+        if fused {
+            Output::Logits
+        } else {
+            Output::Activated
+        },
+    );
+    let output_delta = output_delta(cx);
+    let layers: TokenStream = (1..=network.layers.len())
+        .rev()
+        .map(|l| descend_layer(cx, l))
+        .collect();
+    quote! {
+        #[inline]
+        fn descend_rows<const B: #rt::usize>(
+            &mut self,
+            x: &[[#float; #inputs]; B],
+            y: &[[#float; #outputs]; B],
+            rate: #float,
+        ) -> #float {
+            let batch_rows: #rt::usize = B;
+            #forward
+            #output_delta
+            #layers
+            loss
+        }
+    }
+}
+
+/// Layer `l` of [`descend_rows`], given `Δˡ`.
+fn descend_layer(cx: &Context, l: usize) -> TokenStream {
+    let rt = &cx.rt;
+    let kernels = cx.kernels();
+    let layer = &cx.network.layers[l - 1];
+    let input = Context::layer_input(l);
+    let delta = Context::delta(l);
+    let (w, w_mut, b_mut) = (
+        Context::weights(l, ""),
+        Context::weights(l, "_mut"),
+        Context::bias(l, "_mut"),
+    );
+    let mut statements = TokenStream::new();
+    if l > 1 {
+        let previous = &cx.network.layers[l - 2];
+        let previous_delta = Context::delta(l - 1);
+        let (ty, zero) = cx.batch_matrix(previous.width);
+        statements.extend(quote_spanned! {layer.code_span()=>
+            let mut #previous_delta: #ty = #zero;
+            #kernels::transposed_product(&#delta, self.#w(), &mut #previous_delta);
+        });
+        statements.extend(activation_derivative(cx, l - 1));
+    }
+    statements.extend(quote_spanned! {layer.code_span()=>
+        #rt::kernels::scale(&mut #delta, -rate);
+        #kernels::weight_gradient(#input, &#delta, self.#w_mut(), #rt::kernels::Store::Add);
+        #rt::kernels::bias_gradient(&#delta, self.#b_mut(), #rt::kernels::Store::Add);
+    });
+    statements
 }
 
 /// `Δᴸ` and the loss: `∂L/∂Ŷ ⊙ f'(Zᴸ)`, or directly from the logits for a

@@ -106,8 +106,9 @@ impl Methods {
                 "The loss of a batch and its gradient with respect to the inputs, `∂L/∂X` (B×{inputs})."
             ),
             train_step: "One step of training: forward pass, loss, backward pass and the \
-                         optimizer's update (`Sgd::new(learning_rate)` is plain SGD). \
-                         Returns the loss before the update."
+                         optimizer's update (`Sgd::new(learning_rate)` is plain SGD, which \
+                         moves each layer during the backward pass without storing the \
+                         gradient). Returns the loss before the update."
                 .to_owned(),
         }
     }

@@ -478,6 +478,7 @@ fn trait_impl(cx: &Context) -> TokenStream {
     let forward_rows = forward::forward_rows(cx);
     let loss_rows = forward::loss_rows(cx);
     let backprop_rows = backward::backprop_rows(cx);
+    let descend_rows = backward::descend_rows(cx);
     let widths = std::iter::once(network.inputs)
         .chain(network.layers.iter().map(|layer| layer.width))
         .map(size);
@@ -519,6 +520,7 @@ fn trait_impl(cx: &Context) -> TokenStream {
             #forward_rows
             #loss_rows
             #backprop_rows
+            #descend_rows
         }
     }
 }
