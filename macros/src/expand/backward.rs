@@ -23,20 +23,7 @@ pub(super) fn backprop_rows(cx: &Context) -> TokenStream {
         rt, float, network, ..
     } = cx;
     let (inputs, outputs) = (size(network.inputs), size(network.outputs()));
-    let (_, fused) = cx.loss_value();
-    let forward = forward::layers(
-        cx,
-        if fused {
-            Output::Logits
-        } else {
-            Output::Activated
-        },
-    );
-    let output_delta = output_delta(cx);
-    let layers: TokenStream = (1..=network.layers.len())
-        .rev()
-        .map(|l| layer(cx, l))
-        .collect();
+    let body = passes(cx, layer);
     // Layers above the first reborrow `grad`; the first takes it.
     let grad_binding = if network.layers.len() > 1 {
         quote!(mut grad)
@@ -54,10 +41,7 @@ pub(super) fn backprop_rows(cx: &Context) -> TokenStream {
             store: #rt::kernels::Store,
             grad_x: #rt::Option<&mut [[#float; #inputs]; B]>,
         ) -> #float {
-            #forward
-            #output_delta
-            #layers
-            loss
+            #body
         }
     }
 }
@@ -71,6 +55,24 @@ pub(super) fn descend_rows(cx: &Context) -> TokenStream {
         rt, float, network, ..
     } = cx;
     let (inputs, outputs) = (size(network.inputs), size(network.outputs()));
+    let body = passes(cx, descend_layer);
+    quote! {
+        #[inline]
+        fn descend_rows<const B: #rt::usize>(
+            &mut self,
+            x: &[[#float; #inputs]; B],
+            y: &[[#float; #outputs]; B],
+            rate: #float,
+        ) -> #float {
+            let batch_rows: #rt::usize = B;
+            #body
+        }
+    }
+}
+
+/// The forward pass, `Δᴸ` and the loss, then `layer` for each layer from
+/// the last to the first; the value is the loss.
+fn passes(cx: &Context, layer: fn(&Context, usize) -> TokenStream) -> TokenStream {
     let (_, fused) = cx.loss_value();
     let forward = forward::layers(
         cx,
@@ -81,24 +83,15 @@ pub(super) fn descend_rows(cx: &Context) -> TokenStream {
         },
     );
     let output_delta = output_delta(cx);
-    let layers: TokenStream = (1..=network.layers.len())
+    let layers: TokenStream = (1..=cx.network.layers.len())
         .rev()
-        .map(|l| descend_layer(cx, l))
+        .map(|l| layer(cx, l))
         .collect();
     quote! {
-        #[inline]
-        fn descend_rows<const B: #rt::usize>(
-            &mut self,
-            x: &[[#float; #inputs]; B],
-            y: &[[#float; #outputs]; B],
-            rate: #float,
-        ) -> #float {
-            let batch_rows: #rt::usize = B;
-            #forward
-            #output_delta
-            #layers
-            loss
-        }
+        #forward
+        #output_delta
+        #layers
+        loss
     }
 }
 
@@ -109,22 +102,12 @@ fn descend_layer(cx: &Context, l: usize) -> TokenStream {
     let layer = &cx.network.layers[l - 1];
     let input = Context::layer_input(l);
     let delta = Context::delta(l);
-    let (w, w_mut, b_mut) = (
-        Context::weights(l, ""),
-        Context::weights(l, "_mut"),
-        Context::bias(l, "_mut"),
-    );
-    let mut statements = TokenStream::new();
-    if l > 1 {
-        let previous = &cx.network.layers[l - 2];
-        let previous_delta = Context::delta(l - 1);
-        let (ty, zero) = cx.batch_matrix(previous.width);
-        statements.extend(quote_spanned! {layer.code_span()=>
-            let mut #previous_delta: #ty = #zero;
-            #kernels::transposed_product(&#delta, self.#w(), &mut #previous_delta);
-        });
-        statements.extend(activation_derivative(cx, l - 1));
-    }
+    let (w_mut, b_mut) = (Context::weights(l, "_mut"), Context::bias(l, "_mut"));
+    let mut statements = if l > 1 {
+        previous_delta(cx, l)
+    } else {
+        TokenStream::new()
+    };
     statements.extend(quote_spanned! {layer.code_span()=>
         #rt::kernels::scale(&mut #delta, -rate);
         #kernels::weight_gradient(#input, &#delta, self.#w_mut(), #rt::kernels::Store::Add);
@@ -211,14 +194,26 @@ fn layer(cx: &Context, l: usize) -> TokenStream {
             }
         });
     } else {
-        let previous = &cx.network.layers[l - 2];
-        let previous_delta = Context::delta(l - 1);
-        let (ty, zero) = cx.batch_matrix(previous.width);
-        statements.extend(quote_spanned! {layer.code_span()=>
-            let mut #previous_delta: #ty = #zero;
-            #kernels::transposed_product(&#delta, self.#w(), &mut #previous_delta);
-        });
-        statements.extend(activation_derivative(cx, l - 1));
+        statements.extend(previous_delta(cx, l));
     }
+    statements
+}
+
+/// Steps 3–4 for layer `l > 1`: `Δˡ⁻¹ = (Δˡ·Wˡᵀ) ⊙ f'(Zˡ⁻¹)`.
+fn previous_delta(cx: &Context, l: usize) -> TokenStream {
+    let kernels = cx.kernels();
+    let layer = &cx.network.layers[l - 1];
+    let previous = &cx.network.layers[l - 2];
+    let (delta, previous_delta, w) = (
+        Context::delta(l),
+        Context::delta(l - 1),
+        Context::weights(l, ""),
+    );
+    let (ty, zero) = cx.batch_matrix(previous.width);
+    let mut statements = quote_spanned! {layer.code_span()=>
+        let mut #previous_delta: #ty = #zero;
+        #kernels::transposed_product(&#delta, self.#w(), &mut #previous_delta);
+    };
+    statements.extend(activation_derivative(cx, l - 1));
     statements
 }
