@@ -5,7 +5,7 @@
 //!   row-major matrices (`X·W + 1·bᵀ`, `Hᵀ·Δ`, `1ᵀ·Δ`, `Δ·Wᵀ`);
 //! - [`activation`] and [`loss`]: `f`, `f'`, `L` and `∂L/∂Ŷ`;
 //! - [`Network`]: the trait every generated network implements, with the
-//!   batch methods written once in terms of three generated ones;
+//!   batch methods written once in terms of four generated ones;
 //! - [`optim`]: [`Sgd`], [`Adam`] and [`AdamW`], as PyTorch computes them;
 //!   [`init`]: seeded Glorot, He and PyTorch-default initialisation,
 //!   uniform or normal;
