@@ -87,10 +87,11 @@ pub fn affine<T: Float, const B: usize, const I: usize, const O: usize>(
 
 /// Whether a gradient kernel overwrites its output or adds to it.
 ///
-/// A training step overwrites: the gradient buffer then needs no zeroing
+/// A training step overwrites its gradient buffer: it then needs no zeroing
 /// first, and the sums need no addition of zeros (which the compiler must
 /// keep, since `0 + (−0) = +0`). Gradients of a batch taken in several
-/// chunks add the later chunks to the first.
+/// chunks add the later chunks to the first, and a step of plain SGD adds
+/// the products of `−η·Δ` straight into the parameters.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Store {
     /// `g = …`
