@@ -124,13 +124,20 @@ impl<'a> Contest<'a> {
     }
 }
 
-/// Whether the benchmark runs to be timed: not under `cargo test --benches`
-/// (criterion's `--test`) nor when only listing benchmarks.
+/// Whether the benchmark runs to be timed: `cargo bench` passes `--bench`;
+/// `cargo test --benches` does not (criterion then runs each benchmark once
+/// as a test, in an unoptimised build), and `--list` and `--profile-time`
+/// ask for something else.
 fn timing_requested() -> bool {
-    !std::env::args().any(|arg| arg == "--test" || arg == "--list")
+    let args: Vec<String> = std::env::args().collect();
+    args.iter().any(|arg| arg == "--bench")
+        && !args
+            .iter()
+            .any(|arg| arg == "--test" || arg == "--list" || arg == "--profile-time")
 }
 
-/// How many calls of `step` take about `ROUND`.
+/// How many calls of `step` take about `ROUND`: doubled until they take a
+/// quarter of it, then scaled to the whole.
 fn calls_per_round(step: &mut dyn FnMut()) -> u32 {
     let mut calls = 1_u32;
     loop {
@@ -140,8 +147,8 @@ fn calls_per_round(step: &mut dyn FnMut()) -> u32 {
         }
         let elapsed = start.elapsed();
         if elapsed >= ROUND / 4 || calls >= 1 << 24 {
-            // Four times the calls that took a quarter of a round, at least one.
-            return calls.saturating_mul(4).max(1);
+            let scaled = u128::from(calls) * ROUND.as_nanos() / elapsed.as_nanos().max(1);
+            return u32::try_from(scaled).unwrap_or(u32::MAX).max(1);
         }
         calls *= 2;
     }
