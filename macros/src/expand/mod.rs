@@ -464,7 +464,7 @@ fn slice_methods(cx: &Context) -> TokenStream {
     }
 }
 
-/// `impl Network`: the constants, the flat parameter views and the three
+/// `impl Network`: the constants, the flat parameter views and the four
 /// generated passes.
 fn trait_impl(cx: &Context) -> TokenStream {
     let Context {
