@@ -65,7 +65,8 @@ impl<'a> Contest<'a> {
         timing_requested().then(|| self.interleaved())
     }
 
-    /// `ROUNDS` rounds, each timing every implementation for about `ROUND`;
+    /// `ROUNDS` rounds, each timing every implementation for about `ROUND`,
+    /// in alternating order;
     /// prints the median time of each and the median per-round ratio of
     /// `generated` to the best of `expert` and `ndarray`, and returns the
     /// medians.
@@ -76,14 +77,21 @@ impl<'a> Contest<'a> {
             .map(|(_, step)| calls_per_round(step))
             .collect();
         let mut times = vec![Vec::with_capacity(ROUNDS); self.entries.len()];
-        for _ in 0..ROUNDS {
-            for (((_, step), &calls), times) in self.entries.iter_mut().zip(&calls).zip(&mut times)
-            {
+        for round in 0..ROUNDS {
+            // Forwards in even rounds, backwards in odd ones, so that no
+            // implementation always follows the same other one (whose data
+            // it finds in the caches).
+            let mut order: Vec<usize> = (0..self.entries.len()).collect();
+            if round % 2 == 1 {
+                order.reverse();
+            }
+            for entry in order {
+                let step = &mut self.entries[entry].1;
                 let start = Instant::now();
-                for _ in 0..calls {
+                for _ in 0..calls[entry] {
                     step();
                 }
-                times.push(start.elapsed().as_secs_f64() / f64::from(calls));
+                times[entry].push(start.elapsed().as_secs_f64() / f64::from(calls[entry]));
             }
         }
         let index = |name: &str| self.entries.iter().position(|(entry, _)| *entry == name);
