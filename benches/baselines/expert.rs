@@ -58,6 +58,25 @@ impl Activation for Relu {
     }
 }
 
+/// `H = A(Z)`, in place.
+#[inline]
+fn activate<A: Activation, const B: usize, const N: usize>(h: &mut [[f32; N]; B]) {
+    for v in h.as_flattened_mut() {
+        *v = A::apply(*v);
+    }
+}
+
+/// `Δ ⊙= A'(Z)`, from the layer's output `H`.
+#[inline]
+fn times_derivative<A: Activation, const B: usize, const N: usize>(
+    delta: &mut [[f32; N]; B],
+    h: &[[f32; N]; B],
+) {
+    for (d, &h) in delta.as_flattened_mut().iter_mut().zip(h.as_flattened()) {
+        *d *= A::derivative(h);
+    }
+}
+
 /// A dense layer: `W` (`I × O`) and `b`.
 #[derive(Clone)]
 pub(crate) struct Dense<const I: usize, const O: usize> {
@@ -70,6 +89,12 @@ pub(crate) struct Dense<const I: usize, const O: usize> {
 impl<const I: usize, const O: usize> Dense<I, O> {
     /// Number of parameters.
     pub(crate) const PARAMS: usize = I * O + O;
+
+    /// All weights and biases zero.
+    pub(crate) const ZERO: Self = Self {
+        w: [[0.0; O]; I],
+        b: [0.0; O],
+    };
 
     /// Copies from the generated layout, `W` row by row then `b`.
     pub(crate) fn load(&mut self, flat: &[f32]) {
@@ -106,8 +131,7 @@ impl<const I: usize, const O: usize> Dense<I, O> {
         delta: &[[f32; O]; B],
         grad: &mut Self,
     ) {
-        grad.w = [[0.0; O]; I];
-        grad.b = [0.0; O];
+        *grad = Self::ZERO;
         for (x_row, d_row) in x.iter().zip(delta) {
             for (&xi, g_row) in x_row.iter().zip(grad.w.iter_mut()) {
                 for (g, &d) in g_row.iter_mut().zip(d_row) {
@@ -249,22 +273,10 @@ impl<A: Activation, L: Output<O>, const B: usize, const I: usize, const H: usize
     /// From the generated layout of parameters.
     pub(crate) fn from_params(params: &[f32]) -> Box<Self> {
         let mut net = Box::new(Self {
-            l1: Dense {
-                w: [[0.0; H]; I],
-                b: [0.0; H],
-            },
-            l2: Dense {
-                w: [[0.0; O]; H],
-                b: [0.0; O],
-            },
-            g1: Dense {
-                w: [[0.0; H]; I],
-                b: [0.0; H],
-            },
-            g2: Dense {
-                w: [[0.0; O]; H],
-                b: [0.0; O],
-            },
+            l1: Dense::ZERO,
+            l2: Dense::ZERO,
+            g1: Dense::ZERO,
+            g2: Dense::ZERO,
             h1: [[0.0; H]; B],
             z2: [[0.0; O]; B],
             d2: [[0.0; O]; B],
@@ -287,9 +299,7 @@ impl<A: Activation, L: Output<O>, const B: usize, const I: usize, const H: usize
     /// `Ŷ` of a batch.
     pub(crate) fn forward(&mut self, x: &[[f32; I]; B], out: &mut [[f32; O]; B]) {
         self.l1.forward(x, &mut self.h1);
-        for v in self.h1.as_flattened_mut() {
-            *v = A::apply(*v);
-        }
+        activate::<A, B, _>(&mut self.h1);
         self.l2.forward(&self.h1, out);
         for row in out.iter_mut() {
             L::activate(row);
@@ -299,21 +309,12 @@ impl<A: Activation, L: Output<O>, const B: usize, const I: usize, const H: usize
     /// The loss; the gradient goes to `g1` and `g2`.
     pub(crate) fn gradients(&mut self, x: &[[f32; I]; B], y: &[[f32; O]; B]) -> f32 {
         self.l1.forward(x, &mut self.h1);
-        for v in self.h1.as_flattened_mut() {
-            *v = A::apply(*v);
-        }
+        activate::<A, B, _>(&mut self.h1);
         self.l2.forward(&self.h1, &mut self.z2);
         let loss = L::loss_delta(&self.z2, y, &mut self.d2);
         self.l2.gradient(&self.h1, &self.d2, &mut self.g2);
         self.l2.back(&self.d2, &mut self.d1);
-        for (d, &h) in self
-            .d1
-            .as_flattened_mut()
-            .iter_mut()
-            .zip(self.h1.as_flattened())
-        {
-            *d *= A::derivative(h);
-        }
+        times_derivative::<A, B, _>(&mut self.d1, &self.h1);
         self.l1.gradient(x, &self.d1, &mut self.g1);
         loss
     }
@@ -368,30 +369,12 @@ impl<
     /// From the generated layout of parameters.
     pub(crate) fn from_params(params: &[f32]) -> Box<Self> {
         let mut net = Box::new(Self {
-            l1: Dense {
-                w: [[0.0; H1]; I],
-                b: [0.0; H1],
-            },
-            l2: Dense {
-                w: [[0.0; H2]; H1],
-                b: [0.0; H2],
-            },
-            l3: Dense {
-                w: [[0.0; O]; H2],
-                b: [0.0; O],
-            },
-            g1: Dense {
-                w: [[0.0; H1]; I],
-                b: [0.0; H1],
-            },
-            g2: Dense {
-                w: [[0.0; H2]; H1],
-                b: [0.0; H2],
-            },
-            g3: Dense {
-                w: [[0.0; O]; H2],
-                b: [0.0; O],
-            },
+            l1: Dense::ZERO,
+            l2: Dense::ZERO,
+            l3: Dense::ZERO,
+            g1: Dense::ZERO,
+            g2: Dense::ZERO,
+            g3: Dense::ZERO,
             h1: [[0.0; H1]; B],
             h2: [[0.0; H2]; B],
             z3: [[0.0; O]; B],
@@ -420,13 +403,9 @@ impl<
     /// `Ŷ` of a batch.
     pub(crate) fn forward(&mut self, x: &[[f32; I]; B], out: &mut [[f32; O]; B]) {
         self.l1.forward(x, &mut self.h1);
-        for v in self.h1.as_flattened_mut() {
-            *v = A::apply(*v);
-        }
+        activate::<A, B, _>(&mut self.h1);
         self.l2.forward(&self.h1, &mut self.h2);
-        for v in self.h2.as_flattened_mut() {
-            *v = A::apply(*v);
-        }
+        activate::<A, B, _>(&mut self.h2);
         self.l3.forward(&self.h2, out);
         for row in out.iter_mut() {
             L::activate(row);
@@ -436,35 +415,17 @@ impl<
     /// The loss; the gradient goes to the `g` layers.
     pub(crate) fn gradients(&mut self, x: &[[f32; I]; B], y: &[[f32; O]; B]) -> f32 {
         self.l1.forward(x, &mut self.h1);
-        for v in self.h1.as_flattened_mut() {
-            *v = A::apply(*v);
-        }
+        activate::<A, B, _>(&mut self.h1);
         self.l2.forward(&self.h1, &mut self.h2);
-        for v in self.h2.as_flattened_mut() {
-            *v = A::apply(*v);
-        }
+        activate::<A, B, _>(&mut self.h2);
         self.l3.forward(&self.h2, &mut self.z3);
         let loss = L::loss_delta(&self.z3, y, &mut self.d3);
         self.l3.gradient(&self.h2, &self.d3, &mut self.g3);
         self.l3.back(&self.d3, &mut self.d2);
-        for (d, &h) in self
-            .d2
-            .as_flattened_mut()
-            .iter_mut()
-            .zip(self.h2.as_flattened())
-        {
-            *d *= A::derivative(h);
-        }
+        times_derivative::<A, B, _>(&mut self.d2, &self.h2);
         self.l2.gradient(&self.h1, &self.d2, &mut self.g2);
         self.l2.back(&self.d2, &mut self.d1);
-        for (d, &h) in self
-            .d1
-            .as_flattened_mut()
-            .iter_mut()
-            .zip(self.h1.as_flattened())
-        {
-            *d *= A::derivative(h);
-        }
+        times_derivative::<A, B, _>(&mut self.d1, &self.h1);
         self.l1.gradient(x, &self.d1, &mut self.g1);
         loss
     }
