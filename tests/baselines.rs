@@ -14,6 +14,7 @@ mod ndarray_gemm;
 use approx::assert_relative_eq;
 use backprop::{Network, Sgd};
 use ndarray::Array2;
+use ndarray_gemm::{Activation, Loss};
 
 backprop::network! {
     /// The seed workload's shape (W1).
@@ -113,43 +114,72 @@ fn expert_baselines_compute_the_generated_gradients() {
     );
 }
 
-#[test]
-fn ndarray_baselines_compute_the_generated_gradients() {
-    use ndarray_gemm::{Activation, Loss, Mlp};
+/// The two baselines shaped at run time, driven the same way by
+/// [`run_time_shaped_baseline_computes_the_generated_gradients`].
+trait RunTimeShaped: Sized {
+    fn new(widths: &[usize], activations: &[Activation], loss: Loss, params: &[f32]) -> Self;
+    fn gradients<const I: usize, const O: usize>(&mut self, x: &[[f32; I]], y: &[[f32; O]]) -> f32;
+    fn gradient_params(&self, flat: &mut [f32]);
+    fn train_step<const I: usize, const O: usize>(&mut self, x: &[[f32; I]], y: &[[f32; O]]);
+    fn forward<const I: usize>(&mut self, x: &[[f32; I]]) -> Vec<f32>;
+}
 
+impl RunTimeShaped for ndarray_gemm::Mlp {
+    fn new(widths: &[usize], activations: &[Activation], loss: Loss, params: &[f32]) -> Self {
+        Self::new(widths, activations, loss, params, B)
+    }
+    fn gradients<const I: usize, const O: usize>(&mut self, x: &[[f32; I]], y: &[[f32; O]]) -> f32 {
+        self.gradients(matrix(x).view(), matrix(y).view())
+    }
+    fn gradient_params(&self, flat: &mut [f32]) {
+        self.gradient_params(flat);
+    }
+    fn train_step<const I: usize, const O: usize>(&mut self, x: &[[f32; I]], y: &[[f32; O]]) {
+        self.train_step(matrix(x).view(), matrix(y).view(), LR);
+    }
+    fn forward<const I: usize>(&mut self, x: &[[f32; I]]) -> Vec<f32> {
+        self.forward(matrix(x).view()).iter().copied().collect()
+    }
+}
+
+impl RunTimeShaped for dynamic::Mlp {
+    fn new(widths: &[usize], activations: &[Activation], loss: Loss, params: &[f32]) -> Self {
+        Self::new(widths, activations, loss, params, B)
+    }
+    fn gradients<const I: usize, const O: usize>(&mut self, x: &[[f32; I]], y: &[[f32; O]]) -> f32 {
+        self.gradients(x.as_flattened(), y.as_flattened())
+    }
+    fn gradient_params(&self, flat: &mut [f32]) {
+        self.gradient_params(flat);
+    }
+    fn train_step<const I: usize, const O: usize>(&mut self, x: &[[f32; I]], y: &[[f32; O]]) {
+        self.train_step(x.as_flattened(), y.as_flattened(), LR);
+    }
+    fn forward<const I: usize>(&mut self, x: &[[f32; I]]) -> Vec<f32> {
+        self.forward(x.as_flattened()).to_vec()
+    }
+}
+
+/// The seed's, control's and classifier's losses and gradients, the seed's
+/// step and the classifier's outputs, from baseline `M`.
+fn run_time_shaped_baseline_computes_the_generated_gradients<M: RunTimeShaped>() {
     let seed = Seed::seeded(1);
     let (x, y) = (rows::<B, 3>(1), rows::<B, 2>(2));
     let (loss, grad, stepped) = generated(&seed, &x, &y);
-    let mut baseline = Mlp::new(
-        &[3, 4, 2],
-        &[Activation::Sigmoid, Activation::Linear],
-        Loss::Mse,
-        seed.params(),
-        B,
-    );
-    let (xm, ym) = (matrix(&x), matrix(&y));
+    let shape = [Activation::Sigmoid, Activation::Linear];
+    let mut baseline = M::new(&[3, 4, 2], &shape, Loss::Mse, seed.params());
     let mut flat = vec![0.0; Seed::PARAMS];
-    assert_relative_eq!(
-        baseline.gradients(xm.view(), ym.view()),
-        loss,
-        max_relative = 1e-5
-    );
+    assert_relative_eq!(baseline.gradients(&x, &y), loss, max_relative = 1e-5);
     baseline.gradient_params(&mut flat);
     assert_close("seed gradient", &flat, &grad);
-    baseline.train_step(xm.view(), ym.view(), LR);
-    let mut after = Mlp::new(
-        &[3, 4, 2],
-        &[Activation::Sigmoid, Activation::Linear],
-        Loss::Mse,
-        &stepped,
-        B,
-    );
+    baseline.train_step(&x, &y);
     // Parameters after the step: the gradient at the stepped weights matches
     // only if the step did.
+    let mut after = M::new(&[3, 4, 2], &shape, Loss::Mse, &stepped);
     let mut want = vec![0.0; Seed::PARAMS];
-    after.gradients(xm.view(), ym.view());
+    after.gradients(&x, &y);
     after.gradient_params(&mut want);
-    baseline.gradients(xm.view(), ym.view());
+    baseline.gradients(&x, &y);
     baseline.gradient_params(&mut flat);
     assert_close("seed after a step", &flat, &want);
 
@@ -157,19 +187,10 @@ fn ndarray_baselines_compute_the_generated_gradients() {
     let (x, y) = (rows::<B, 5>(3), rows::<B, 2>(4));
     let (loss, grad, _) = generated(&control, &x, &y);
     let tanh = Activation::Tanh;
-    let mut baseline = Mlp::new(
-        &[5, 6, 4, 2],
-        &[tanh, tanh, Activation::Linear],
-        Loss::Mse,
-        control.params(),
-        B,
-    );
+    let shape = [tanh, tanh, Activation::Linear];
+    let mut baseline = M::new(&[5, 6, 4, 2], &shape, Loss::Mse, control.params());
     let mut flat = vec![0.0; Control::PARAMS];
-    assert_relative_eq!(
-        baseline.gradients(matrix(&x).view(), matrix(&y).view()),
-        loss,
-        max_relative = 1e-5
-    );
+    assert_relative_eq!(baseline.gradients(&x, &y), loss, max_relative = 1e-5);
     baseline.gradient_params(&mut flat);
     assert_close("control gradient", &flat, &grad);
 
@@ -177,94 +198,30 @@ fn ndarray_baselines_compute_the_generated_gradients() {
     let x = rows::<B, 6>(5);
     let y: [[f32; 3]; B] = core::array::from_fn(|r| backprop::one_hot(r % 3));
     let (loss, grad, _) = generated(&classifier, &x, &y);
-    let mut baseline = Mlp::new(
+    let shape = [Activation::Relu, Activation::Linear];
+    let mut baseline = M::new(
         &[6, 7, 3],
-        &[Activation::Relu, Activation::Linear],
+        &shape,
         Loss::SoftmaxCrossEntropy,
         classifier.params(),
-        B,
     );
     let mut flat = vec![0.0; Classifier::PARAMS];
-    let (xm, ym) = (matrix(&x), matrix(&y));
-    assert_relative_eq!(
-        baseline.gradients(xm.view(), ym.view()),
-        loss,
-        max_relative = 1e-5
-    );
+    assert_relative_eq!(baseline.gradients(&x, &y), loss, max_relative = 1e-5);
     baseline.gradient_params(&mut flat);
     assert_close("classifier gradient", &flat, &grad);
-    let outputs = baseline.forward(xm.view()).to_owned();
     assert_close(
         "classifier outputs",
-        outputs.as_slice().expect("contiguous"),
+        &baseline.forward(&x),
         classifier.forward(&x).as_flattened(),
     );
 }
 
 #[test]
+fn ndarray_baselines_compute_the_generated_gradients() {
+    run_time_shaped_baseline_computes_the_generated_gradients::<ndarray_gemm::Mlp>();
+}
+
+#[test]
 fn dynamic_baselines_compute_the_generated_gradients() {
-    use dynamic::{Activation, Loss, Mlp};
-
-    let seed = Seed::seeded(1);
-    let (x, y) = (rows::<B, 3>(1), rows::<B, 2>(2));
-    let (loss, grad, stepped) = generated(&seed, &x, &y);
-    let shape = [Activation::Sigmoid, Activation::Linear];
-    let mut baseline = Mlp::new(&[3, 4, 2], &shape, Loss::Mse, seed.params(), B);
-    let (xf, yf) = (x.as_flattened(), y.as_flattened());
-    let mut flat = vec![0.0; Seed::PARAMS];
-    assert_relative_eq!(baseline.gradients(xf, yf), loss, max_relative = 1e-5);
-    baseline.gradient_params(&mut flat);
-    assert_close("seed gradient", &flat, &grad);
-    baseline.train_step(xf, yf, LR);
-    // Parameters after the step: the gradient at the stepped weights matches
-    // only if the step did.
-    let mut after = Mlp::new(&[3, 4, 2], &shape, Loss::Mse, &stepped, B);
-    let mut want = vec![0.0; Seed::PARAMS];
-    after.gradients(xf, yf);
-    after.gradient_params(&mut want);
-    baseline.gradients(xf, yf);
-    baseline.gradient_params(&mut flat);
-    assert_close("seed after a step", &flat, &want);
-
-    let control = Control::seeded(2);
-    let (x, y) = (rows::<B, 5>(3), rows::<B, 2>(4));
-    let (loss, grad, _) = generated(&control, &x, &y);
-    let tanh = Activation::Tanh;
-    let mut baseline = Mlp::new(
-        &[5, 6, 4, 2],
-        &[tanh, tanh, Activation::Linear],
-        Loss::Mse,
-        control.params(),
-        B,
-    );
-    let mut flat = vec![0.0; Control::PARAMS];
-    assert_relative_eq!(
-        baseline.gradients(x.as_flattened(), y.as_flattened()),
-        loss,
-        max_relative = 1e-5
-    );
-    baseline.gradient_params(&mut flat);
-    assert_close("control gradient", &flat, &grad);
-
-    let classifier = Classifier::seeded(3);
-    let x = rows::<B, 6>(5);
-    let y: [[f32; 3]; B] = core::array::from_fn(|r| backprop::one_hot(r % 3));
-    let (loss, grad, _) = generated(&classifier, &x, &y);
-    let mut baseline = Mlp::new(
-        &[6, 7, 3],
-        &[Activation::Relu, Activation::Linear],
-        Loss::SoftmaxCrossEntropy,
-        classifier.params(),
-        B,
-    );
-    let mut flat = vec![0.0; Classifier::PARAMS];
-    let (xf, yf) = (x.as_flattened(), y.as_flattened());
-    assert_relative_eq!(baseline.gradients(xf, yf), loss, max_relative = 1e-5);
-    baseline.gradient_params(&mut flat);
-    assert_close("classifier gradient", &flat, &grad);
-    assert_close(
-        "classifier outputs",
-        baseline.forward(xf),
-        classifier.forward(&x).as_flattened(),
-    );
+    run_time_shaped_baseline_computes_the_generated_gradients::<dynamic::Mlp>();
 }
