@@ -5,6 +5,7 @@ mod baselines;
 
 use std::hint::black_box;
 
+use backprop::Network;
 use backprop::Sgd;
 use baselines::contest::Contest;
 use baselines::expert::{Mlp2, Relu, SoftmaxCrossEntropy};

@@ -13,6 +13,7 @@ use std::path::PathBuf;
 use std::sync::OnceLock;
 use std::time::SystemTime;
 
+use backprop::Network;
 use backprop::Sgd;
 use baselines::contest::Contest;
 use baselines::expert::{Mlp2, Relu, SoftmaxCrossEntropy};

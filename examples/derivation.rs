@@ -9,8 +9,9 @@
 use std::path::PathBuf;
 use std::process::Command;
 
+use backprop::Network;
 use backprop::Sgd;
-use backprop::runtime::diagram::Diagram;
+use backprop::diagram::Diagram;
 
 backprop::network! {
     /// Two inputs, three sigmoid units, one linear output.

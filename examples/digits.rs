@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use backprop::data::{DataSet, shuffle};
-use backprop::{Adam, one_hot};
+use backprop::{Adam, Network, one_hot};
 use indicatif::{ProgressBar, ProgressStyle};
 use plotters::prelude::*;
 use plotters::style::{FontStyle, register_font};

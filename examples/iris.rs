@@ -11,7 +11,7 @@ use std::path::Path;
 use std::time::Instant;
 
 use backprop::data::{DataSet, Trainer, shuffle};
-use backprop::{Adam, one_hot};
+use backprop::{Adam, Network, one_hot};
 
 backprop::network! {
     /// Four measurements in, one probability per species out.

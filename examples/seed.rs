@@ -2,7 +2,7 @@
 //!
 //! Run with `cargo run --release --example seed`.
 
-use backprop::Sgd;
+use backprop::{Network, Sgd};
 
 backprop::network! {
     /// Two inputs, three sigmoid units, one linear output: the network of

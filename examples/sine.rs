@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use backprop::Adam;
+use backprop::Network;
 use backprop::data::{DataSet, Trainer};
 use plotters::prelude::*;
 use plotters::style::{FontStyle, register_font};

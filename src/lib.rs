@@ -4,7 +4,7 @@
 //! [`network!`] turns a one-line description into a type:
 //!
 //! ```
-//! use backprop::Sgd;
+//! use backprop::{Network, Sgd};
 //!
 //! backprop::network! {
 //!     /// 2 inputs, 3 sigmoid units, 1 linear output.
@@ -63,7 +63,7 @@
 //! any size. Every mistake is a compile error at the offending token.
 //!
 //! ```
-//! use backprop::one_hot;
+//! use backprop::{Network, one_hot};
 //!
 //! backprop::network! {
 //!     /// A classifier with three classes.
@@ -81,6 +81,8 @@
 //! The expression form is handy in tests and scripts:
 //!
 //! ```
+//! use backprop::Network;
+//!
 //! let net = backprop::network!(3 -> tanh(8) -> relu(4) -> linear(2); loss = mse; float = f64);
 //! let (loss, grad) = net.gradients(&[[0.5, -1.0, 2.0]], &[[1.0, 0.0]]);
 //! assert!(loss > 0.0);
@@ -116,12 +118,12 @@
 //! and [`AdamW`] compute what `torch.optim` computes, with its defaults; the
 //! tests replay steps recorded from PyTorch. Their state is allocated on the
 //! first step only, or lives in arrays given to `with_state`, without an
-//! allocator. [`runtime::init`] redraws any network with a chosen [`Init`],
+//! allocator. [`init`] redraws any network with a chosen [`Init`],
 //! reproducibly from a seed on every platform.
 //!
 //! ```
-//! use backprop::runtime::init::{self, seeded_rng};
-//! use backprop::{AdamW, Init};
+//! use backprop::init::{self, seeded_rng};
+//! use backprop::{AdamW, Init, Network};
 //!
 //! backprop::network! {
 //!     /// Layers drawn as PyTorch's `nn.Linear` draws them.
@@ -154,25 +156,36 @@ extern crate std;
 
 pub use backprop_macros::network;
 pub use backprop_runtime as runtime;
-pub use backprop_runtime::data;
 #[cfg(feature = "std")]
 pub use backprop_runtime::io;
 pub use backprop_runtime::{
-    Adam, AdamW, BatchError, Float, Init, Network, Optimizer, Row, Sgd, TrainError, one_hot,
+    ActivationKind, Adam, AdamW, BatchError, Float, Init, LossKind, Network, Optimizer, Row, Sgd,
+    TrainError, one_hot,
 };
+pub use backprop_runtime::{data, diagram, init};
 
 /// What generated code refers to, by absolute path, so that it compiles
-/// whatever names the user's crate defines. Not a public API.
+/// whatever names the user's crate defines: exactly what the expansion
+/// names, and nothing else. Not a public API.
 #[doc(hidden)]
 pub mod __private {
-    pub use backprop_runtime::*;
+    #[cfg(feature = "alloc")]
+    pub use backprop_runtime::heap;
+    pub use backprop_runtime::init::{initialize_default, seeded_rng};
+    pub use backprop_runtime::loss::{
+        Huber, Mae, Mse, SigmoidBinaryCrossEntropy, SoftmaxCrossEntropy,
+    };
+    pub use backprop_runtime::{
+        ActivationKind, Init, LossKind, Network, Passes, Store, activation, kernels, objective,
+        params, rand_core,
+    };
+    pub use backprop_runtime::{Elu, Gelu, LeakyRelu, Linear, Relu, Sigmoid, Silu, Softplus, Tanh};
     pub use core::clone::Clone;
     pub use core::cmp::PartialEq;
     pub use core::fmt::Debug;
     pub use core::marker::Sized;
     pub use core::option::Option::{self, None, Some};
     pub use core::primitive::{f32, f64, str, u64, usize};
-    pub use core::result::Result;
 }
 
 /// The README's examples, compiled and run as doc tests so they stay true.

@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use std::ops::ControlFlow;
 
 use backprop::data::{Batch, DataSet, Trainer, shuffle};
-use backprop::{Adam, BatchError, Sgd};
+use backprop::{Adam, BatchError, Network, Sgd};
 
 backprop::network! {
     /// A small regression network.

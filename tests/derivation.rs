@@ -3,8 +3,8 @@
 
 mod common;
 
-use backprop::Network;
-use backprop::runtime::diagram::{Detail, Diagram};
+use backprop::diagram::{Detail, Diagram};
+use backprop::{ActivationKind, Network};
 use common::graphviz;
 
 backprop::network! {
@@ -125,8 +125,7 @@ fn count(dot: &str) -> Counts {
 /// activation edge per non-linear unit and an edge per output into the loss;
 /// a backward edge beside each forward one.
 fn expected_unit_counts<N: Network>(copies: usize) -> (usize, usize) {
-    let linear =
-        |l: usize| N::ACTIVATIONS[l - 1] == "linear".to_owned() + &format!("({})", N::WIDTHS[l]);
+    let linear = |l: usize| N::ACTIVATIONS[l - 1] == ActivationKind::Linear;
     let mut nodes = N::INPUTS;
     let mut edges = N::OUTPUTS;
     for l in 1..=N::LAYERS {

@@ -320,7 +320,7 @@ fn parameter_layout_is_w1_row_major_then_b1_then_w2_then_b2() {
     }
     net.b2_mut()[0] = next;
     let expected: Vec<f64> = (0..13).map(f64::from).collect();
-    assert_eq!(net.params().as_slice(), expected.as_slice());
+    assert_eq!(net.params(), expected.as_slice());
     assert_eq!(Network::params(&net), expected.as_slice());
 
     // w1()[i][j] connects input i to hidden unit j: only input 1 is on, so

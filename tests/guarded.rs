@@ -1,7 +1,7 @@
 //! Guarded training: a batch that makes the loss or a gradient NaN or
 //! infinite is refused, and the trained weights are kept.
 
-use backprop::{Optimizer, Sgd, TrainError};
+use backprop::{Network, Optimizer, Sgd, TrainError};
 
 backprop::network! {
     Net = 1 -> relu(1) -> linear(1); loss = mse

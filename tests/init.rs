@@ -7,8 +7,8 @@
 #![allow(clippy::float_cmp, clippy::unreadable_literal)]
 
 use backprop::Network;
+use backprop::init::{self, seeded_rng};
 use backprop::runtime::Init;
-use backprop::runtime::init::{self, seeded_rng};
 
 /// Mean, variance and the share of draws within one standard deviation.
 fn moments(values: &[f64], std_dev: f64) -> (f64, f64, f64) {
@@ -214,9 +214,9 @@ fn initialize_draws_each_layer_with_its_own_fans() {
 }
 
 #[test]
-fn initialize_per_activation_is_what_new_does() {
+fn initialize_default_is_what_new_does() {
     let mut net = Mixed::zeros();
-    init::initialize_per_activation(&mut net, &mut seeded_rng(3));
+    init::initialize_default(&mut net, &mut seeded_rng(3));
     assert_eq!(net, Mixed::seeded(3));
     // relu takes He, tanh and linear take Glorot.
     let mut expected = Mixed::zeros();

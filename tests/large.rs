@@ -4,6 +4,7 @@
 //! its parameters and gradient live on the heap, and a step's work buffers
 //! fit on the stack.
 
+use backprop::Network;
 use backprop::Sgd;
 
 backprop::network! {

@@ -4,7 +4,7 @@
 
 use std::alloc::System;
 
-use backprop::{Adam, AdamW, Optimizer, Sgd};
+use backprop::{Adam, AdamW, Network, Optimizer, Sgd};
 use stats_alloc::{INSTRUMENTED_SYSTEM, Region, StatsAlloc};
 
 #[global_allocator]

@@ -27,7 +27,7 @@ use std::cell::Cell;
 use std::fmt::Display;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use backprop::runtime::diagram::{Detail, Diagram};
+use backprop::diagram::{Detail, Diagram};
 use backprop::{Float, Network, Row};
 use proptest::collection::vec;
 use proptest::prelude::*;

@@ -7,7 +7,7 @@
 
 mod common;
 
-use backprop::runtime::init::seeded_rng;
+use backprop::init::seeded_rng;
 use backprop::{Network, Optimizer, Sgd};
 
 backprop::network! {

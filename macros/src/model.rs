@@ -161,21 +161,6 @@ impl Activation {
             Self::Softmax => "softmax",
         }
     }
-
-    /// The runtime's default weight initialisation for a layer with this
-    /// activation: He for the rectifier family, Glorot for the rest.
-    pub(crate) fn init(self) -> &'static str {
-        match self {
-            Self::Relu
-            | Self::LeakyRelu { .. }
-            | Self::Elu { .. }
-            | Self::Gelu { .. }
-            | Self::Silu => "HeUniform",
-            Self::Linear | Self::Sigmoid | Self::Tanh | Self::Softplus { .. } | Self::Softmax => {
-                "GlorotUniform"
-            }
-        }
-    }
 }
 
 impl Loss {

@@ -14,7 +14,7 @@
 //! Writing needs no allocation: [`Diagram`] implements `Display`.
 //!
 //! ```
-//! use backprop::runtime::diagram::Diagram;
+//! use backprop::diagram::Diagram;
 //!
 //! backprop::network! { Xor = 2 -> sigmoid(3) -> linear(1); loss = mse }
 //! let net = Xor::seeded(1);
@@ -114,11 +114,9 @@ impl<'a, N: Network> Diagram<'a, N> {
                 colour
             };
             let sample = self.samples.get(copy);
-            let mut output = N::Output::ZERO;
-            if let Some(x) = sample {
-                self.network
-                    .forward_rows(core::array::from_ref(x), core::array::from_mut(&mut output));
-            }
+            let output = sample.map_or(N::Output::ZERO, |x| {
+                self.network.forward(core::array::from_ref(x))[0]
+            });
             for i in 0..N::INPUTS {
                 write!(f, "  x{i}_{copy} [label=\"x{}", Subscript(i + 1))?;
                 if let Some(x) = sample {
@@ -127,7 +125,7 @@ impl<'a, N: Network> Diagram<'a, N> {
                 writeln!(f, "\", color=\"{colour}\"];")?;
             }
             for l in 1..=layers {
-                let linear = is_linear(N::ACTIVATIONS[l - 1]);
+                let linear = N::ACTIVATIONS[l - 1].is_linear();
                 for j in 0..N::WIDTHS[l] {
                     write!(
                         f,
@@ -154,8 +152,8 @@ impl<'a, N: Network> Diagram<'a, N> {
                 }
             }
             for l in 1..=layers {
-                let linear = is_linear(N::ACTIVATIONS[l - 1]);
-                let activation = activation_name(N::ACTIVATIONS[l - 1]);
+                let linear = N::ACTIVATIONS[l - 1].is_linear();
+                let activation = N::ACTIVATIONS[l - 1].name();
                 for j in 0..N::WIDTHS[l] {
                     let z = Node::Z(l, j, copy);
                     for i in 0..N::WIDTHS[l - 1] {
@@ -207,11 +205,11 @@ impl<'a, N: Network> Diagram<'a, N> {
                 "  w{l} [shape=box, label=\"W{s}, b{s}\\n{n_in}×{n}, {n}\"];"
             )?;
             writeln!(f, "  z{l} [label=\"Z{s}\\nB×{n}\"];")?;
-            if !is_linear(activation) {
+            if !activation.is_linear() {
                 writeln!(
                     f,
                     "  h{l} [label=\"H{s} = {}\\nB×{n}\"];",
-                    activation_name(activation)
+                    activation.name()
                 )?;
             }
         }
@@ -235,7 +233,7 @@ impl<'a, N: Network> Diagram<'a, N> {
                 Superscript(l - 1),
                 Dashed(GRADIENT_COLOUR)
             )?;
-            if !is_linear(N::ACTIVATIONS[l - 1]) {
+            if !N::ACTIVATIONS[l - 1].is_linear() {
                 let h = Node::LayerH(l);
                 writeln!(f, "  {z} -> {h};")?;
                 writeln!(
@@ -261,11 +259,7 @@ impl<N: Network> Display for Diagram<'_, N> {
         writeln!(f, "  rankdir=LR;")?;
         writeln!(f, "  node [shape=circle, fontsize=11];")?;
         writeln!(f, "  edge [fontsize=9];")?;
-        writeln!(
-            f,
-            "  loss [shape=doublecircle, label=\"L\\n{}\"];",
-            Escaped(N::LOSS)
-        )?;
+        writeln!(f, "  loss [shape=doublecircle, label=\"L\\n{}\"];", N::LOSS)?;
         match self.resolved_detail() {
             Detail::Layers => Self::layers(f)?,
             Detail::Units | Detail::Auto => self.units(f)?,
@@ -305,7 +299,7 @@ impl Display for Node {
 fn unit_output_of<N: Network>(l: usize, j: usize, copy: usize) -> Node {
     match l {
         0 => Node::X(j, copy),
-        l if is_linear(N::ACTIVATIONS[l - 1]) => Node::Z(l, j, copy),
+        l if N::ACTIVATIONS[l - 1].is_linear() => Node::Z(l, j, copy),
         l => Node::H(l, j, copy),
     }
 }
@@ -314,7 +308,7 @@ fn unit_output_of<N: Network>(l: usize, j: usize, copy: usize) -> Node {
 fn layer_output_of<N: Network>(l: usize) -> Node {
     match l {
         0 => Node::LayerH(0),
-        l if is_linear(N::ACTIVATIONS[l - 1]) => Node::LayerZ(l),
+        l if N::ACTIVATIONS[l - 1].is_linear() => Node::LayerZ(l),
         l => Node::LayerH(l),
     }
 }
@@ -324,15 +318,6 @@ fn write_output_value<T: Float>(f: &mut fmt::Formatter<'_>, value: Option<T>) ->
         Some(value) => write!(f, "\\nŷ = {:.3}", value.to_f64()),
         None => Ok(()),
     }
-}
-
-/// `relu` from `"leaky_relu(3, slope = 0.1)"`: the name before the width.
-fn activation_name(written: &str) -> &str {
-    written.split('(').next().unwrap_or(written)
-}
-
-fn is_linear(written: &str) -> bool {
-    activation_name(written) == "linear"
 }
 
 /// Style of a backward arrow: dashed, coloured, not pulling on the layout.
@@ -345,21 +330,6 @@ impl Display for Dashed {
             "style=dashed, color=\"{}\", fontcolor=\"{}\", constraint=false",
             self.0, self.0
         )
-    }
-}
-
-/// A DOT string with `"` and `\` escaped.
-struct Escaped<'a>(&'a str);
-
-impl Display for Escaped<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for c in self.0.chars() {
-            if matches!(c, '"' | '\\') {
-                f.write_char('\\')?;
-            }
-            f.write_char(c)?;
-        }
-        Ok(())
     }
 }
 

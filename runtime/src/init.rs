@@ -2,12 +2,12 @@
 //! uniform or normal, and PyTorch's `nn.Linear` default.
 //!
 //! A generated network's `new(&mut rng)` draws each layer with the scheme
-//! its activation calls for ([`Init::for_activation`]) unless the network
+//! its activation calls for ([`ActivationKind::default_init`](crate::ActivationKind::default_init)) unless the network
 //! names one with the `init = …` option of `network!`. [`initialize`]
 //! redraws any network with a scheme chosen at run time:
 //!
 //! ```
-//! use backprop::runtime::init::{self, Init, seeded_rng};
+//! use backprop::init::{self, Init, seeded_rng};
 //! use backprop::Network;
 //!
 //! backprop::network! {
@@ -63,7 +63,6 @@ pub fn seeded_rng(seed: u64) -> SeededRng {
 ///
 /// assert_eq!(Init::HeUniform.bound(24, 8), Some(0.5));
 /// assert_eq!(Init::HeNormal.std_dev(8, 3), 0.5);
-/// assert_eq!(Init::for_activation("relu(16)"), Init::HeUniform);
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Init {
@@ -102,26 +101,6 @@ impl Init {
         Self::HeNormal,
         Self::PyTorch,
     ];
-
-    /// The scheme `new` uses for a layer with this activation, written as
-    /// the DSL writes it (`"relu"`, or with arguments,
-    /// `"leaky_relu(16, slope = 0.2)"`, as in [`Network::ACTIVATIONS`]):
-    /// He uniform for the rectifier family, Glorot uniform for the rest.
-    ///
-    /// ```
-    /// use backprop_runtime::Init;
-    ///
-    /// assert_eq!(Init::for_activation("gelu(8, approximate = tanh)"), Init::HeUniform);
-    /// assert_eq!(Init::for_activation("tanh(32)"), Init::GlorotUniform);
-    /// ```
-    #[must_use]
-    pub fn for_activation(activation: &str) -> Self {
-        let name = activation.split('(').next().unwrap_or_default().trim();
-        match name {
-            "relu" | "leaky_relu" | "elu" | "gelu" | "silu" => Self::HeUniform,
-            _ => Self::GlorotUniform,
-        }
-    }
 
     /// The name of the scheme in the `init = …` option of `network!`.
     ///
@@ -253,7 +232,7 @@ impl Init {
 /// the order of [`Network::params`] (`W¹`, `b¹`, `W²`, …).
 ///
 /// ```
-/// use backprop::runtime::init::{self, Init, seeded_rng};
+/// use backprop::init::{self, Init, seeded_rng};
 /// use backprop::Network;
 ///
 /// backprop::network! {
@@ -270,13 +249,13 @@ pub fn initialize<N: Network, R: Rng + ?Sized>(network: &mut N, scheme: Init, rn
     initialize_layers(network, |_| scheme, rng);
 }
 
-/// Redraws every layer of `network` with the scheme its activation calls
-/// for ([`Init::for_activation`]): what a generated network's `new` does
-/// when `network!` names no `init`, so the same generator gives the same
-/// network.
+/// Redraws every layer of `network` as its `new` does: with the scheme
+/// `init = …` names ([`Network::INIT`]), or else with the one its
+/// activation calls for ([`ActivationKind::default_init`]), so the same
+/// generator gives the same network.
 ///
 /// ```
-/// use backprop::runtime::init::{self, seeded_rng};
+/// use backprop::init::{self, seeded_rng};
 /// use backprop::Network;
 ///
 /// backprop::network! {
@@ -285,13 +264,15 @@ pub fn initialize<N: Network, R: Rng + ?Sized>(network: &mut N, scheme: Init, rn
 /// }
 ///
 /// let mut net = Net::zeros();
-/// init::initialize_per_activation(&mut net, &mut seeded_rng(9));
+/// init::initialize_default(&mut net, &mut seeded_rng(9));
 /// assert_eq!(net, Net::seeded(9));
 /// ```
-pub fn initialize_per_activation<N: Network, R: Rng + ?Sized>(network: &mut N, rng: &mut R) {
+///
+/// [`ActivationKind::default_init`]: crate::ActivationKind::default_init
+pub fn initialize_default<N: Network, R: Rng + ?Sized>(network: &mut N, rng: &mut R) {
     initialize_layers(
         network,
-        |l| Init::for_activation(N::ACTIVATIONS[l - 1]),
+        |l| N::INIT.unwrap_or(N::ACTIVATIONS[l - 1].default_init()),
         rng,
     );
 }
@@ -300,7 +281,7 @@ pub fn initialize_per_activation<N: Network, R: Rng + ?Sized>(network: &mut N, r
 /// `scheme(l)`, in the order of [`Network::params`].
 ///
 /// ```
-/// use backprop::runtime::init::{self, Init, seeded_rng};
+/// use backprop::init::{self, Init, seeded_rng};
 /// use backprop::Network;
 ///
 /// backprop::network! {
@@ -383,21 +364,5 @@ mod tests {
         Init::HeNormal.fill(&mut seeded_rng(4), 2, 2, &mut odd);
         Init::HeNormal.fill(&mut seeded_rng(4), 2, 2, &mut even);
         assert_eq!(odd, even[..5]);
-    }
-
-    #[test]
-    fn activation_names_map_to_their_default_scheme() {
-        for (activation, scheme) in [
-            ("relu", Init::HeUniform),
-            ("leaky_relu(16, slope = 0.2)", Init::HeUniform),
-            ("elu(3)", Init::HeUniform),
-            ("silu(3)", Init::HeUniform),
-            ("linear(1)", Init::GlorotUniform),
-            ("sigmoid(3)", Init::GlorotUniform),
-            ("softplus(3, beta = 2.0)", Init::GlorotUniform),
-            ("softmax(10)", Init::GlorotUniform),
-        ] {
-            assert_eq!(Init::for_activation(activation), scheme, "{activation}");
-        }
     }
 }

@@ -505,10 +505,9 @@ impl fmt::Display for Json<'_> {
 /// The network as the `network!` DSL spells it:
 /// `4 -> tanh(5) -> linear(3); loss = mse; float = f32`.
 fn architecture<N: Network>() -> String {
-    let mut spec = N::WIDTHS.first().copied().unwrap_or(0).to_string();
-    for activation in N::ACTIVATIONS {
-        spec.push_str(" -> ");
-        spec.push_str(activation);
+    let mut spec = N::INPUTS.to_string();
+    for (activation, &width) in N::ACTIVATIONS.iter().zip(&N::WIDTHS[1..]) {
+        let _ = write!(spec, " -> {}", activation.layer(width));
     }
     format!("{spec}; loss = {}; float = {}", N::LOSS, N::Float::NAME)
 }

@@ -38,8 +38,10 @@ pub mod io;
 pub mod kernels;
 pub mod loss;
 mod network;
+pub mod objective;
 pub mod optim;
 pub mod params;
+pub mod vocabulary;
 
 pub use activation::{
     Activation, Elu, Gelu, LeakyRelu, Linear, Relu, Sigmoid, Silu, Softplus, Tanh,
@@ -50,6 +52,7 @@ pub use kernels::{Matrix, Store};
 pub use loss::{
     Huber, LogitLoss, Loss, Mae, Mse, SigmoidBinaryCrossEntropy, SoftmaxCrossEntropy, one_hot,
 };
-pub use network::{BatchError, Network, Row, TrainError};
+pub use network::{BatchError, Network, Passes, Row, TrainError};
 pub use optim::{Adam, AdamW, Optimizer, Sgd, StateStorage};
 pub use rand_core;
+pub use vocabulary::{ActivationKind, LossKind};

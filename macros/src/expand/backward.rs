@@ -1,5 +1,6 @@
 //! The backward pass: the five steps of batch backpropagation, written out
-//! for each layer from the last to the first.
+//! for each layer from the last to the first, starting from `∂L/∂Ŷ` (or
+//! from `Δᴸ` itself, for a loss fused with the output activation).
 //!
 //! 1. `∂L/∂Wˡ = Hˡ⁻¹ᵀ·Δˡ`
 //! 2. `∂L/∂bˡ = 1ᵀ·Δˡ`
@@ -8,140 +9,65 @@
 //! 5. go to layer `l − 1`; at the first layer, `∂L/∂X = Δ¹·W¹ᵀ`.
 //!
 //! With plain gradient descent the parameters take their step during the
-//! same pass ([`descend_rows`]), without a stored gradient.
+//! same pass ([`descend`]), without a stored gradient.
 
 use proc_macro2::TokenStream;
 use quote::{quote, quote_spanned};
 
-use super::forward::{self, Output};
-use super::{Context, size};
+use super::Context;
 use crate::model::Activation;
 
-/// `Network::backprop_rows`.
-pub(super) fn backprop_rows(cx: &Context) -> TokenStream {
-    let Context {
-        rt, float, network, ..
-    } = cx;
-    let (inputs, outputs) = (size(network.inputs), size(network.outputs()));
-    let body = passes(cx, layer);
-    // Layers above the first reborrow `grad`; the first takes it.
-    let grad_binding = if network.layers.len() > 1 {
-        quote!(mut grad)
-    } else {
-        quote!(grad)
-    };
-    quote! {
-        #[inline]
-        fn backprop_rows<const B: #rt::usize>(
-            &self,
-            x: &[[#float; #inputs]; B],
-            y: &[[#float; #outputs]; B],
-            batch_rows: #rt::usize,
-            #grad_binding: #rt::Option<&mut Self>,
-            store: #rt::kernels::Store,
-            grad_x: #rt::Option<&mut [[#float; #inputs]; B]>,
-        ) -> #float {
-            #body
-        }
+/// The body of `Passes::backward_rows`: steps 1–4 for every layer, the
+/// gradient stored in `grad` as its `Store` says.
+pub(super) fn backward(cx: &Context) -> TokenStream {
+    let mut statements = output_derivative(cx);
+    for l in (1..=cx.network.layers.len()).rev() {
+        statements.extend(store_layer(cx, l));
     }
+    statements
 }
 
-/// `Network::descend_rows`: the same passes, with plain gradient descent
-/// folded into the backward pass. Each layer first sends `Δˡ` back through
-/// its weights as they were (steps 3–4), then scales `Δˡ` by `−η` and adds
+/// The body of `Passes::descend_rows`: the same steps, with plain gradient
+/// descent folded in. Each layer first sends `Δˡ` back through its weights
+/// as they were (steps 3–4), then scales `Δˡ` by `−η` and adds
 /// `Hˡ⁻¹ᵀ·(−η·Δˡ)` and `1ᵀ·(−η·Δˡ)` to its own parameters (steps 1–2).
-pub(super) fn descend_rows(cx: &Context) -> TokenStream {
-    let Context {
-        rt, float, network, ..
-    } = cx;
-    let (inputs, outputs) = (size(network.inputs), size(network.outputs()));
-    let body = passes(cx, descend_layer);
-    quote! {
-        #[inline]
-        fn descend_rows<const B: #rt::usize>(
-            &mut self,
-            x: &[[#float; #inputs]; B],
-            y: &[[#float; #outputs]; B],
-            rate: #float,
-        ) -> #float {
-            let batch_rows: #rt::usize = B;
-            #body
-        }
-    }
-}
-
-/// The forward pass, `Δᴸ` and the loss, then `layer` for each layer from
-/// the last to the first; the value is the loss.
-fn passes(cx: &Context, layer: fn(&Context, usize) -> TokenStream) -> TokenStream {
-    let (_, fused) = cx.loss_value();
-    let forward = forward::layers(
-        cx,
-        if fused {
-            Output::Logits
-        } else {
-            Output::Activated
-        },
-    );
-    let output_delta = output_delta(cx);
-    let layers: TokenStream = (1..=cx.network.layers.len())
-        .rev()
-        .map(|l| layer(cx, l))
-        .collect();
-    quote! {
-        #forward
-        #output_delta
-        #layers
-        loss
-    }
-}
-
-/// Layer `l` of [`descend_rows`], given `Δˡ`.
-fn descend_layer(cx: &Context, l: usize) -> TokenStream {
+pub(super) fn descend(cx: &Context) -> TokenStream {
     let rt = &cx.rt;
     let kernels = cx.kernels();
-    let layer = &cx.network.layers[l - 1];
-    let input = Context::layer_input(l);
-    let delta = Context::delta(l);
-    let (w_mut, b_mut) = (Context::weights(l, "_mut"), Context::bias(l, "_mut"));
-    let mut statements = if l > 1 {
-        previous_delta(cx, l)
-    } else {
-        TokenStream::new()
-    };
-    statements.extend(quote_spanned! {layer.code_span()=>
-        #rt::kernels::scale(&mut #delta, -rate);
-        #kernels::weight_gradient(#input, &#delta, self.#w_mut(), #rt::kernels::Store::Add);
-        #rt::kernels::bias_gradient(&#delta, self.#b_mut(), #rt::kernels::Store::Add);
-    });
-    statements
-}
-
-/// `Δᴸ` and the loss: `∂L/∂Ŷ ⊙ f'(Zᴸ)`, or directly from the logits for a
-/// loss fused with its output activation.
-fn output_delta(cx: &Context) -> TokenStream {
-    let rt = &cx.rt;
-    let l = cx.network.layers.len();
-    let last = &cx.network.layers[l - 1];
-    let delta = Context::delta(l);
-    let (ty, zero) = cx.batch_matrix(last.width);
-    let (loss, fused) = cx.loss_value();
-    if fused {
-        let logits = Context::preactivation(l);
-        return quote_spanned! {last.code_span()=>
-            let mut #delta: #ty = #zero;
-            let loss = #rt::LogitLoss::value_and_delta(&#loss, &#logits, y, batch_rows, &mut #delta);
-        };
+    let mut statements = output_derivative(cx);
+    for l in (1..=cx.network.layers.len()).rev() {
+        let layer = &cx.network.layers[l - 1];
+        let input = Context::layer_input(l);
+        let delta = Context::delta(l);
+        let (w_mut, b_mut) = (Context::weights(l, "_mut"), Context::bias(l, "_mut"));
+        if l > 1 {
+            statements.extend(previous_delta(cx, l));
+        }
+        statements.extend(quote_spanned! {layer.code_span()=>
+            #rt::kernels::scale(#delta, -rate);
+            #kernels::weight_gradient(#input, #delta, self.#w_mut(), #rt::Store::Add);
+            #rt::kernels::bias_gradient(#delta, self.#b_mut(), #rt::Store::Add);
+        });
     }
-    let output = Context::output(l);
-    let mut statements = quote_spanned! {last.code_span()=>
-        let mut #delta: #ty = #zero;
-        let loss = #rt::Loss::value_and_gradient(&#loss, &#output, y, batch_rows, &mut #delta);
-    };
-    statements.extend(activation_derivative(cx, l));
     statements
 }
 
-/// `Δˡ = ∂L/∂Hˡ ⊙ f'(Zˡ)`, in place in `delta{l}`; nothing for `linear`.
+/// `Δᴸ = ∂L/∂Ŷ ⊙ f'(Zᴸ)` in place, unless `of_logits` says it already is
+/// `Δᴸ`; nothing for a linear output.
+fn output_derivative(cx: &Context) -> TokenStream {
+    let l = cx.network.layers.len();
+    let derivative = activation_derivative(cx, l);
+    if derivative.is_empty() {
+        return derivative;
+    }
+    quote_spanned! {cx.network.layers[l - 1].code_span()=>
+        if !of_logits {
+            #derivative
+        }
+    }
+}
+
+/// `delta{l} ⊙= f'(Zˡ)`; nothing for `linear`.
 fn activation_derivative(cx: &Context, l: usize) -> TokenStream {
     let rt = &cx.rt;
     let layer = &cx.network.layers[l - 1];
@@ -153,21 +79,21 @@ fn activation_derivative(cx: &Context, l: usize) -> TokenStream {
     match layer.activation {
         Activation::Linear => TokenStream::new(),
         Activation::Softmax => quote_spanned! {layer.code_span()=>
-            #rt::activation::backprop_softmax(&#h, &mut #delta);
+            #rt::activation::backprop_softmax(&tape.#h, #delta);
         },
         activation => {
             let activation = cx.activation_value(activation);
             quote_spanned! {layer.code_span()=>
-                #rt::activation::backprop_activation(&#activation, &#z, &#h, &mut #delta);
+                #rt::activation::backprop_activation(&#activation, &tape.#z, &tape.#h, #delta);
             }
         }
     }
 }
 
-/// Steps 1–4 for layer `l`, given `Δˡ`.
-fn layer(cx: &Context, l: usize) -> TokenStream {
-    let rt = &cx.rt;
+/// Steps 1–4 for layer `l`, given `Δˡ`, with the gradient stored.
+fn store_layer(cx: &Context, l: usize) -> TokenStream {
     let kernels = cx.kernels();
+    let rt = &cx.rt;
     let layer = &cx.network.layers[l - 1];
     let input = Context::layer_input(l);
     let delta = Context::delta(l);
@@ -176,21 +102,22 @@ fn layer(cx: &Context, l: usize) -> TokenStream {
         Context::weights(l, "_mut"),
         Context::bias(l, "_mut"),
     );
-    let grad = if l == 1 {
-        quote!(grad)
+    // Layers above the first reborrow `grad`; the first takes it.
+    let (grad, store) = if l == 1 {
+        (quote!(grad), quote!(store))
     } else {
-        quote!(grad.as_deref_mut())
+        (quote!(grad.as_mut()), quote!(*store))
     };
     let mut statements = quote_spanned! {layer.code_span()=>
-        if let #rt::Some(grad) = #grad {
-            #kernels::weight_gradient(#input, &#delta, grad.#w_mut(), store);
-            #rt::kernels::bias_gradient(&#delta, grad.#b_mut(), store);
+        if let #rt::Some((grad, store)) = #grad {
+            #kernels::weight_gradient(#input, #delta, grad.#w_mut(), #store);
+            #rt::kernels::bias_gradient(#delta, grad.#b_mut(), #store);
         }
     };
     if l == 1 {
         statements.extend(quote_spanned! {layer.code_span()=>
             if let #rt::Some(grad_x) = grad_x {
-                #kernels::transposed_product(&#delta, self.#w(), grad_x);
+                #kernels::transposed_product(#delta, self.#w(), grad_x);
             }
         });
     } else {
@@ -209,10 +136,10 @@ fn previous_delta(cx: &Context, l: usize) -> TokenStream {
         Context::delta(l - 1),
         Context::weights(l, ""),
     );
-    let (ty, zero) = cx.batch_matrix(previous.width);
+    let (_, zero) = cx.batch_matrix(previous.width);
     let mut statements = quote_spanned! {layer.code_span()=>
-        let mut #previous_delta: #ty = #zero;
-        #kernels::transposed_product(&#delta, self.#w(), &mut #previous_delta);
+        let #previous_delta = &mut #zero;
+        #kernels::transposed_product(#delta, self.#w(), #previous_delta);
     };
     statements.extend(activation_derivative(cx, l - 1));
     statements

@@ -1,117 +1,67 @@
-//! The forward pass, `Zˡ = Hˡ⁻¹·Wˡ + 1·bˡᵀ`, `Hˡ = f(Zˡ)`, and the loss.
+//! The forward pass, `Zˡ = Hˡ⁻¹·Wˡ + 1·bˡᵀ`, `Hˡ = f(Zˡ)`, into the tape,
+//! and the loss on its output.
 
 use proc_macro2::TokenStream;
 use quote::{quote, quote_spanned};
 
-use super::{Context, size};
+use super::Context;
 use crate::model::Activation;
 
-/// Whether the forward pass computes the output activation.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub(super) enum Output {
-    /// `Hᴸ = f(Zᴸ)`, the network's output.
-    Activated,
-    /// Stop at `Zᴸ`: a loss fused with the output activation reads the logits.
-    Logits,
-}
-
-/// Statements computing every layer's `z{l}` (non-linear layers) and `h{l}`
-/// for `B` rows of `x`.
-pub(super) fn layers(cx: &Context, output: Output) -> TokenStream {
+/// Statements computing every layer's `tape.z{l}` (non-linear layers) and
+/// `tape.h{l}` for `B` rows of `x`. A loss fused with the output activation
+/// reads `Zᴸ`, so with `logits_only` the output activation is skipped.
+pub(super) fn layers(cx: &Context) -> TokenStream {
     let rt = &cx.rt;
     let kernels = cx.kernels();
     let last = cx.network.layers.len();
+    let (_, fused) = cx.loss_value();
     let mut statements = TokenStream::new();
     for (index, layer) in cx.network.layers.iter().enumerate() {
         let l = index + 1;
         let input = Context::layer_input(l);
         let (z, h) = (Context::preactivation(l), Context::output(l));
         let (w, b) = (Context::weights(l, ""), Context::bias(l, ""));
-        let (ty, zero) = cx.batch_matrix(layer.width);
-        if layer.activation == Activation::Linear {
+        if !cx.keeps_preactivation(l) {
             statements.extend(quote_spanned! {layer.code_span()=>
-                let mut #h: #ty = #zero;
-                #kernels::affine(#input, self.#w(), self.#b(), &mut #h);
+                #kernels::affine(#input, self.#w(), self.#b(), &mut tape.#h);
             });
             continue;
         }
-        statements.extend(quote_spanned! {layer.code_span()=>
-            let mut #z: #ty = #zero;
-            #kernels::affine(#input, self.#w(), self.#b(), &mut #z);
-        });
-        if l == last && output == Output::Logits {
-            continue;
-        }
-        let apply = if layer.activation == Activation::Softmax {
-            quote!(#rt::activation::softmax(&#z, &mut #h))
-        } else if layer.activation == Activation::Tanh {
+        let apply = match layer.activation {
+            Activation::Softmax => quote!(#rt::activation::softmax(&tape.#z, &mut tape.#h)),
             // The kernels' `tanh` and `sigmoid` vectorise; `Activation::apply`
             // calls `libm`.
-            quote!(#rt::kernels::tanh(&#z, &mut #h))
-        } else if layer.activation == Activation::Sigmoid {
-            quote!(#rt::kernels::sigmoid(&#z, &mut #h))
+            Activation::Tanh => quote!(#rt::kernels::tanh(&tape.#z, &mut tape.#h)),
+            Activation::Sigmoid => quote!(#rt::kernels::sigmoid(&tape.#z, &mut tape.#h)),
+            activation => {
+                let activation = cx.activation_value(activation);
+                quote!(#rt::activation::activate(&#activation, &tape.#z, &mut tape.#h))
+            }
+        };
+        let apply = if l == last && fused {
+            quote!(if !logits_only { #apply; })
         } else {
-            let activation = cx.activation_value(layer.activation);
-            quote!(#rt::activation::activate(&#activation, &#z, &mut #h))
+            quote!(#apply;)
         };
         statements.extend(quote_spanned! {layer.code_span()=>
-            let mut #h: #ty = #zero;
-            #apply;
+            #kernels::affine(#input, self.#w(), self.#b(), &mut tape.#z);
+            #apply
         });
     }
     statements
 }
 
-/// `Network::forward_rows`.
-pub(super) fn forward_rows(cx: &Context) -> TokenStream {
-    let Context {
-        rt, float, network, ..
-    } = cx;
-    let (inputs, outputs) = (size(network.inputs), size(network.outputs()));
-    let layers = layers(cx, Output::Activated);
-    let output = Context::output(network.layers.len());
-    quote! {
-        #[inline]
-        fn forward_rows<const B: #rt::usize>(&self, x: &[[#float; #inputs]; B], out: &mut [[#float; #outputs]; B]) {
-            #layers
-            *out = #output;
-        }
-    }
-}
-
-/// `Network::loss_rows`.
-pub(super) fn loss_rows(cx: &Context) -> TokenStream {
-    let Context {
-        rt, float, network, ..
-    } = cx;
-    let (inputs, outputs) = (size(network.inputs), size(network.outputs()));
-    let last = network.layers.len();
+/// The body of `Passes::loss_rows`: the loss on `Ŷ`, or on `Zᴸ` for a loss
+/// fused with the output activation.
+pub(super) fn loss(cx: &Context) -> TokenStream {
+    let rt = &cx.rt;
+    let last = cx.network.layers.len();
     let (loss, fused) = cx.loss_value();
-    let value = if fused {
+    if fused {
         let logits = Context::preactivation(last);
-        quote!(#rt::LogitLoss::value(&#loss, &#logits, y, batch_rows))
+        quote!(#rt::objective::logit_loss(&#loss, &tape.#logits, y, live, batch_rows, delta))
     } else {
         let output = Context::output(last);
-        quote!(#rt::Loss::value(&#loss, &#output, y, batch_rows))
-    };
-    let layers = layers(
-        cx,
-        if fused {
-            Output::Logits
-        } else {
-            Output::Activated
-        },
-    );
-    quote! {
-        #[inline]
-        fn loss_rows<const B: #rt::usize>(
-            &self,
-            x: &[[#float; #inputs]; B],
-            y: &[[#float; #outputs]; B],
-            batch_rows: #rt::usize,
-        ) -> #float {
-            #layers
-            #value
-        }
+        quote!(#rt::objective::output_loss(&#loss, &tape.#output, y, live, batch_rows, delta))
     }
 }

@@ -4,8 +4,10 @@
 //! - [`params`]: the struct, constants, constructors and per-layer views;
 //! - [`forward`]: `Z = H·W + 1·bᵀ`, `H' = f(Z)` layer by layer, and the loss;
 //! - [`backward`]: the five steps of batch backpropagation, layer by layer;
+//! - [`passes`]: the tape of `Z`s and `H`s, and the impl of the runtime's
+//!   hidden `Passes` trait that holds the generated passes;
 //! - [`docs`]: the rustdoc of the generated items;
-//! - this file: the public methods, which delegate to the trait.
+//! - this file: `impl Network`, what the network is.
 //!
 //! Generated code names everything through `::backprop::__private`, so it
 //! compiles whatever the user's crate has in scope.
@@ -15,11 +17,14 @@ mod docs;
 mod equations;
 mod forward;
 mod params;
+mod passes;
 
 use proc_macro2::{Literal, Span, TokenStream, TokenTree};
 use quote::{format_ident, quote};
 use syn::Ident;
 
+use self::equations::{Style, equations};
+use self::passes::passes;
 use crate::check;
 use crate::model::{Activation, FloatType, Kernels, Loss, Network};
 use crate::parse::{Form, Invocation};
@@ -119,14 +124,20 @@ impl Context<'_> {
         format_ident!("delta{l}")
     }
 
-    /// The input of layer `l`, as a reference: `x` or `&h{l-1}`.
+    /// The input of layer `l`, as a reference: `x` or `&tape.h{l-1}`.
     pub(super) fn layer_input(l: usize) -> TokenStream {
         if l == 1 {
             quote!(x)
         } else {
             let h = Self::output(l - 1);
-            quote!(&#h)
+            quote!(&tape.#h)
         }
+    }
+
+    /// Whether layer `l` keeps `Zˡ` beside `Hˡ` in the tape (a linear
+    /// layer's `Hˡ` is its `Zˡ`).
+    pub(super) fn keeps_preactivation(&self, l: usize) -> bool {
+        self.network.layers[l - 1].activation != Activation::Linear
     }
 
     /// The runtime value computing an element-wise activation, such as
@@ -155,6 +166,51 @@ impl Context<'_> {
                 let beta = Literal::f64_unsuffixed(beta);
                 quote!(#rt::Softplus { beta: #beta })
             }
+        }
+    }
+
+    /// The activation's typed description, such as
+    /// `ActivationKind::LeakyRelu { slope: 0.2 }`.
+    pub(super) fn activation_kind(&self, activation: Activation) -> TokenStream {
+        let rt = &self.rt;
+        let kind = quote!(#rt::ActivationKind);
+        match activation {
+            Activation::Linear => quote!(#kind::Linear),
+            Activation::Sigmoid => quote!(#kind::Sigmoid),
+            Activation::Tanh => quote!(#kind::Tanh),
+            Activation::Relu => quote!(#kind::Relu),
+            Activation::LeakyRelu { slope } => {
+                let slope = Literal::f64_unsuffixed(slope);
+                quote!(#kind::LeakyRelu { slope: #slope })
+            }
+            Activation::Elu { alpha } => {
+                let alpha = Literal::f64_unsuffixed(alpha);
+                quote!(#kind::Elu { alpha: #alpha })
+            }
+            Activation::Gelu { tanh_approximation } => {
+                quote!(#kind::Gelu { tanh_approximation: #tanh_approximation })
+            }
+            Activation::Silu => quote!(#kind::Silu),
+            Activation::Softplus { beta } => {
+                let beta = Literal::f64_unsuffixed(beta);
+                quote!(#kind::Softplus { beta: #beta })
+            }
+            Activation::Softmax => quote!(#kind::Softmax),
+        }
+    }
+
+    /// The loss's typed description, such as `LossKind::Huber { delta: 0.5 }`.
+    pub(super) fn loss_kind(&self) -> TokenStream {
+        let rt = &self.rt;
+        match self.network.loss {
+            Loss::Mse => quote!(#rt::LossKind::Mse),
+            Loss::Mae => quote!(#rt::LossKind::Mae),
+            Loss::Huber { delta } => {
+                let delta = Literal::f64_unsuffixed(delta);
+                quote!(#rt::LossKind::Huber { delta: #delta })
+            }
+            Loss::CrossEntropy => quote!(#rt::LossKind::CrossEntropy),
+            Loss::Bce => quote!(#rt::LossKind::Bce),
         }
     }
 
@@ -217,13 +273,13 @@ fn expand(network: &Network) -> TokenStream {
 
     let definition = params::definition(&cx);
     let inherent = params::inherent(&cx);
-    let methods = public_methods(&cx);
     let trait_impl = trait_impl(&cx);
+    let passes = passes(&cx);
     let items = quote! {
         #definition
         #inherent
-        #methods
         #trait_impl
+        #passes
     };
     match &network.form {
         Form::Item { .. } => items,
@@ -238,234 +294,9 @@ fn expand(network: &Network) -> TokenStream {
     }
 }
 
-/// The batch methods users call, each delegating to the trait's version so
-/// that they work without importing `Network` and document this network's
-/// exact types.
-fn public_methods(cx: &Context) -> TokenStream {
-    let name = &cx.name;
-    let fixed = fixed_batch_methods(cx);
-    let slices = slice_methods(cx);
-    quote! {
-        impl #name {
-            #fixed
-            #slices
-        }
-    }
-}
-
-/// Row types shared by the method signatures.
-struct Rows {
-    fixed_x: TokenStream,
-    fixed_y: TokenStream,
-    slice_x: TokenStream,
-    slice_y: TokenStream,
-}
-
-impl Rows {
-    fn new(cx: &Context) -> Self {
-        let float = &cx.float;
-        let (inputs, outputs) = (size(cx.network.inputs), size(cx.network.outputs()));
-        Self {
-            fixed_x: quote!([[#float; #inputs]; B]),
-            fixed_y: quote!([[#float; #outputs]; B]),
-            slice_x: quote!([[#float; #inputs]]),
-            slice_y: quote!([[#float; #outputs]]),
-        }
-    }
-}
-
-/// `forward::<B>`, `loss::<B>`, `gradients::<B>`, … for a batch size known at compile time.
-fn fixed_batch_methods(cx: &Context) -> TokenStream {
-    let Context {
-        rt, float, network, ..
-    } = cx;
-    let Rows {
-        fixed_x: x_rows,
-        fixed_y: y_rows,
-        ..
-    } = Rows::new(cx);
-    let net = quote!(<Self as #rt::Network>);
-    let docs::Methods {
-        forward,
-        loss,
-        gradients,
-        input_gradients,
-        train_step,
-    } = docs::Methods::new(network);
-    quote! {
-            #[doc = #forward]
-            #[must_use]
-            #[inline]
-            pub fn forward<const B: #rt::usize>(&self, x: &#x_rows) -> #y_rows {
-                #net::forward(self, x)
-            }
-
-            #[doc = #loss]
-            #[must_use]
-            #[inline]
-            pub fn loss<const B: #rt::usize>(&self, x: &#x_rows, y: &#y_rows) -> #float {
-                #net::loss(self, x, y)
-            }
-
-            #[doc = #gradients]
-            #[must_use]
-            #[inline]
-            pub fn gradients<const B: #rt::usize>(&self, x: &#x_rows, y: &#y_rows) -> (#float, Self) {
-                #net::gradients(self, x, y)
-            }
-
-            #[doc = #input_gradients]
-            #[must_use]
-            #[inline]
-            pub fn input_gradients<const B: #rt::usize>(&self, x: &#x_rows, y: &#y_rows) -> (#float, #x_rows) {
-                #net::input_gradients(self, x, y)
-            }
-
-            #[doc = #train_step]
-            #[inline]
-            pub fn train_step<const B: #rt::usize, O: #rt::Optimizer<#float> + ?#rt::Sized>(
-                &mut self,
-                x: &#x_rows,
-                y: &#y_rows,
-                optimizer: &mut O,
-            ) -> #float {
-                #net::train_step(self, x, y, optimizer)
-            }
-
-            /// [`train_step`](Self::train_step), guarded: if the loss or any
-            /// gradient entry is NaN or infinite, the update is not applied.
-            ///
-            /// # Errors
-            ///
-            /// `TrainError::NonFiniteLoss` or `TrainError::NonFiniteGradient`;
-            /// the parameters are then left as they were.
-            #[inline]
-            pub fn train_step_checked<const B: #rt::usize, O: #rt::Optimizer<#float> + ?#rt::Sized>(
-                &mut self,
-                x: &#x_rows,
-                y: &#y_rows,
-                optimizer: &mut O,
-            ) -> #rt::Result<#float, #rt::TrainError> {
-                #net::train_step_checked(self, x, y, optimizer)
-            }
-    }
-}
-
-/// The `*_slice` methods, for a batch size known only at run time.
-fn slice_methods(cx: &Context) -> TokenStream {
-    let Context {
-        rt, float, network, ..
-    } = cx;
-    let Rows {
-        slice_x: x_slice,
-        slice_y: y_slice,
-        ..
-    } = Rows::new(cx);
-    let result = quote!(#rt::Result);
-    let error = quote!(#rt::BatchError);
-    let net = quote!(<Self as #rt::Network>);
-    let docs::Methods {
-        forward,
-        loss,
-        gradients,
-        input_gradients,
-        train_step,
-    } = docs::Methods::new(network);
-    let slice = docs::SLICE;
-    quote! {
-            #[doc = #forward]
-            #[doc = #slice]
-            ///
-            /// # Errors
-            ///
-            /// `BatchError::RowMismatch` if `out` does not have one row per row of `x`.
-            #[inline]
-            pub fn forward_slice(&self, x: &#x_slice, out: &mut #y_slice) -> #result<(), #error> {
-                #net::forward_slice(self, x, out)
-            }
-
-            #[doc = #loss]
-            #[doc = #slice]
-            ///
-            /// # Errors
-            ///
-            /// `BatchError` if `x` and `y` differ in length or are empty.
-            #[inline]
-            pub fn loss_slice(&self, x: &#x_slice, y: &#y_slice) -> #result<#float, #error> {
-                #net::loss_slice(self, x, y)
-            }
-
-            #[doc = #gradients]
-            #[doc = #slice]
-            /// The gradient is written to `grad`.
-            ///
-            /// # Errors
-            ///
-            /// `BatchError` if `x` and `y` differ in length or are empty; `grad`
-            /// is then left as it was.
-            #[inline]
-            pub fn gradients_slice(&self, x: &#x_slice, y: &#y_slice, grad: &mut Self) -> #result<#float, #error> {
-                #net::gradients_slice(self, x, y, grad)
-            }
-
-            #[doc = #input_gradients]
-            #[doc = #slice]
-            /// The gradient is written to `grad_x`.
-            ///
-            /// # Errors
-            ///
-            /// `BatchError` if `x`, `y` and `grad_x` differ in length or are
-            /// empty; `grad_x` is then left as it was.
-            #[inline]
-            pub fn input_gradients_slice(
-                &self,
-                x: &#x_slice,
-                y: &#y_slice,
-                grad_x: &mut #x_slice,
-            ) -> #result<#float, #error> {
-                #net::input_gradients_slice(self, x, y, grad_x)
-            }
-
-            #[doc = #train_step]
-            #[doc = #slice]
-            ///
-            /// # Errors
-            ///
-            /// `BatchError` if `x` and `y` differ in length or are empty; the
-            /// parameters are then left as they were.
-            #[inline]
-            pub fn train_step_slice<O: #rt::Optimizer<#float> + ?#rt::Sized>(
-                &mut self,
-                x: &#x_slice,
-                y: &#y_slice,
-                optimizer: &mut O,
-            ) -> #result<#float, #error> {
-                #net::train_step_slice(self, x, y, optimizer)
-            }
-
-            /// [`train_step_slice`](Self::train_step_slice), guarded: if the
-            /// loss or any gradient entry is NaN or infinite, the update is not
-            /// applied.
-            ///
-            /// # Errors
-            ///
-            /// `TrainError::Batch` for a bad batch, `TrainError::NonFiniteLoss`
-            /// or `TrainError::NonFiniteGradient`; the parameters are then left
-            /// as they were.
-            #[inline]
-            pub fn train_step_slice_checked<O: #rt::Optimizer<#float> + ?#rt::Sized>(
-                &mut self,
-                x: &#x_slice,
-                y: &#y_slice,
-                optimizer: &mut O,
-            ) -> #result<#float, #rt::TrainError> {
-                #net::train_step_slice_checked(self, x, y, optimizer)
-            }
-    }
-}
-
-/// `impl Network`: the constants, the flat parameter views and the four
-/// generated passes.
+/// `impl Network`: what the network is (widths, activations, loss,
+/// initialisation, equations) and its flat parameters; every method users
+/// call is written once in the runtime on top of them.
 fn trait_impl(cx: &Context) -> TokenStream {
     let Context {
         name,
@@ -474,53 +305,45 @@ fn trait_impl(cx: &Context) -> TokenStream {
         network,
         ..
     } = cx;
-    let (inputs, outputs) = (size(network.inputs), size(network.outputs()));
-    let forward_rows = forward::forward_rows(cx);
-    let loss_rows = forward::loss_rows(cx);
-    let backprop_rows = backward::backprop_rows(cx);
-    let descend_rows = backward::descend_rows(cx);
     let widths = std::iter::once(network.inputs)
         .chain(network.layers.iter().map(|layer| layer.width))
         .map(size);
-    let activations = network.layers.iter().map(docs::written);
-    let loss = docs::written_loss(network.loss);
-    let gradient_buffer = params::gradient_buffer(cx);
+    let activations = network
+        .layers
+        .iter()
+        .map(|layer| cx.activation_kind(layer.activation));
+    let loss = cx.loss_kind();
+    let init = network.init.map(|init| {
+        let scheme = format_ident!("{}", init.variant());
+        quote!(const INIT: #rt::Option<#rt::Init> = #rt::Some(#rt::Init::#scheme);)
+    });
+    let equations_text = equations(Style::Text, network);
+    let equations_latex = equations(Style::Latex, network);
+    let (inputs, outputs) = (size(network.inputs), size(network.outputs()));
     quote! {
         impl #rt::Network for #name {
             type Float = #float;
             type Input = [#float; #inputs];
             type Output = [#float; #outputs];
-
-            const INPUTS: #rt::usize = Self::INPUTS;
-            const OUTPUTS: #rt::usize = Self::OUTPUTS;
-            const PARAMS: #rt::usize = Self::PARAMS;
-            const LAYERS: #rt::usize = Self::LAYERS;
             const WIDTHS: &'static [#rt::usize] = &[#(#widths),*];
-            const ACTIVATIONS: &'static [&'static #rt::str] = &[#(#activations),*];
-            const LOSS: &'static #rt::str = #loss;
-            const EQUATIONS: &'static #rt::str = Self::EQUATIONS;
-            const EQUATIONS_LATEX: &'static #rt::str = Self::EQUATIONS_LATEX;
+            const ACTIVATIONS: &'static [#rt::ActivationKind] = &[#(#activations),*];
+            const LOSS: #rt::LossKind = #loss;
+            #init
+            const EQUATIONS: &'static #rt::str = #equations_text;
+            const EQUATIONS_LATEX: &'static #rt::str = #equations_latex;
 
-            #[inline]
+            // Called once a step: `#[inline]` would buy nothing.
             fn zeros() -> Self {
                 Self::zeros()
             }
 
-            #[inline]
             fn params(&self) -> &[#float] {
                 &self.params[..]
             }
 
-            #[inline]
             fn params_mut(&mut self) -> &mut [#float] {
                 &mut self.params[..]
             }
-            #gradient_buffer
-
-            #forward_rows
-            #loss_rows
-            #backprop_rows
-            #descend_rows
         }
     }
 }

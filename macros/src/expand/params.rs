@@ -2,11 +2,9 @@
 //! layer's `Wˡ` and `bˡ`, the constants and the constructors.
 
 use proc_macro2::TokenStream;
-use quote::{format_ident, quote};
+use quote::quote;
 
-use super::equations::{Style, equations};
 use super::{Context, docs, size};
-use crate::model::InitScheme;
 use crate::parse::Form;
 
 /// The struct, with the user's attributes and visibility.
@@ -50,74 +48,27 @@ pub(super) fn definition(cx: &Context) -> TokenStream {
     }
 }
 
-/// `Network::take_gradient_buffer` and `keep_gradient_buffer` for a network
-/// on the heap; the trait's defaults (a fresh `zeros()`) suit the others.
-pub(super) fn gradient_buffer(cx: &Context) -> TokenStream {
-    if !cx.params_on_heap() {
-        return TokenStream::new();
-    }
-    let rt = &cx.rt;
-    quote! {
-        #[inline]
-        fn take_gradient_buffer(&mut self) -> Self {
-            Self {
-                params: self.gradient.take(),
-                gradient: #rt::heap::GradientBuffer::EMPTY,
-            }
-        }
-
-        #[inline]
-        fn keep_gradient_buffer(&mut self, grad: Self) {
-            self.gradient.keep(grad.params);
-        }
-    }
-}
-
-/// Constants, constructors and the parameter views.
+/// Constructors and the parameter views.
 pub(super) fn inherent(cx: &Context) -> TokenStream {
-    let Context {
-        name, rt, network, ..
-    } = cx;
-    let (inputs, outputs) = (size(network.inputs), size(network.outputs()));
-    let params = size(network.params());
-    let layers = size(network.layers.len());
-    let init = initialisation(cx);
+    let Context { name, rt, .. } = cx;
     let new_doc = new_doc(cx);
-    let equations_text = equations(Style::Text, network);
-    let equations_latex = equations(Style::Latex, network);
     let views = views(cx);
     let storage = storage(cx);
     quote! {
         impl #name {
-            /// Width of the input, `n₀`.
-            pub const INPUTS: #rt::usize = #inputs;
-            /// Width of the output layer.
-            pub const OUTPUTS: #rt::usize = #outputs;
-            /// Number of parameters: every layer's weights and biases.
-            pub const PARAMS: #rt::usize = #params;
-            /// Number of layers with parameters.
-            pub const LAYERS: #rt::usize = #layers;
-            /// This network's forward and backward equations with its
-            /// shapes, as Unicode text: what `gradients` computes.
-            pub const EQUATIONS: &'static #rt::str = #equations_text;
-            /// [`EQUATIONS`](Self::EQUATIONS) as LaTeX, an `aligned` environment.
-            pub const EQUATIONS_LATEX: &'static #rt::str = #equations_latex;
-
             #storage
 
             #new_doc
-            #[must_use]
             pub fn new<R: #rt::rand_core::Rng + ?#rt::Sized>(rng: &mut R) -> Self {
                 let mut network = Self::zeros();
-                #init
+                #rt::initialize_default(&mut network, rng);
                 network
             }
 
             /// [`new`](Self::new) with a generator seeded by `seed`: the same
             /// seed gives the same network on every platform.
-            #[must_use]
             pub fn seeded(seed: #rt::u64) -> Self {
-                Self::new(&mut #rt::init::seeded_rng(seed))
+                Self::new(&mut #rt::seeded_rng(seed))
             }
 
             #views
@@ -125,14 +76,11 @@ pub(super) fn inherent(cx: &Context) -> TokenStream {
     }
 }
 
-/// `zeros`, `params` and `params_mut`: `const fn`s on an inline array;
-/// plain ones on the heap.
+/// `zeros`: a `const fn` on an inline array; a plain one on the heap.
 fn storage(cx: &Context) -> TokenStream {
-    let Context {
-        rt, float, network, ..
-    } = cx;
+    let Context { rt, network, .. } = cx;
     let params = size(network.params());
-    let (constness, zeros, deref) = if cx.params_on_heap() {
+    let (constness, zeros) = if cx.params_on_heap() {
         (
             TokenStream::new(),
             quote! {
@@ -141,34 +89,14 @@ fn storage(cx: &Context) -> TokenStream {
                     gradient: #rt::heap::GradientBuffer::EMPTY,
                 }
             },
-            quote!(*),
         )
     } else {
-        (
-            quote!(const),
-            quote!(Self { params: [0.0; #params] }),
-            TokenStream::new(),
-        )
+        (quote!(const), quote!(Self { params: [0.0; #params] }))
     };
     quote! {
         /// A network whose parameters are all zero.
-        #[must_use]
         pub #constness fn zeros() -> Self {
             #zeros
-        }
-
-        /// All parameters, layer by layer: `W¹` row by row, `b¹`, `W²`, `b²`, …
-        #[must_use]
-        #[inline]
-        pub #constness fn params(&self) -> &[#float; #params] {
-            &#deref self.params
-        }
-
-        /// All parameters, mutable, in the order of [`params`](Self::params).
-        #[must_use]
-        #[inline]
-        pub #constness fn params_mut(&mut self) -> &mut [#float; #params] {
-            &mut #deref self.params
         }
     }
 }
@@ -177,9 +105,7 @@ fn storage(cx: &Context) -> TokenStream {
 fn new_doc(cx: &Context) -> TokenStream {
     match cx.network.init {
         None => quote! {
-            /// A network with weights drawn from `rng` (Glorot uniform for
-            /// `linear`, `sigmoid` and `tanh` layers, He uniform for `relu`)
-            /// and zero biases.
+            /// A network with weights drawn from `rng` as each layer's activation calls for, and zero biases.
         },
         Some(init) => {
             let biases = if init.draws_biases() {
@@ -195,33 +121,6 @@ fn new_doc(cx: &Context) -> TokenStream {
             quote!(#[doc = #doc])
         }
     }
-}
-
-/// Draws every layer's weights with the initialisation `init = …` names, or
-/// else the one its activation calls for; in the order of the flat
-/// parameters, as the runtime's `init::initialize` does.
-fn initialisation(cx: &Context) -> TokenStream {
-    let rt = &cx.rt;
-    (1..=cx.network.layers.len())
-        .map(|l| {
-            let layer = &cx.network.layers[l - 1];
-            let (fan_in, fan_out) = (size(cx.network.fan_in(l)), size(layer.width));
-            let init = cx
-                .network
-                .init
-                .map_or(layer.activation.init(), InitScheme::variant);
-            let scheme = format_ident!("{init}");
-            let weights = Context::weights(l, "_mut");
-            let bias = cx.network.init.filter(|init| init.draws_biases()).map(|_| {
-                let bias = Context::bias(l, "_mut");
-                quote!(#rt::Init::#scheme.fill(rng, #fan_in, #fan_out, network.#bias());)
-            });
-            quote! {
-                #rt::Init::#scheme.fill(rng, #fan_in, #fan_out, network.#weights().as_flattened_mut());
-                #bias
-            }
-        })
-        .collect()
 }
 
 /// `w1()`, `w1_mut()`, `b1()`, `b1_mut()`, …: each layer's slice of the flat array.
@@ -242,28 +141,24 @@ fn views(cx: &Context) -> TokenStream {
         let (w_doc, b_doc) = docs::layer_views(network, l);
         views.extend(quote! {
             #[doc = #w_doc]
-            #[must_use]
             #[inline]
             pub fn #w(&self) -> &[[#float; #cols]; #rows] {
                 #rt::params::matrix(&self.params[#w_start..#w_end])
             }
 
             #[doc = #w_doc]
-            #[must_use]
             #[inline]
             pub fn #w_mut(&mut self) -> &mut [[#float; #cols]; #rows] {
                 #rt::params::matrix_mut(&mut self.params[#w_start..#w_end])
             }
 
             #[doc = #b_doc]
-            #[must_use]
             #[inline]
             pub fn #b(&self) -> &[#float; #cols] {
                 #rt::params::vector(&self.params[#w_end..#b_end])
             }
 
             #[doc = #b_doc]
-            #[must_use]
             #[inline]
             pub fn #b_mut(&mut self) -> &mut [#float; #cols] {
                 #rt::params::vector_mut(&mut self.params[#w_end..#b_end])

@@ -8,6 +8,8 @@
 #![deny(warnings, missing_docs, unsafe_code)]
 #![deny(clippy::all, clippy::pedantic)]
 
+use ::backprop::Network;
+
 /// Shadows the primitive `f32`.
 #[allow(non_camel_case_types)]
 pub struct f32;
@@ -101,6 +103,8 @@ pub fn use_every_network() -> ::core::primitive::usize {
 
 #[cfg(test)]
 mod tests {
+    use ::backprop::Network;
+
     #[test]
     fn networks_defined_without_a_prelude_work() {
         let (before, after) = super::train_inside_a_function();

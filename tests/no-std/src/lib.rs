@@ -4,6 +4,8 @@
 
 #![no_std]
 
+use backprop::Network;
+
 backprop::network! {
     /// A small controller: 4 sensor readings to 2 actuator commands.
     pub Controller = 4 -> tanh(8) -> tanh(8) -> linear(2); loss = mse

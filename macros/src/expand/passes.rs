@@ -1,0 +1,170 @@
+//! The generated passes: a tape holding every layer's `Zˡ` and `Hˡ` for `B`
+//! rows, and the runtime's hidden `Passes` trait, whose forward, loss and
+//! backward passes are written out for this network's sizes. Both stand in
+//! an anonymous `const` block, so the tape's name is the macro's own.
+
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote};
+use syn::Ident;
+
+use super::{Context, backward, forward, size};
+
+/// The tape type and `impl Passes`.
+pub(super) fn passes(cx: &Context) -> TokenStream {
+    let Context {
+        name,
+        rt,
+        float,
+        network,
+    } = cx;
+    let tape = format_ident!("{name}Tape");
+    let (inputs, outputs) = (size(network.inputs), size(network.outputs()));
+    let last = network.layers.len();
+    let (tape_struct, tape_fn) = tape_type(cx, &tape);
+    let output = Context::output(last);
+    let delta = Context::delta(last);
+
+    let (_, fused) = cx.loss_value();
+    let logits_only = if fused {
+        quote!(logits_only)
+    } else {
+        quote!(_)
+    };
+    let forward = forward::layers(cx);
+    let loss = forward::loss(cx);
+    let output_is_linear = !cx.keeps_preactivation(last);
+    let of_logits = if output_is_linear {
+        quote!(_)
+    } else {
+        quote!(of_logits)
+    };
+    let backward = backward::backward(cx);
+    let descend = backward::descend(cx);
+    // Layers above the first reborrow `grad`; the first takes it.
+    let grad = if last > 1 {
+        quote!(mut grad)
+    } else {
+        quote!(grad)
+    };
+    let gradient_buffer = gradient_buffer(cx);
+    quote! {
+        const _: () = {
+            #tape_struct
+
+            impl #rt::Passes<#float, [#float; #inputs], [#float; #outputs]> for #name {
+                type Tape<const B: #rt::usize> = #tape<B>;
+
+                #tape_fn
+
+                #[inline]
+                fn forward_rows<const B: #rt::usize>(
+                    &self,
+                    x: &[[#float; #inputs]; B],
+                    tape: &mut #tape<B>,
+                    #logits_only: bool,
+                ) {
+                    #forward
+                }
+
+                fn output<const B: #rt::usize>(tape: &#tape<B>) -> &[[#float; #outputs]; B] {
+                    &tape.#output
+                }
+
+                fn loss_rows<const B: #rt::usize>(
+                    tape: &#tape<B>,
+                    y: &[[#float; #outputs]; B],
+                    live: #rt::usize,
+                    batch_rows: #rt::usize,
+                    delta: #rt::Option<&mut [[#float; #outputs]; B]>,
+                ) -> #float {
+                    #loss
+                }
+
+                #[inline]
+                fn backward_rows<const B: #rt::usize>(
+                    &self,
+                    x: &[[#float; #inputs]; B],
+                    tape: &#tape<B>,
+                    #delta: &mut [[#float; #outputs]; B],
+                    #of_logits: bool,
+                    #grad: #rt::Option<(&mut Self, #rt::Store)>,
+                    grad_x: #rt::Option<&mut [[#float; #inputs]; B]>,
+                ) {
+                    #backward
+                }
+
+                #[inline]
+                fn descend_rows<const B: #rt::usize>(
+                    &mut self,
+                    x: &[[#float; #inputs]; B],
+                    tape: &#tape<B>,
+                    #delta: &mut [[#float; #outputs]; B],
+                    #of_logits: bool,
+                    rate: #float,
+                ) {
+                    #descend
+                }
+
+                #gradient_buffer
+            }
+        };
+    }
+}
+
+/// The tape's struct, with a field for every layer's `z{l}` (non-linear
+/// layers) and `h{l}`, and `Passes::tape`, which makes one of zeros.
+fn tape_type(cx: &Context, tape: &Ident) -> (TokenStream, TokenStream) {
+    let rt = &cx.rt;
+    let mut fields = Vec::new();
+    for (index, layer) in cx.network.layers.iter().enumerate() {
+        let l = index + 1;
+        let (ty, zero) = cx.batch_matrix(layer.width);
+        if cx.keeps_preactivation(l) {
+            fields.push((Context::preactivation(l), ty.clone(), zero.clone()));
+        }
+        fields.push((Context::output(l), ty, zero));
+    }
+    let names: Vec<_> = fields.iter().map(|(name, ..)| name).collect();
+    let types = fields.iter().map(|(_, ty, _)| ty);
+    let zeros = fields.iter().map(|(.., zero)| zero);
+    (
+        quote! {
+            pub struct #tape<const B: #rt::usize> {
+                #(#names: #types,)*
+            }
+        },
+        quote! {
+            fn tape<const B: #rt::usize>() -> #tape<B> {
+                #tape { #(#names: #zeros),* }
+            }
+        },
+    )
+}
+
+/// `take_gradient_buffer` and `keep_gradient_buffer`: a network on the heap
+/// hands out the buffer of its previous step; the others a new network.
+fn gradient_buffer(cx: &Context) -> TokenStream {
+    let rt = &cx.rt;
+    if !cx.params_on_heap() {
+        return quote! {
+            #[inline]
+            fn take_gradient_buffer(&mut self) -> Self {
+                Self::zeros()
+            }
+        };
+    }
+    quote! {
+        #[inline]
+        fn take_gradient_buffer(&mut self) -> Self {
+            Self {
+                params: self.gradient.take(),
+                gradient: #rt::heap::GradientBuffer::EMPTY,
+            }
+        }
+
+        #[inline]
+        fn keep_gradient_buffer(&mut self, grad: Self) {
+            self.gradient.keep(grad.params);
+        }
+    }
+}
