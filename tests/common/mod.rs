@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 pub(crate) mod graphviz;
+pub(crate) mod mlp;
 
 use std::fmt::Display;
 
