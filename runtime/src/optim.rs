@@ -604,251 +604,411 @@ pub struct AdamW<S> {
     moments: Moments<S>,
 }
 
-/// The constructors and builder methods of [`Adam`] and [`AdamW`], which
-/// differ only in their names and in the default weight decay.
-macro_rules! adam_api {
-    ($Adam:ident, $default_decay:expr, $decay_example:literal) => {
-        #[cfg(feature = "alloc")]
-        impl<T: Float> $Adam<Vec<T>> {
-            #[doc = concat!(
-                "`", stringify!($Adam), "` with learning rate `learning_rate` and PyTorch's \
-                 defaults for the rest; its moments are allocated on the first step."
-            )]
-            ///
-            /// # Panics
-            ///
-            /// If `learning_rate` is negative or NaN.
-            #[must_use]
-            pub const fn new(learning_rate: f64) -> Self {
-                Self::with_state(learning_rate, Vec::new(), Vec::new())
-            }
-        }
+// The constructors and builder methods of `Adam` and `AdamW` are the same
+// apart from the type's name, the default weight decay (0 and 10⁻²) and the
+// example of `weight_decay`: a change to one belongs in the other.
 
-        /// PyTorch's defaults, learning rate `10⁻³` included.
-        ///
-        /// ```
-        #[doc = concat!("use backprop_runtime::", stringify!($Adam), ";")]
-        ///
-        #[doc = concat!("let adam = ", stringify!($Adam), "::<Vec<f32>>::default();")]
-        #[doc = concat!(
-            "assert_eq!((adam.learning_rate, adam.weight_decay), (1e-3, ",
-            stringify!($default_decay), "));"
-        )]
-        /// ```
-        #[cfg(feature = "alloc")]
-        impl<T: Float> Default for $Adam<Vec<T>> {
-            fn default() -> Self {
-                Self::new(1e-3)
-            }
-        }
-
-        impl<S> $Adam<S> {
-            #[doc = concat!(
-                "`", stringify!($Adam), "` that keeps its first and second moments in \
-                 `first` and `second`, which must then hold one value per parameter \
-                 (whatever values: the first step zeroes them)."
-            )]
-            ///
-            /// ```
-            #[doc = concat!("use backprop_runtime::{", stringify!($Adam), ", Optimizer};")]
-            ///
-            /// // No allocator needed: the moments of three parameters in arrays.
-            #[doc = concat!(
-                "let mut adam = ", stringify!($Adam), "::with_state(0.01, [0.0; 3], [0.0; 3]);"
-            )]
-            /// let mut params = [1.0_f32; 3];
-            /// adam.step(&mut params, &[1.0, -1.0, 0.0]);
-            /// assert!(params[0] < 1.0 && params[1] > 1.0);
-            /// ```
-            ///
-            /// # Panics
-            ///
-            /// If `learning_rate` is negative or NaN; the first step panics
-            /// if `first` or `second` does not hold one value per parameter
-            /// (see [`StateStorage::values`]).
-            #[must_use]
-            pub const fn with_state(learning_rate: f64, first: S, second: S) -> Self {
-                assert!(
-                    learning_rate >= 0.0,
-                    "the learning rate must be zero or positive"
-                );
-                Self {
-                    learning_rate,
-                    betas: (0.9, 0.999),
-                    epsilon: 1e-8,
-                    weight_decay: $default_decay,
-                    moments: Moments {
-                        first,
-                        second,
-                        max_second: None,
-                        max_second_fresh: false,
-                        steps: 0,
-                    },
-                }
-            }
-
-            /// Sets the decay rates `(β₁, β₂)` of the first and second moments.
-            ///
-            /// ```
-            #[doc = concat!("use backprop_runtime::{", stringify!($Adam), ", Optimizer};")]
-            ///
-            #[doc = concat!(
-                "let mut adam = ", stringify!($Adam), "::new(0.1).betas(0.5, 0.75).weight_decay(0.0);"
-            )]
-            /// let mut params = [0.0_f64];
-            /// adam.step(&mut params, &[1.0]);
-            /// adam.step(&mut params, &[-1.0]);
-            /// // m = 0.5·0.5 − 0.5 = −0.25, m̂ = −0.25 / 0.75; v̂ = 1: a step of +η/3.
-            /// assert!((params[0] - (-0.1 + 0.1 / 3.0)).abs() < 1e-8);
-            /// ```
-            ///
-            /// # Panics
-            ///
-            /// Unless both lie in `[0, 1)`.
-            #[must_use]
-            pub fn betas(self, beta1: f64, beta2: f64) -> Self {
-                assert!(
-                    (0.0..1.0).contains(&beta1) && (0.0..1.0).contains(&beta2),
-                    "Adam's betas must lie in [0, 1)"
-                );
-                Self {
-                    betas: (beta1, beta2),
-                    ..self
-                }
-            }
-
-            /// Sets the `ε` added to the denominator, which bounds the step
-            /// where gradients are tiny.
-            ///
-            /// ```
-            #[doc = concat!("use backprop_runtime::{", stringify!($Adam), ", Optimizer};")]
-            ///
-            #[doc = concat!(
-                "let mut adam = ", stringify!($Adam), "::new(0.1).epsilon(1e-3).weight_decay(0.0);"
-            )]
-            /// let mut params = [0.0_f64];
-            /// adam.step(&mut params, &[1e-3]);
-            /// // |m̂| = √v̂ = ε: half the step a larger gradient would get.
-            /// assert!((params[0] + 0.05).abs() < 1e-9);
-            /// ```
-            ///
-            /// # Panics
-            ///
-            /// If `epsilon` is negative or NaN.
-            #[must_use]
-            pub fn epsilon(self, epsilon: f64) -> Self {
-                assert!(epsilon >= 0.0, "epsilon must be zero or positive");
-                Self { epsilon, ..self }
-            }
-
-            #[doc = $decay_example]
-            ///
-            /// # Panics
-            ///
-            /// If `weight_decay` is negative or NaN.
-            #[must_use]
-            pub fn weight_decay(self, weight_decay: f64) -> Self {
-                assert!(
-                    weight_decay >= 0.0,
-                    "the weight decay must be zero or positive"
-                );
-                Self {
-                    weight_decay,
-                    ..self
-                }
-            }
-
-            /// Turns on `AMSGrad` (PyTorch's `amsgrad=True`): the step divides
-            /// by the largest second moment so far, `v̂ ← max(v̂, v)`, in
-            /// place of `v`. The maximum lives in `max_second`, which must
-            /// hold one value per parameter (whatever values: the next step
-            /// zeroes them); `Vec::new()` allocates it on the next step.
-            ///
-            /// ```
-            #[doc = concat!("use backprop_runtime::{", stringify!($Adam), ", Optimizer};")]
-            ///
-            #[doc = concat!(
-                "let mut adam = ", stringify!($Adam),
-                "::new(0.1).betas(0.5, 0.5).weight_decay(0.0).amsgrad(Vec::new());"
-            )]
-            /// assert!(adam.uses_amsgrad());
-            /// let mut params = [0.0_f64];
-            /// adam.step(&mut params, &[2.0]); // v = 2, v̂ = 2
-            /// adam.step(&mut params, &[0.0]); // v = 1, v̂ = 2: m̂ = 2/3 over √(2/0.75)
-            /// let second = 0.1 * (0.5 / 0.75) / (2.0_f64.sqrt() / 0.75_f64.sqrt());
-            /// assert!((params[0] - (-0.1 - second)).abs() < 1e-8);
-            /// ```
-            ///
-            /// # Panics
-            ///
-            /// The next step panics if `max_second` does not hold one value
-            /// per parameter (see [`StateStorage::values`]).
-            #[must_use]
-            pub fn amsgrad(self, max_second: S) -> Self {
-                Self {
-                    moments: Moments {
-                        max_second: Some(max_second),
-                        max_second_fresh: true,
-                        ..self.moments
-                    },
-                    ..self
-                }
-            }
-
-            /// Whether `AMSGrad` is on ([`amsgrad`](Self::amsgrad)); off by default.
-            ///
-            /// ```
-            #[doc = concat!("use backprop_runtime::", stringify!($Adam), ";")]
-            ///
-            #[doc = concat!("assert!(!", stringify!($Adam), "::<Vec<f32>>::default().uses_amsgrad());")]
-            /// ```
-            #[must_use]
-            pub const fn uses_amsgrad(&self) -> bool {
-                self.moments.max_second.is_some()
-            }
-
-            /// The number of steps taken so far, `t` (PyTorch's `state["step"]`).
-            #[must_use]
-            pub const fn steps(&self) -> u64 {
-                self.moments.steps
-            }
-        }
-    };
+#[cfg(feature = "alloc")]
+impl<T: Float> Adam<Vec<T>> {
+    /// `Adam` with learning rate `learning_rate` and PyTorch's defaults for the
+    /// rest; its moments are allocated on the first step.
+    ///
+    /// # Panics
+    ///
+    /// If `learning_rate` is negative or NaN.
+    #[must_use]
+    pub const fn new(learning_rate: f64) -> Self {
+        Self::with_state(learning_rate, Vec::new(), Vec::new())
+    }
 }
 
-adam_api!(
-    Adam,
-    0.0,
-    "Sets the weight decay `λ`, an L2 penalty: `λ·θ` is added to the gradient,
-so it passes through the moments.
+/// PyTorch's defaults, learning rate `10⁻³` included.
+///
+/// ```
+/// use backprop_runtime::Adam;
+///
+/// let adam = Adam::<Vec<f32>>::default();
+/// assert_eq!((adam.learning_rate, adam.weight_decay), (1e-3, 0.0));
+/// ```
+#[cfg(feature = "alloc")]
+impl<T: Float> Default for Adam<Vec<T>> {
+    fn default() -> Self {
+        Self::new(1e-3)
+    }
+}
 
-```
-use backprop_runtime::{Adam, Optimizer};
+impl<S> Adam<S> {
+    /// `Adam` that keeps its first and second moments in `first` and `second`,
+    /// which must then hold one value per parameter (whatever values: the first
+    /// step zeroes them).
+    ///
+    /// ```
+    /// use backprop_runtime::{Adam, Optimizer};
+    ///
+    /// // No allocator needed: the moments of three parameters in arrays.
+    /// let mut adam = Adam::with_state(0.01, [0.0; 3], [0.0; 3]);
+    /// let mut params = [1.0_f32; 3];
+    /// adam.step(&mut params, &[1.0, -1.0, 0.0]);
+    /// assert!(params[0] < 1.0 && params[1] > 1.0);
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// If `learning_rate` is negative or NaN; the first step panics
+    /// if `first` or `second` does not hold one value per parameter
+    /// (see [`StateStorage::values`]).
+    #[must_use]
+    pub const fn with_state(learning_rate: f64, first: S, second: S) -> Self {
+        assert!(
+            learning_rate >= 0.0,
+            "the learning rate must be zero or positive"
+        );
+        Self {
+            learning_rate,
+            betas: (0.9, 0.999),
+            epsilon: 1e-8,
+            weight_decay: 0.0,
+            moments: Moments {
+                first,
+                second,
+                max_second: None,
+                max_second_fresh: false,
+                steps: 0,
+            },
+        }
+    }
 
-let mut adam = Adam::new(0.1).weight_decay(1.0);
-let mut params = [2.0_f64];
-// The gradient 0 becomes 0 + 1·2, and Adam's first step is about −η·sign(g).
-adam.step(&mut params, &[0.0]);
-assert!((params[0] - 1.9).abs() < 1e-8);
-```"
-);
+    /// Sets the decay rates `(β₁, β₂)` of the first and second moments.
+    ///
+    /// ```
+    /// use backprop_runtime::{Adam, Optimizer};
+    ///
+    /// let mut adam = Adam::new(0.1).betas(0.5, 0.75).weight_decay(0.0);
+    /// let mut params = [0.0_f64];
+    /// adam.step(&mut params, &[1.0]);
+    /// adam.step(&mut params, &[-1.0]);
+    /// // m = 0.5·0.5 − 0.5 = −0.25, m̂ = −0.25 / 0.75; v̂ = 1: a step of +η/3.
+    /// assert!((params[0] - (-0.1 + 0.1 / 3.0)).abs() < 1e-8);
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// Unless both lie in `[0, 1)`.
+    #[must_use]
+    pub fn betas(self, beta1: f64, beta2: f64) -> Self {
+        assert!(
+            (0.0..1.0).contains(&beta1) && (0.0..1.0).contains(&beta2),
+            "Adam's betas must lie in [0, 1)"
+        );
+        Self {
+            betas: (beta1, beta2),
+            ..self
+        }
+    }
 
-adam_api!(
-    AdamW,
-    1e-2,
-    "Sets the decoupled weight decay `λ`: each step first scales the
-parameters by `1 − η·λ`, whatever the gradient.
+    /// Sets the `ε` added to the denominator, which bounds the step
+    /// where gradients are tiny.
+    ///
+    /// ```
+    /// use backprop_runtime::{Adam, Optimizer};
+    ///
+    /// let mut adam = Adam::new(0.1).epsilon(1e-3).weight_decay(0.0);
+    /// let mut params = [0.0_f64];
+    /// adam.step(&mut params, &[1e-3]);
+    /// // |m̂| = √v̂ = ε: half the step a larger gradient would get.
+    /// assert!((params[0] + 0.05).abs() < 1e-9);
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// If `epsilon` is negative or NaN.
+    #[must_use]
+    pub fn epsilon(self, epsilon: f64) -> Self {
+        assert!(epsilon >= 0.0, "epsilon must be zero or positive");
+        Self { epsilon, ..self }
+    }
 
-```
-use backprop_runtime::{AdamW, Optimizer};
+    /// Sets the weight decay `λ`, an L2 penalty: `λ·θ` is added to the gradient,
+    /// so it passes through the moments.
+    ///
+    /// ```
+    /// use backprop_runtime::{Adam, Optimizer};
+    ///
+    /// let mut adam = Adam::new(0.1).weight_decay(1.0);
+    /// let mut params = [2.0_f64];
+    /// // The gradient 0 becomes 0 + 1·2, and Adam's first step is about −η·sign(g).
+    /// adam.step(&mut params, &[0.0]);
+    /// assert!((params[0] - 1.9).abs() < 1e-8);
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// If `weight_decay` is negative or NaN.
+    #[must_use]
+    pub fn weight_decay(self, weight_decay: f64) -> Self {
+        assert!(
+            weight_decay >= 0.0,
+            "the weight decay must be zero or positive"
+        );
+        Self {
+            weight_decay,
+            ..self
+        }
+    }
 
-let mut adamw = AdamW::new(0.1).weight_decay(1.0);
-let mut params = [2.0_f64];
-// A zero gradient leaves only the decay: 2·(1 − 0.1·1).
-adamw.step(&mut params, &[0.0]);
-assert!((params[0] - 1.8).abs() < 1e-12);
-```"
-);
+    /// Turns on `AMSGrad` (PyTorch's `amsgrad=True`): the step divides
+    /// by the largest second moment so far, `v̂ ← max(v̂, v)`, in
+    /// place of `v`. The maximum lives in `max_second`, which must
+    /// hold one value per parameter (whatever values: the next step
+    /// zeroes them); `Vec::new()` allocates it on the next step.
+    ///
+    /// ```
+    /// use backprop_runtime::{Adam, Optimizer};
+    ///
+    /// let mut adam = Adam::new(0.1).betas(0.5, 0.5).weight_decay(0.0).amsgrad(Vec::new());
+    /// assert!(adam.uses_amsgrad());
+    /// let mut params = [0.0_f64];
+    /// adam.step(&mut params, &[2.0]); // v = 2, v̂ = 2
+    /// adam.step(&mut params, &[0.0]); // v = 1, v̂ = 2: m̂ = 2/3 over √(2/0.75)
+    /// let second = 0.1 * (0.5 / 0.75) / (2.0_f64.sqrt() / 0.75_f64.sqrt());
+    /// assert!((params[0] - (-0.1 - second)).abs() < 1e-8);
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// The next step panics if `max_second` does not hold one value
+    /// per parameter (see [`StateStorage::values`]).
+    #[must_use]
+    pub fn amsgrad(self, max_second: S) -> Self {
+        Self {
+            moments: Moments {
+                max_second: Some(max_second),
+                max_second_fresh: true,
+                ..self.moments
+            },
+            ..self
+        }
+    }
+
+    /// Whether `AMSGrad` is on ([`amsgrad`](Self::amsgrad)); off by default.
+    ///
+    /// ```
+    /// use backprop_runtime::Adam;
+    ///
+    /// assert!(!Adam::<Vec<f32>>::default().uses_amsgrad());
+    /// ```
+    #[must_use]
+    pub const fn uses_amsgrad(&self) -> bool {
+        self.moments.max_second.is_some()
+    }
+
+    /// The number of steps taken so far, `t` (PyTorch's `state["step"]`).
+    #[must_use]
+    pub const fn steps(&self) -> u64 {
+        self.moments.steps
+    }
+}
+
+#[cfg(feature = "alloc")]
+impl<T: Float> AdamW<Vec<T>> {
+    /// `AdamW` with learning rate `learning_rate` and PyTorch's defaults for
+    /// the rest; its moments are allocated on the first step.
+    ///
+    /// # Panics
+    ///
+    /// If `learning_rate` is negative or NaN.
+    #[must_use]
+    pub const fn new(learning_rate: f64) -> Self {
+        Self::with_state(learning_rate, Vec::new(), Vec::new())
+    }
+}
+
+/// PyTorch's defaults, learning rate `10⁻³` included.
+///
+/// ```
+/// use backprop_runtime::AdamW;
+///
+/// let adam = AdamW::<Vec<f32>>::default();
+/// assert_eq!((adam.learning_rate, adam.weight_decay), (1e-3, 1e-2));
+/// ```
+#[cfg(feature = "alloc")]
+impl<T: Float> Default for AdamW<Vec<T>> {
+    fn default() -> Self {
+        Self::new(1e-3)
+    }
+}
+
+impl<S> AdamW<S> {
+    /// `AdamW` that keeps its first and second moments in `first` and `second`,
+    /// which must then hold one value per parameter (whatever values: the first
+    /// step zeroes them).
+    ///
+    /// ```
+    /// use backprop_runtime::{AdamW, Optimizer};
+    ///
+    /// // No allocator needed: the moments of three parameters in arrays.
+    /// let mut adam = AdamW::with_state(0.01, [0.0; 3], [0.0; 3]);
+    /// let mut params = [1.0_f32; 3];
+    /// adam.step(&mut params, &[1.0, -1.0, 0.0]);
+    /// assert!(params[0] < 1.0 && params[1] > 1.0);
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// If `learning_rate` is negative or NaN; the first step panics
+    /// if `first` or `second` does not hold one value per parameter
+    /// (see [`StateStorage::values`]).
+    #[must_use]
+    pub const fn with_state(learning_rate: f64, first: S, second: S) -> Self {
+        assert!(
+            learning_rate >= 0.0,
+            "the learning rate must be zero or positive"
+        );
+        Self {
+            learning_rate,
+            betas: (0.9, 0.999),
+            epsilon: 1e-8,
+            weight_decay: 1e-2,
+            moments: Moments {
+                first,
+                second,
+                max_second: None,
+                max_second_fresh: false,
+                steps: 0,
+            },
+        }
+    }
+
+    /// Sets the decay rates `(β₁, β₂)` of the first and second moments.
+    ///
+    /// ```
+    /// use backprop_runtime::{AdamW, Optimizer};
+    ///
+    /// let mut adam = AdamW::new(0.1).betas(0.5, 0.75).weight_decay(0.0);
+    /// let mut params = [0.0_f64];
+    /// adam.step(&mut params, &[1.0]);
+    /// adam.step(&mut params, &[-1.0]);
+    /// // m = 0.5·0.5 − 0.5 = −0.25, m̂ = −0.25 / 0.75; v̂ = 1: a step of +η/3.
+    /// assert!((params[0] - (-0.1 + 0.1 / 3.0)).abs() < 1e-8);
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// Unless both lie in `[0, 1)`.
+    #[must_use]
+    pub fn betas(self, beta1: f64, beta2: f64) -> Self {
+        assert!(
+            (0.0..1.0).contains(&beta1) && (0.0..1.0).contains(&beta2),
+            "Adam's betas must lie in [0, 1)"
+        );
+        Self {
+            betas: (beta1, beta2),
+            ..self
+        }
+    }
+
+    /// Sets the `ε` added to the denominator, which bounds the step
+    /// where gradients are tiny.
+    ///
+    /// ```
+    /// use backprop_runtime::{AdamW, Optimizer};
+    ///
+    /// let mut adam = AdamW::new(0.1).epsilon(1e-3).weight_decay(0.0);
+    /// let mut params = [0.0_f64];
+    /// adam.step(&mut params, &[1e-3]);
+    /// // |m̂| = √v̂ = ε: half the step a larger gradient would get.
+    /// assert!((params[0] + 0.05).abs() < 1e-9);
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// If `epsilon` is negative or NaN.
+    #[must_use]
+    pub fn epsilon(self, epsilon: f64) -> Self {
+        assert!(epsilon >= 0.0, "epsilon must be zero or positive");
+        Self { epsilon, ..self }
+    }
+
+    /// Sets the decoupled weight decay `λ`: each step first scales the
+    /// parameters by `1 − η·λ`, whatever the gradient.
+    ///
+    /// ```
+    /// use backprop_runtime::{AdamW, Optimizer};
+    ///
+    /// let mut adamw = AdamW::new(0.1).weight_decay(1.0);
+    /// let mut params = [2.0_f64];
+    /// // A zero gradient leaves only the decay: 2·(1 − 0.1·1).
+    /// adamw.step(&mut params, &[0.0]);
+    /// assert!((params[0] - 1.8).abs() < 1e-12);
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// If `weight_decay` is negative or NaN.
+    #[must_use]
+    pub fn weight_decay(self, weight_decay: f64) -> Self {
+        assert!(
+            weight_decay >= 0.0,
+            "the weight decay must be zero or positive"
+        );
+        Self {
+            weight_decay,
+            ..self
+        }
+    }
+
+    /// Turns on `AMSGrad` (PyTorch's `amsgrad=True`): the step divides
+    /// by the largest second moment so far, `v̂ ← max(v̂, v)`, in
+    /// place of `v`. The maximum lives in `max_second`, which must
+    /// hold one value per parameter (whatever values: the next step
+    /// zeroes them); `Vec::new()` allocates it on the next step.
+    ///
+    /// ```
+    /// use backprop_runtime::{AdamW, Optimizer};
+    ///
+    /// let mut adam = AdamW::new(0.1).betas(0.5, 0.5).weight_decay(0.0).amsgrad(Vec::new());
+    /// assert!(adam.uses_amsgrad());
+    /// let mut params = [0.0_f64];
+    /// adam.step(&mut params, &[2.0]); // v = 2, v̂ = 2
+    /// adam.step(&mut params, &[0.0]); // v = 1, v̂ = 2: m̂ = 2/3 over √(2/0.75)
+    /// let second = 0.1 * (0.5 / 0.75) / (2.0_f64.sqrt() / 0.75_f64.sqrt());
+    /// assert!((params[0] - (-0.1 - second)).abs() < 1e-8);
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// The next step panics if `max_second` does not hold one value
+    /// per parameter (see [`StateStorage::values`]).
+    #[must_use]
+    pub fn amsgrad(self, max_second: S) -> Self {
+        Self {
+            moments: Moments {
+                max_second: Some(max_second),
+                max_second_fresh: true,
+                ..self.moments
+            },
+            ..self
+        }
+    }
+
+    /// Whether `AMSGrad` is on ([`amsgrad`](Self::amsgrad)); off by default.
+    ///
+    /// ```
+    /// use backprop_runtime::AdamW;
+    ///
+    /// assert!(!AdamW::<Vec<f32>>::default().uses_amsgrad());
+    /// ```
+    #[must_use]
+    pub const fn uses_amsgrad(&self) -> bool {
+        self.moments.max_second.is_some()
+    }
+
+    /// The number of steps taken so far, `t` (PyTorch's `state["step"]`).
+    #[must_use]
+    pub const fn steps(&self) -> u64 {
+        self.moments.steps
+    }
+}
 
 impl<T: Float, S: StateStorage<T>> Optimizer<T> for Adam<S> {
     #[inline]

@@ -1,10 +1,12 @@
-//! Helpers shared by the integration tests: deterministic data, a plain
-//! `Vec`-based reference MLP, and generic checks over `backprop::Network`.
+//! Helpers shared by the integration tests: deterministic data, the plain
+//! `Vec`-based reference MLP (`mlp.rs`, which uses nothing of the library),
+//! and generic checks over `backprop::Network`.
 
 // Each test crate uses a different part of this module.
 #![allow(dead_code)]
 
 pub(crate) mod graphviz;
+pub(crate) mod mlp;
 
 use std::fmt::Display;
 
@@ -99,11 +101,11 @@ pub(crate) fn convert_rows<T: Float, U: Float, R: Row<T>, S: Row<U>, const B: us
 }
 
 // ---------------------------------------------------------------------------
-// The reference MLP: plain loops over `Vec`, no library code.
+// The reference MLP (`mlp.rs`) for networks named as in the DSL.
 // ---------------------------------------------------------------------------
 
-/// An architecture as the reference sees it: input width, then each layer's
-/// activation name (as written in the DSL) and width.
+/// An architecture as the tests write it: input width, then each layer's
+/// activation name (as written in the DSL) and width; the loss is `mse`.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Spec {
     pub(crate) inputs: usize,
@@ -112,149 +114,44 @@ pub(crate) struct Spec {
 
 impl Spec {
     pub(crate) fn params(&self) -> usize {
-        let mut fan_in = self.inputs;
-        let mut total = 0;
-        for &(_, width) in self.layers {
-            total += (fan_in + 1) * width;
-            fan_in = width;
-        }
-        total
+        self.architecture().params()
     }
-}
 
-fn activate(name: &str, z: f64) -> f64 {
-    match name {
-        "linear" => z,
-        "sigmoid" => 1.0 / (1.0 + (-z).exp()),
-        "tanh" => z.tanh(),
-        "relu" => z.max(0.0),
-        other => panic!("the reference knows no activation `{other}`"),
-    }
-}
-
-/// `f'(z)`, from `z` itself.
-fn derivative(name: &str, z: f64) -> f64 {
-    match name {
-        "linear" => 1.0,
-        "sigmoid" => {
-            let s = 1.0 / (1.0 + (-z).exp());
-            s * (1.0 - s)
+    /// The same network as the reference MLP describes it.
+    pub(crate) fn architecture(&self) -> mlp::Architecture {
+        let activation = |name: &str| match name {
+            "linear" => mlp::Activation::Linear,
+            "sigmoid" => mlp::Activation::Sigmoid,
+            "tanh" => mlp::Activation::Tanh,
+            "relu" => mlp::Activation::Relu,
+            other => panic!("`Spec` knows no activation `{other}`"),
+        };
+        mlp::Architecture {
+            inputs: self.inputs,
+            layers: self
+                .layers
+                .iter()
+                .map(|&(name, width)| (activation(name), width))
+                .collect(),
+            loss: mlp::Loss::Mse,
         }
-        "tanh" => 1.0 - z.tanh() * z.tanh(),
-        "relu" => {
-            if z > 0.0 {
-                1.0
-            } else {
-                0.0
-            }
-        }
-        other => panic!("the reference knows no activation `{other}`"),
     }
 }
 
 /// What the reference computes for one batch.
-#[derive(Debug)]
-pub(crate) struct Reference {
-    pub(crate) loss: f64,
-    pub(crate) outputs: Vec<Vec<f64>>,
-    /// `∂L/∂θ`, in the library's layout: `W¹` row-major (`n_in × n_out`), `b¹`, `W²`, …
-    pub(crate) param_gradients: Vec<f64>,
-    /// `∂L/∂X`, one row per sample.
-    pub(crate) input_gradients: Vec<Vec<f64>>,
-    /// `Z` of every layer: `[layer][sample][unit]`.
-    pub(crate) preactivations: Vec<Vec<Vec<f64>>>,
-}
+pub(crate) type Reference = mlp::Evaluation;
 
-/// Forward pass, mean squared error and backpropagation, one sample at a
-/// time, with the textbook formulas.
-// Indices mirror the formulas (`W[i][j]`, `δ[j]`), so loops run over them.
-#[allow(clippy::needless_range_loop)]
-pub(crate) fn reference(spec: Spec, params: &[f64], x: &[Vec<f64>], y: &[Vec<f64>]) -> Reference {
-    assert_eq!(params.len(), spec.params());
-    let outputs_width = spec.layers.last().expect("at least one layer").1;
-    let batch = x.len();
-    let scale = 1.0 / (batch * outputs_width) as f64;
-
-    // Offsets of each layer's weights and biases in the flat parameters.
-    let mut offsets = Vec::new();
-    let mut fan_in = spec.inputs;
-    let mut offset = 0;
-    for &(_, width) in spec.layers {
-        offsets.push((offset, offset + fan_in * width, fan_in));
-        offset += (fan_in + 1) * width;
-        fan_in = width;
-    }
-
-    let mut result = Reference {
-        loss: 0.0,
-        outputs: Vec::new(),
-        param_gradients: vec![0.0; params.len()],
-        input_gradients: Vec::new(),
-        preactivations: vec![Vec::new(); spec.layers.len()],
-    };
-    for (xs, ys) in x.iter().zip(y) {
-        // Forward: keep each layer's input `h` and pre-activation `z`.
-        let mut inputs = vec![xs.clone()];
-        let mut zs = Vec::new();
-        for (l, &(activation, width)) in spec.layers.iter().enumerate() {
-            let (w, b, fan_in) = offsets[l];
-            let h = &inputs[l];
-            let z: Vec<f64> = (0..width)
-                .map(|j| {
-                    params[b + j]
-                        + (0..fan_in)
-                            .map(|i| h[i] * params[w + i * width + j])
-                            .sum::<f64>()
-                })
-                .collect();
-            let next = z.iter().map(|&z| activate(activation, z)).collect();
-            result.preactivations[l].push(z.clone());
-            zs.push(z);
-            inputs.push(next);
-        }
-        let output = inputs.last().expect("an output").clone();
-        for (o, t) in output.iter().zip(ys) {
-            result.loss += (o - t) * (o - t) * scale;
-        }
-
-        // Backward: `δ = ∂L/∂z`, layer by layer from the last.
-        let mut grad_h: Vec<f64> = output
-            .iter()
-            .zip(ys)
-            .map(|(o, t)| 2.0 * (o - t) * scale)
-            .collect();
-        for (l, &(activation, width)) in spec.layers.iter().enumerate().rev() {
-            let (w, b, fan_in) = offsets[l];
-            let delta: Vec<f64> = (0..width)
-                .map(|j| grad_h[j] * derivative(activation, zs[l][j]))
-                .collect();
-            for i in 0..fan_in {
-                for j in 0..width {
-                    result.param_gradients[w + i * width + j] += inputs[l][i] * delta[j];
-                }
-            }
-            for j in 0..width {
-                result.param_gradients[b + j] += delta[j];
-            }
-            grad_h = (0..fan_in)
-                .map(|i| {
-                    (0..width)
-                        .map(|j| delta[j] * params[w + i * width + j])
-                        .sum()
-                })
-                .collect();
-        }
-        result.input_gradients.push(grad_h);
-        result.outputs.push(output);
-    }
-    result
+/// The reference MLP's forward pass, mean squared error and
+/// backpropagation for `spec`.
+pub(crate) fn reference(spec: Spec, params: &[f64], x: &mlp::Matrix, y: &mlp::Matrix) -> Reference {
+    mlp::evaluate(&spec.architecture(), params, x, y)
 }
 
 /// The smallest `|z|` over the `relu` layers' pre-activations (`+∞` if none).
 pub(crate) fn relu_margin(spec: Spec, reference: &Reference) -> f64 {
     spec.layers
         .iter()
-        .zip(&reference.preactivations)
+        .zip(&reference.z)
         .filter(|((activation, _), _)| *activation == "relu")
         .flat_map(|(_, samples)| samples.iter().flatten())
         .fold(f64::INFINITY, |margin, z| margin.min(z.abs()))

@@ -4,11 +4,11 @@
 //! otherwise make the generated code look slow, or a wrong one make it
 //! look fast.
 
-#[path = "../benches/baselines/dynamic.rs"]
+#[path = "../baselines/dynamic.rs"]
 mod dynamic;
-#[path = "../benches/baselines/expert.rs"]
+#[path = "../baselines/expert.rs"]
 mod expert;
-#[path = "../benches/baselines/ndarray_gemm.rs"]
+#[path = "../baselines/ndarray_gemm.rs"]
 mod ndarray_gemm;
 
 use approx::assert_relative_eq;

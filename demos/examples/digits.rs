@@ -46,7 +46,8 @@ fn main() -> Result<(), Box<dyn Error>> {
         .map_or_else(|| PathBuf::from("target/digits"), PathBuf::from);
     std::fs::create_dir_all(&directory)?;
 
-    let mut samples = read_digits(&Path::new(env!("CARGO_MANIFEST_DIR")).join("data/digits.csv"))?;
+    let mut samples =
+        read_digits(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../data/digits.csv"))?;
     shuffle(&mut samples, SEED, 0);
     let test_rows = samples.len() * TEST_PERCENT / 100;
     let (x, y): (Vec<Pixels>, Vec<Target>) = samples.into_iter().unzip();

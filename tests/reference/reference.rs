@@ -1,6 +1,6 @@
 //! The generated networks against an independent reference.
 //!
-//! `reference/mlp.rs` is a plainly written `f64` multilayer perceptron,
+//! `tests/common/mlp.rs` is a plainly written `f64` multilayer perceptron,
 //! shaped at run time, that knows every activation and loss from the math
 //! alone. For a battery of architectures that together use every
 //! activation in a hidden and in an output position, every loss, depths 1
@@ -18,10 +18,8 @@
 //! `cargo test --test reference -- --nocapture` prints the worst error seen
 //! for each network and float type.
 
+#[path = "../common/mod.rs"]
 mod common;
-mod reference {
-    pub(crate) mod mlp;
-}
 
 use std::cell::Cell;
 use std::fmt::Display;
@@ -29,10 +27,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use backprop::diagram::{Detail, Diagram};
 use backprop::{Float, Network, Row};
+use common::mlp::{self, Activation, Architecture, ErrorScales, Evaluation, Loss, Matrix};
 use proptest::collection::vec;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseResult, TestRunner};
-use reference::mlp::{self, Activation, Architecture, ErrorScales, Evaluation, Loss, Matrix};
 
 // ---------------------------------------------------------------------------
 // Tolerances.
