@@ -19,6 +19,7 @@ mod forward;
 mod params;
 mod passes;
 
+use proc_macro_crate::FoundCrate;
 use proc_macro2::{Literal, Span, TokenStream, TokenTree};
 use quote::{format_ident, quote};
 use syn::Ident;
@@ -248,6 +249,20 @@ impl Context<'_> {
     }
 }
 
+/// `::backprop::__private`, with the name the user's `Cargo.toml` gives the
+/// `backprop` dependency (`bp = { package = "backprop", … }` makes it
+/// `::bp::__private`).
+fn runtime_path() -> TokenStream {
+    let name = match proc_macro_crate::crate_name("backprop") {
+        Ok(FoundCrate::Name(name)) => name,
+        // `Itself` is backprop's own tests, examples and doc tests, which
+        // name it `backprop`; an unreadable manifest keeps the default.
+        Ok(FoundCrate::Itself) | Err(_) => "backprop".to_owned(),
+    };
+    let name = Ident::new(&name, Span::call_site());
+    quote!(::#name::__private)
+}
+
 /// A size as an unsuffixed literal, `3` rather than `3usize`, so the
 /// expansion reads like hand-written code.
 pub(super) fn size(n: usize) -> Literal {
@@ -259,7 +274,7 @@ fn expand(network: &Network) -> TokenStream {
         Form::Item { name, .. } => name.clone(),
         Form::Expr => Ident::new("AnonymousNetwork", Span::call_site()),
     };
-    let rt = quote!(::backprop::__private);
+    let rt = runtime_path();
     let float = match network.float {
         FloatType::F32 => quote!(#rt::f32),
         FloatType::F64 => quote!(#rt::f64),
