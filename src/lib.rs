@@ -25,16 +25,9 @@
 //!
 //! # The DSL
 //!
-//! ```text
-//! network := attributes? visibility? NAME '=' spec       defines the type NAME
-//!          | spec                                        a seeded instance of an unnamed type
-//! spec    := INPUTS ('->' layer)+ (';' option)*
-//! layer   := ACTIVATION '(' WIDTH (',' PARAMETER '=' VALUE)* ')'
-//! option  := 'loss' '=' LOSS ('(' PARAMETER '=' VALUE ')')?    required
-//!          | 'float' '=' (f32 | f64)                           default f32
-//!          | 'seed' '=' INTEGER                                expression form only; default 0
-//!          | 'init' '=' INIT                                   default per activation, below
-//! ```
+//! The grammar is in [`network!`]'s documentation (`loss` is required;
+//! `float`, `seed`, `init` and `kernels` are optional). The activations and
+//! losses:
 //!
 //! | activation | `f(z)` | parameters (PyTorch's defaults) |
 //! | --- | --- | --- |

@@ -20,7 +20,9 @@ mod parse;
 mod tests;
 
 /// Generates a neural-network type whose forward and backward passes are
-/// written out for its exact sizes. See the `backprop` crate for the DSL.
+/// written out for its exact sizes. The `backprop` crate's documentation
+/// lists the activations, losses and options; the grammar:
+#[doc = concat!("\n```text\n", include_str!("grammar.txt"), "```")]
 #[proc_macro]
 pub fn network(input: proc_macro::TokenStream) -> proc_macro::TokenStream {
     expand::network(input.into()).into()

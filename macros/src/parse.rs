@@ -1,5 +1,9 @@
 //! The `network!` grammar and its parser.
 //!
+//! The grammar users read, with every option, is `grammar.txt` (shown in
+//! `network!`'s documentation and in README.md, which a test keeps equal
+//! to it). The parser sees only its shape:
+//!
 //! ```text
 //! invocation := attribute* visibility NAME '=' spec     (item form)
 //!             | spec                                     (expression form)

@@ -395,3 +395,13 @@ fn init_option_mistakes_say_how_to_fix_them() {
         ["expected a weight initialisation after `=`, such as `he_normal`"]
     );
 }
+
+#[test]
+fn the_readme_shows_the_grammar_of_grammar_txt() {
+    let readme = include_str!("../../README.md");
+    let grammar = include_str!("grammar.txt");
+    assert!(
+        readme.contains(&format!("```text\n{grammar}```")),
+        "README.md's DSL block differs from macros/src/grammar.txt"
+    );
+}
