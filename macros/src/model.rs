@@ -5,6 +5,8 @@ use proc_macro2::{Span, TokenStream, TokenTree};
 use syn::spanned::Spanned;
 use syn::{Ident, LitInt};
 
+use backprop_vocabulary::{Parameter, Value};
+
 use crate::args::{self, NamedArg, Params, parenthesized};
 use crate::errors::Errors;
 use crate::parse::{Form, Invocation, LayerAst, OptionAst};
@@ -41,43 +43,9 @@ pub(crate) struct Layer {
     pub(crate) width_span: Span,
 }
 
-/// The activation functions the DSL knows, with their parameters.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub(crate) enum Activation {
-    Linear,
-    Sigmoid,
-    Tanh,
-    Relu,
-    LeakyRelu {
-        slope: f64,
-    },
-    Elu {
-        alpha: f64,
-    },
-    Gelu {
-        tanh_approximation: bool,
-    },
-    Silu,
-    Softplus {
-        beta: f64,
-    },
-    /// Normalises a whole row; output layer only.
-    Softmax,
-}
-
-/// The loss functions the DSL knows, with their parameters.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub(crate) enum Loss {
-    Mse,
-    Mae,
-    Huber {
-        delta: f64,
-    },
-    /// Needs a `softmax` output; fused with it.
-    CrossEntropy,
-    /// Needs a `sigmoid` output; fused with it.
-    Bce,
-}
+/// The activations and losses the DSL knows, with their parameters: the
+/// vocabulary the runtime shares.
+pub(crate) use backprop_vocabulary::{ActivationKind as Activation, LossKind as Loss};
 
 /// The element type of parameters and data.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -86,157 +54,89 @@ pub(crate) enum FloatType {
     F64,
 }
 
-impl Activation {
-    /// Every name, for suggestions.
-    pub(crate) const NAMES: [&str; 10] = [
-        "linear",
-        "sigmoid",
-        "tanh",
-        "relu",
-        "leaky_relu",
-        "elu",
-        "gelu",
-        "silu",
-        "softplus",
-        "softmax",
-    ];
+/// Reads `name(width, parameters…)`'s activation.
+fn activation_from_name(
+    name: &Ident,
+    args: &[NamedArg],
+    errors: &mut Errors,
+) -> Option<Activation> {
+    let mut params = Params::new(name, args);
+    let written = name.to_string();
+    let Some(activation) = Activation::from_name(&written, |parameter| {
+        read_parameter(&mut params, parameter, errors)
+    }) else {
+        let alias = Activation::ALIASES
+            .into_iter()
+            .find(|(alias, _)| *alias == written);
+        errors.push(match alias {
+            Some((_, ours)) => syn::Error::new(
+                name.span(),
+                format!("unknown activation `{written}`; did you mean `{ours}`?"),
+            ),
+            None => unknown(name, "activation", &Activation::NAMES),
+        });
+        return None;
+    };
+    params.finish(errors);
+    Some(activation)
+}
 
-    /// Reads `name(width, parameters…)`'s activation.
-    fn from_name(name: &Ident, args: &[NamedArg], errors: &mut Errors) -> Option<Self> {
-        let mut params = Params::new(name, args);
-        let activation = match name.to_string().as_str() {
-            "linear" => Self::Linear,
-            "sigmoid" => Self::Sigmoid,
-            "tanh" => Self::Tanh,
-            "relu" => Self::Relu,
-            "leaky_relu" => Self::LeakyRelu {
-                slope: params.number("slope", 0.01, false, errors),
-            },
-            "elu" => Self::Elu {
-                alpha: params.number("alpha", 1.0, false, errors),
-            },
-            "gelu" => Self::Gelu {
-                tanh_approximation: params.choice("approximate", &["none", "tanh"], errors)
-                    == "tanh",
-            },
-            "silu" => Self::Silu,
-            "softplus" => Self::Softplus {
-                beta: params.number("beta", 1.0, true, errors),
-            },
-            "softmax" => Self::Softmax,
-            other => {
-                // Other names for the same functions, which spelling distance cannot find.
-                let alias = [
-                    ("swish", "silu"),
-                    ("identity", "linear"),
-                    ("logistic", "sigmoid"),
-                ]
-                .into_iter()
-                .find(|(alias, _)| *alias == other);
-                errors.push(match alias {
-                    Some((_, ours)) => syn::Error::new(
-                        name.span(),
-                        format!("unknown activation `{other}`; did you mean `{ours}`?"),
-                    ),
-                    None => unknown(name, "activation", &Self::NAMES),
-                });
-                return None;
-            }
-        };
-        params.finish(errors);
-        Some(activation)
-    }
-
-    pub(crate) fn name(self) -> &'static str {
-        match self {
-            Self::Linear => "linear",
-            Self::Sigmoid => "sigmoid",
-            Self::Tanh => "tanh",
-            Self::Relu => "relu",
-            Self::LeakyRelu { .. } => "leaky_relu",
-            Self::Elu { .. } => "elu",
-            Self::Gelu { .. } => "gelu",
-            Self::Silu => "silu",
-            Self::Softplus { .. } => "softplus",
-            Self::Softmax => "softmax",
-        }
+/// What the user wrote for `parameter`, or its default.
+fn read_parameter(params: &mut Params, parameter: &Parameter, errors: &mut Errors) -> Value {
+    match *parameter {
+        Parameter::Number {
+            name,
+            default,
+            positive,
+        } => Value::Number(params.number(name, default, positive, errors)),
+        Parameter::Choice { name, options } => Value::Choice(params.choice(name, options, errors)),
     }
 }
 
-impl Loss {
-    pub(crate) const NAMES: [&str; 5] = ["mse", "mae", "huber", "cross_entropy", "bce"];
-
-    /// Reads `loss = name` or `loss = name(parameters…)`.
-    fn from_option(option: &OptionAst, errors: &mut Errors) -> Option<Self> {
-        let mut tokens = option.value.clone().into_iter();
-        let Some(first) = tokens.next() else {
-            errors.push(syn::Error::new(
-                option.eq.span(),
-                "expected a loss after `=`, such as `mse`",
-            ));
-            return None;
-        };
-        let TokenTree::Ident(name) = first else {
-            errors.push(syn::Error::new(
-                first.span(),
-                format!("unknown loss `{first}`; expected {}", list(&Self::NAMES)),
-            ));
-            return None;
-        };
-        let mut args = Vec::new();
-        let mut rest: TokenStream = tokens.collect();
-        if let Some(group) = rest
-            .clone()
-            .into_iter()
-            .next()
-            .as_ref()
-            .and_then(parenthesized)
-        {
-            args = args::named(&name, &args::split_commas(group), errors);
-            rest = rest.into_iter().skip(1).collect();
-        }
-        if !rest.is_empty() {
-            errors.push(syn::Error::new_spanned(
-                rest,
-                format!("unexpected tokens after `{name}`; separate options with `;`"),
-            ));
-        }
-        let mut params = Params::new(&name, &args);
-        let loss = match name.to_string().as_str() {
-            "mse" => Self::Mse,
-            "mae" => Self::Mae,
-            "huber" => Self::Huber {
-                delta: params.number("delta", 1.0, true, errors),
-            },
-            "cross_entropy" => Self::CrossEntropy,
-            "bce" => Self::Bce,
-            _ => {
-                errors.push(unknown(&name, "loss", &Self::NAMES));
-                return None;
-            }
-        };
-        params.finish(errors);
-        Some(loss)
+/// Reads `loss = name` or `loss = name(parameters…)`.
+fn loss_from_option(option: &OptionAst, errors: &mut Errors) -> Option<Loss> {
+    let mut tokens = option.value.clone().into_iter();
+    let Some(first) = tokens.next() else {
+        errors.push(syn::Error::new(
+            option.eq.span(),
+            "expected a loss after `=`, such as `mse`",
+        ));
+        return None;
+    };
+    let TokenTree::Ident(name) = first else {
+        errors.push(syn::Error::new(
+            first.span(),
+            format!("unknown loss `{first}`; expected {}", list(&Loss::NAMES)),
+        ));
+        return None;
+    };
+    let mut args = Vec::new();
+    let mut rest: TokenStream = tokens.collect();
+    if let Some(group) = rest
+        .clone()
+        .into_iter()
+        .next()
+        .as_ref()
+        .and_then(parenthesized)
+    {
+        args = args::named(&name, &args::split_commas(group), errors);
+        rest = rest.into_iter().skip(1).collect();
     }
-
-    pub(crate) fn name(self) -> &'static str {
-        match self {
-            Self::Mse => "mse",
-            Self::Mae => "mae",
-            Self::Huber { .. } => "huber",
-            Self::CrossEntropy => "cross_entropy",
-            Self::Bce => "bce",
-        }
+    if !rest.is_empty() {
+        errors.push(syn::Error::new_spanned(
+            rest,
+            format!("unexpected tokens after `{name}`; separate options with `;`"),
+        ));
     }
-
-    /// The output activation this loss is fused with, if any.
-    pub(crate) fn fused_activation(self) -> Option<Activation> {
-        match self {
-            Self::CrossEntropy => Some(Activation::Softmax),
-            Self::Bce => Some(Activation::Sigmoid),
-            Self::Mse | Self::Mae | Self::Huber { .. } => None,
-        }
-    }
+    let mut params = Params::new(&name, &args);
+    let Some(loss) = Loss::from_name(&name.to_string(), |parameter| {
+        read_parameter(&mut params, parameter, errors)
+    }) else {
+        errors.push(unknown(&name, "loss", &Loss::NAMES));
+        return None;
+    };
+    params.finish(errors);
+    Some(loss)
 }
 
 impl FloatType {
@@ -357,7 +257,7 @@ impl Network {
             seen.push(&option.key);
             match option.key.to_string().as_str() {
                 "loss" => {
-                    loss = Loss::from_option(option, &mut errors);
+                    loss = loss_from_option(option, &mut errors);
                     loss_span = Some(option.value.clone());
                 }
                 "float" => {
@@ -443,7 +343,7 @@ impl Layer {
         let pieces = args::split_commas(ast.args.clone());
         let width = errors.ok(layer_width(ast, pieces.first()));
         let named = args::named(&ast.activation, pieces.get(1..).unwrap_or_default(), errors);
-        let activation = Activation::from_name(&ast.activation, &named, errors);
+        let activation = activation_from_name(&ast.activation, &named, errors);
         Some(Self {
             activation: activation?,
             width: width?,

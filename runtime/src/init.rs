@@ -2,7 +2,7 @@
 //! uniform or normal, and PyTorch's `nn.Linear` default.
 //!
 //! A generated network's `new(&mut rng)` draws each layer with the scheme
-//! its activation calls for ([`ActivationKind::default_init`](crate::ActivationKind::default_init)) unless the network
+//! its activation calls for ([`Init::for_activation`]) unless the network
 //! names one with the `init = …` option of `network!`. [`initialize`]
 //! redraws any network with a scheme chosen at run time:
 //!
@@ -27,7 +27,7 @@
 
 use rand_core::{Rng, SeedableRng};
 
-use crate::{Float, Network};
+use crate::{ActivationKind, Float, Network};
 
 /// The generator behind `seeded(seed)`: xoshiro256++, small, fast, and the
 /// same sequence on every platform.
@@ -101,6 +101,25 @@ impl Init {
         Self::HeNormal,
         Self::PyTorch,
     ];
+
+    /// The scheme `new` uses for a layer with this activation: He uniform
+    /// for the rectifier family, Glorot uniform for the rest.
+    ///
+    /// ```
+    /// use backprop_runtime::{ActivationKind, Init};
+    ///
+    /// let gelu = ActivationKind::Gelu { tanh_approximation: true };
+    /// assert_eq!(Init::for_activation(gelu), Init::HeUniform);
+    /// assert_eq!(Init::for_activation(ActivationKind::Tanh), Init::GlorotUniform);
+    /// ```
+    #[must_use]
+    pub const fn for_activation(activation: ActivationKind) -> Self {
+        if activation.is_rectifier() {
+            Self::HeUniform
+        } else {
+            Self::GlorotUniform
+        }
+    }
 
     /// The name of the scheme in the `init = …` option of `network!`.
     ///
@@ -251,7 +270,7 @@ pub fn initialize<N: Network, R: Rng + ?Sized>(network: &mut N, scheme: Init, rn
 
 /// Redraws every layer of `network` as its `new` does: with the scheme
 /// `init = …` names ([`Network::INIT`]), or else with the one its
-/// activation calls for ([`ActivationKind::default_init`]), so the same
+/// activation calls for ([`Init::for_activation`]), so the same
 /// generator gives the same network.
 ///
 /// ```
@@ -267,12 +286,10 @@ pub fn initialize<N: Network, R: Rng + ?Sized>(network: &mut N, scheme: Init, rn
 /// init::initialize_default(&mut net, &mut seeded_rng(9));
 /// assert_eq!(net, Net::seeded(9));
 /// ```
-///
-/// [`ActivationKind::default_init`]: crate::ActivationKind::default_init
 pub fn initialize_default<N: Network, R: Rng + ?Sized>(network: &mut N, rng: &mut R) {
     initialize_layers(
         network,
-        |l| N::INIT.unwrap_or(N::ACTIVATIONS[l - 1].default_init()),
+        |l| N::INIT.unwrap_or(Init::for_activation(N::ACTIVATIONS[l - 1])),
         rng,
     );
 }

@@ -41,11 +41,11 @@ mod network;
 pub mod objective;
 pub mod optim;
 pub mod params;
-pub mod vocabulary;
 
 pub use activation::{
     Activation, Elu, Gelu, LeakyRelu, Linear, Relu, Sigmoid, Silu, Softplus, Tanh,
 };
+pub use backprop_vocabulary::{ActivationKind, LossKind, WrittenLayer};
 pub use float::Float;
 pub use init::Init;
 pub use kernels::{Matrix, Store};
@@ -55,4 +55,3 @@ pub use loss::{
 pub use network::{BatchError, Network, Passes, Row, TrainError};
 pub use optim::{Adam, AdamW, Optimizer, Sgd, StateStorage};
 pub use rand_core;
-pub use vocabulary::{ActivationKind, LossKind};

@@ -267,7 +267,7 @@ pub trait Network: Clone + Sized + Passes<Self::Float, Self::Input, Self::Output
     /// The loss, with its parameters.
     const LOSS: LossKind;
     /// The initialisation `init = …` names for every layer, if any; else
-    /// each layer's activation chooses ([`ActivationKind::default_init`]).
+    /// each layer's activation chooses ([`Init::for_activation`]).
     const INIT: Option<Init> = None;
     /// The forward and backward equations of this network, with its shapes,
     /// as Unicode text.

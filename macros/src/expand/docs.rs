@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 
 use super::equations::{Style, equations, superscript};
-use crate::model::{Activation, Layer, Loss, Network};
+use crate::model::{Layer, Network};
 
 /// `2 → sigmoid(3) → linear(1)`.
 pub(super) fn architecture(network: &Network) -> String {
@@ -15,26 +15,9 @@ pub(super) fn architecture(network: &Network) -> String {
     text
 }
 
-/// A loss as the DSL spells it, with every parameter: `huber(delta = 0.5)`.
-pub(super) fn written_loss(loss: Loss) -> String {
-    match loss {
-        Loss::Huber { delta } => format!("huber(delta = {delta:?})"),
-        _ => loss.name().to_owned(),
-    }
-}
-
 /// A layer as the DSL spells it, with every parameter: `leaky_relu(16, slope = 0.2)`.
 pub(super) fn written(layer: &Layer) -> String {
-    let (name, width) = (layer.activation.name(), layer.width);
-    match layer.activation {
-        Activation::LeakyRelu { slope } => format!("{name}({width}, slope = {slope:?})"),
-        Activation::Elu { alpha } => format!("{name}({width}, alpha = {alpha:?})"),
-        Activation::Gelu {
-            tanh_approximation: true,
-        } => format!("{name}({width}, approximate = tanh)"),
-        Activation::Softplus { beta } => format!("{name}({width}, beta = {beta:?})"),
-        _ => format!("{name}({width})"),
-    }
+    layer.activation.layer(layer.width).to_string()
 }
 
 /// The generated type's documentation.
@@ -46,7 +29,7 @@ pub(super) fn summary(network: &Network) -> String {
          constants too (`INPUTS`, `PARAMS`, `EQUATIONS`, …). Its batch backpropagation, \
          as the generated code computes it:\n\n```text\n{}```",
         architecture(network),
-        written_loss(network.loss),
+        network.loss,
         network.float.name(),
         network.params(),
         equations(Style::Text, network),
