@@ -1,6 +1,6 @@
 //! The baselines every benchmark compares the generated networks with, run
-//! in the same process (`tests/baselines.rs` checks that they compute the
-//! same losses and gradients), and the benchmarks' shared set-up.
+//! in the same process (`benches/tests/baselines.rs` checks that they
+//! compute the same losses and gradients), and the benchmarks' shared set-up.
 
 // Each benchmark uses some of the shared set-up; batches are boxed on
 // purpose (MNIST's input is 401 KB).
@@ -21,7 +21,7 @@ use contest::Contest;
 
 use ndarray_gemm::{Activation, Loss};
 
-/// Learning rate of every workload (DESIGN.md).
+/// Learning rate of every workload's SGD step.
 pub(crate) const LR: f32 = 0.01;
 
 /// Short warm-up and measurement: the three implementations of a workload
