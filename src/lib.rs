@@ -164,7 +164,7 @@ pub use backprop_runtime::{data, diagram, init};
 pub mod __private {
     #[cfg(feature = "alloc")]
     pub use backprop_runtime::heap;
-    pub use backprop_runtime::init::{initialize_default, seeded_rng};
+    pub use backprop_runtime::init::{default_network, seeded_network};
     pub use backprop_runtime::loss::{
         Huber, Mae, Mse, SigmoidBinaryCrossEntropy, SoftmaxCrossEntropy,
     };

@@ -68,6 +68,8 @@ for workload in "${workloads[@]}"; do
     mkdir -p "$generated/src"
     manifest compile-report-generated "backprop = { path = \"$repo\" }" >"$generated/Cargo.toml"
     cat >"$generated/src/main.rs" <<RUST
+use backprop::Network;
+
 backprop::network! {
     /// The workload's network.
     pub Net = $spec

@@ -206,14 +206,34 @@ impl Init {
     /// ```
     pub fn fill<T: Float, R: Rng + ?Sized>(
         self,
-        rng: &mut R,
+        mut rng: &mut R,
         fan_in: usize,
         fan_out: usize,
         weights: &mut [T],
     ) {
+        self.draw(
+            &mut rng,
+            fan_in,
+            fan_out,
+            weights.len(),
+            &mut writer(weights),
+        );
+    }
+
+    /// Draws `count` weights for a layer, in order, and gives each to
+    /// `put`. Neither generic nor inlined, so that it is compiled once, in
+    /// this crate, and not again for every network that is initialised.
+    fn draw(
+        self,
+        rng: &mut dyn Rng,
+        fan_in: usize,
+        fan_out: usize,
+        count: usize,
+        put: &mut dyn FnMut(f64),
+    ) {
         match self.bound(fan_in, fan_out) {
-            Some(bound) => fill_uniform(rng, bound, weights),
-            None => fill_normal(rng, self.std_dev(fan_in, fan_out), weights),
+            Some(bound) => draw_uniform(rng, bound, count, put),
+            None => draw_normal(rng, self.std_dev(fan_in, fan_out), count, put),
         }
     }
 
@@ -241,7 +261,9 @@ impl Init {
     ) {
         self.fill(rng, fan_in, fan_out, weights);
         match self.bound(fan_in, fan_out) {
-            Some(bound) if self.draws_biases() => fill_uniform(rng, bound, bias),
+            Some(bound) if self.draws_biases() => {
+                draw_uniform(&mut &mut *rng, bound, bias.len(), &mut writer(bias));
+            }
             _ => bias.fill(T::ZERO),
         }
     }
@@ -286,12 +308,97 @@ pub fn initialize<N: Network, R: Rng + ?Sized>(network: &mut N, scheme: Init, rn
 /// init::initialize_default(&mut net, &mut seeded_rng(9));
 /// assert_eq!(net, Net::seeded(9));
 /// ```
-pub fn initialize_default<N: Network, R: Rng + ?Sized>(network: &mut N, rng: &mut R) {
-    initialize_layers(
-        network,
-        |l| N::INIT.unwrap_or(Init::for_activation(N::ACTIVATIONS[l - 1])),
-        rng,
-    );
+pub fn initialize_default<N: Network, R: Rng + ?Sized>(network: &mut N, mut rng: &mut R) {
+    let put = &mut writer(network.params_mut());
+    draw_network(N::WIDTHS, &mut default_scheme::<N>, &mut rng, put);
+}
+
+/// [`initialize_default`] with the generator [`seeded_rng`]`(seed)`: what a
+/// generated network's `seeded(seed)` does.
+///
+/// ```
+/// use backprop::init::{self, seeded_rng};
+/// use backprop::Network;
+///
+/// backprop::network! {
+///     /// A small classifier.
+///     Net = 3 -> relu(4) -> softmax(2); loss = cross_entropy
+/// }
+///
+/// let (mut net, mut other) = (Net::zeros(), Net::zeros());
+/// init::initialize_seeded(&mut net, 4);
+/// init::initialize_default(&mut other, &mut seeded_rng(4));
+/// assert_eq!(net, other);
+/// ```
+pub fn initialize_seeded<N: Network>(network: &mut N, seed: u64) {
+    let put = &mut writer(network.params_mut());
+    draw_seeded(N::WIDTHS, N::ACTIVATIONS, N::INIT, seed, put);
+}
+
+/// A network drawn as [`initialize_default`] draws it: what a generated
+/// network's `new(rng)` returns.
+pub fn default_network<N: Network, R: Rng + ?Sized>(rng: &mut R) -> N {
+    let mut network = N::zeros();
+    initialize_default(&mut network, rng);
+    network
+}
+
+/// A network drawn as [`initialize_seeded`] draws it: what a generated
+/// network's `seeded(seed)` returns.
+///
+/// ```
+/// use backprop::Network;
+///
+/// backprop::network! {
+///     /// The seed's network.
+///     Xor = 2 -> sigmoid(3) -> linear(1); loss = mse
+/// }
+/// assert_eq!(backprop::init::seeded_network::<Xor>(5), Xor::seeded(5));
+/// ```
+#[must_use]
+pub fn seeded_network<N: Network>(seed: u64) -> N {
+    let mut network = N::zeros();
+    initialize_seeded(&mut network, seed);
+    network
+}
+
+/// The scheme [`initialize_default`] draws layer `l` with.
+fn default_scheme<N: Network>(l: usize) -> Init {
+    N::INIT.unwrap_or(Init::for_activation(N::ACTIVATIONS[l - 1]))
+}
+
+/// [`initialize_seeded`]'s draws, made here, where this function and the
+/// generator's vtable are compiled once, rather than in every crate that
+/// seeds a network.
+fn draw_seeded(
+    widths: &[usize],
+    activations: &[ActivationKind],
+    init: Option<Init>,
+    seed: u64,
+    put: &mut dyn FnMut(f64),
+) {
+    let mut scheme = |l: usize| init.unwrap_or(Init::for_activation(activations[l - 1]));
+    draw_network(widths, &mut scheme, &mut seeded_rng(seed), put);
+}
+
+/// Every layer's weights and then biases for layers of these `widths`, in
+/// the order of [`Network::params`], each value given to `put`: weights by
+/// `scheme(l)`, biases drawn too where the scheme draws them, else zero.
+fn draw_network(
+    widths: &[usize],
+    scheme: &mut dyn FnMut(usize) -> Init,
+    rng: &mut dyn Rng,
+    put: &mut dyn FnMut(f64),
+) {
+    for (l, fans) in widths.windows(2).enumerate() {
+        let (fan_in, fan_out) = (fans[0], fans[1]);
+        let scheme = scheme(l + 1);
+        scheme.draw(rng, fan_in, fan_out, fan_in * fan_out, put);
+        match scheme.bound(fan_in, fan_out) {
+            Some(bound) if scheme.draws_biases() => draw_uniform(rng, bound, fan_out, put),
+            _ => (0..fan_out).for_each(|_| put(0.0)),
+        }
+    }
 }
 
 /// Redraws every layer `l` (counting from 1) of `network` with
@@ -314,43 +421,48 @@ pub fn initialize_default<N: Network, R: Rng + ?Sized>(network: &mut N, rng: &mu
 pub fn initialize_layers<N: Network, R: Rng + ?Sized>(
     network: &mut N,
     mut scheme: impl FnMut(usize) -> Init,
-    rng: &mut R,
+    mut rng: &mut R,
 ) {
-    let mut rest = network.params_mut();
-    for (l, fans) in N::WIDTHS.windows(2).enumerate() {
-        let (fan_in, fan_out) = (fans[0], fans[1]);
-        let (weights, after) = rest.split_at_mut(fan_in * fan_out);
-        let (bias, after) = after.split_at_mut(fan_out);
-        scheme(l + 1).fill_layer(rng, fan_in, fan_out, weights, bias);
-        rest = after;
+    let put = &mut writer(network.params_mut());
+    draw_network(N::WIDTHS, &mut scheme, &mut rng, put);
+}
+
+/// A `put` for the draws below that writes them into `values`, in order.
+fn writer<T: Float>(values: &mut [T]) -> impl FnMut(f64) + '_ {
+    let mut slots = values.iter_mut();
+    move |value| {
+        if let Some(slot) = slots.next() {
+            *slot = T::from_f64(value);
+        }
     }
 }
 
-/// `U(−bound, bound)` into `values`, one `u64` per value.
-fn fill_uniform<T: Float, R: Rng + ?Sized>(rng: &mut R, bound: f64, values: &mut [T]) {
-    for value in values {
-        *value = T::from_f64((2.0 * unit_interval(rng) - 1.0) * bound);
+/// `count` draws from `U(−bound, bound)`, each given to `put`.
+fn draw_uniform(rng: &mut dyn Rng, bound: f64, count: usize, put: &mut dyn FnMut(f64)) {
+    for _ in 0..count {
+        put((2.0 * unit_interval(rng) - 1.0) * bound);
     }
 }
 
-/// `N(0, std_dev²)` into `values` by the Box–Muller transform: each pair of
-/// uniform draws gives two values, `r·cos θ` and `r·sin θ` (an odd last
-/// value uses the cosine alone). Everything is computed in `f64` with
-/// [`libm`], so the values are the same on every platform.
-fn fill_normal<T: Float, R: Rng + ?Sized>(rng: &mut R, std_dev: f64, values: &mut [T]) {
-    for pair in values.chunks_mut(2) {
+/// `count` draws from `N(0, std_dev²)` by the Box–Muller transform, each
+/// given to `put`: each pair of uniform draws gives two values, `r·cos θ`
+/// and `r·sin θ` (an odd last value uses the cosine alone). Everything is
+/// computed in `f64` with [`libm`], so the values are the same on every
+/// platform.
+fn draw_normal(rng: &mut dyn Rng, std_dev: f64, count: usize, put: &mut dyn FnMut(f64)) {
+    for first in (0..count).step_by(2) {
         // 1 − u lies in (0, 1], so the logarithm is finite.
         let radius = std_dev * libm::sqrt(-2.0 * libm::log(1.0 - unit_interval(rng)));
         let angle = core::f64::consts::TAU * unit_interval(rng);
-        pair[0] = T::from_f64(radius * libm::cos(angle));
-        if let Some(second) = pair.get_mut(1) {
-            *second = T::from_f64(radius * libm::sin(angle));
+        put(radius * libm::cos(angle));
+        if first + 1 < count {
+            put(radius * libm::sin(angle));
         }
     }
 }
 
 /// A uniform draw from `[0, 1)` with 53 random bits.
-fn unit_interval<R: Rng + ?Sized>(rng: &mut R) -> f64 {
+fn unit_interval(rng: &mut dyn Rng) -> f64 {
     const SCALE: f64 = 1.0 / (1_u64 << 53) as f64;
     (rng.next_u64() >> 11) as f64 * SCALE
 }

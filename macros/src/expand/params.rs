@@ -60,15 +60,13 @@ pub(super) fn inherent(cx: &Context) -> TokenStream {
 
             #new_doc
             pub fn new<R: #rt::rand_core::Rng + ?#rt::Sized>(rng: &mut R) -> Self {
-                let mut network = Self::zeros();
-                #rt::initialize_default(&mut network, rng);
-                network
+                #rt::default_network(rng)
             }
 
             /// [`new`](Self::new) with a generator seeded by `seed`: the same
             /// seed gives the same network on every platform.
             pub fn seeded(seed: #rt::u64) -> Self {
-                Self::new(&mut #rt::seeded_rng(seed))
+                #rt::seeded_network(seed)
             }
 
             #views
