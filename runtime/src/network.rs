@@ -382,6 +382,46 @@ pub trait Network: Clone + Sized + Passes<Self::Float, Self::Input, Self::Output
         (loss, grad_x)
     }
 
+    /// Backpropagates a gradient you computed: given `∂L/∂Ŷ` for a batch
+    /// (from a loss of your own, or from a network downstream), the
+    /// gradient of that `L` with respect to every parameter, in a value of
+    /// the network's type, and with respect to the inputs, `∂L/∂X`. The
+    /// backward pass starts from `Δᴸ = ∂L/∂Ŷ ⊙ f'(Zᴸ)` (for a `softmax`
+    /// output, its Jacobian–vector product); the network's own loss plays
+    /// no part.
+    ///
+    /// ```
+    /// use backprop::Network;
+    ///
+    /// backprop::network! {
+    ///     /// A critic: state ⊕ action → value.
+    ///     Critic = 3 -> tanh(8) -> linear(1); loss = mse
+    /// }
+    ///
+    /// let critic = Critic::seeded(1);
+    /// let state_action = [[0.5, -0.2, 0.1]];
+    /// // Gradient ascent on Q: the loss is −Q, so ∂L/∂Q = −1.
+    /// let (grad, grad_input) = critic.backward(&state_action, &[[-1.0]]);
+    /// assert_eq!(grad.params().len(), Critic::PARAMS);
+    /// let dq_daction = -grad_input[0][2]; // ∂Q/∂action, for an actor's update
+    /// assert!(dq_daction.is_finite());
+    /// ```
+    #[must_use]
+    fn backward<const B: usize>(
+        &self,
+        x: &[Self::Input; B],
+        grad_output: &[Self::Output; B],
+    ) -> (Self, [Self::Input; B]) {
+        let mut tape = Self::tape::<B>();
+        self.forward_rows(x, &mut tape, false);
+        let mut delta = *grad_output;
+        let mut grad = Self::zeros();
+        let mut grad_x = [Self::Input::ZERO; B];
+        let store = Some((&mut grad, Store::Overwrite));
+        self.backward_rows(x, &tape, &mut delta, false, store, Some(&mut grad_x));
+        (grad, grad_x)
+    }
+
     /// One step of training on a batch: forward pass, loss, backward pass and
     /// the optimizer's update. Returns the loss before the update.
     ///
