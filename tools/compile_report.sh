@@ -5,7 +5,8 @@
 # batch of the workload's size, known at compile time: one with the macro,
 # one with the expert's fixed-size MLP (benches/baselines/expert.rs,
 # which needs only std). Each is built in release mode once, then touched and
-# rebuilt and timed, so the time is the crate's own (dependencies prebuilt),
+# rebuilt and timed, in turn with the other, ROUNDS times (median reported), so
+# the time is the crate's own (dependencies prebuilt),
 # and its macro expansion is printed with `-Zunpretty=expanded`
 # (RUSTC_BOOTSTRAP lets a stable compiler do it) to count the lines.
 #
@@ -16,7 +17,7 @@
 # its two- and three-layer MLPs, as that file is the whole hand-written
 # implementation, generic over the sizes.
 #
-# Usage: tools/compile_report.sh [scratch directory]
+# Usage: [ROUNDS=5] tools/compile_report.sh [scratch directory]
 set -euo pipefail
 shopt -s inherit_errexit # a failing build inside $(measure …) stops the script
 
@@ -38,20 +39,48 @@ manifest() {
         "$1" "${2:-}"
 }
 
-# measure CRATE: prints "seconds lines" for a rebuild of CRATE and its expansion.
-measure() {
-    (cd "$1" && cargo build --release --quiet 2>/dev/null) # dependencies
+# Rebuilds of each crate, taken in turn with the other crate's, whose
+# median is reported: the machine's load drifts, and one rebuild can be off
+# by a few tenths of a second.
+rounds=${ROUNDS:-5}
+
+# rebuild CRATE: prints the seconds a rebuild of CRATE takes.
+rebuild() {
     touch "$1/src/main.rs"
-    local start end lines
+    local start end
     start=$(date +%s.%N)
     (cd "$1" && cargo build --release --quiet)
     end=$(date +%s.%N)
-    lines=$(cd "$1" && RUSTC_BOOTSTRAP=1 cargo rustc --release --quiet -- -Zunpretty=expanded 2>/dev/null | wc -l)
-    printf '%.2f %s\n' "$(echo "$end - $start" | bc)" "$lines"
+    echo "$end - $start" | bc
 }
 
-printf '| workload | generated: build (s) | generated: expanded lines | hand-written: build (s) | hand-written: expanded lines |\n'
-printf '| --- | --- | --- | --- | --- |\n'
+# median: the median of the numbers on standard input.
+median() {
+    sort -g | awk '{ v[NR] = $1 } END { printf "%.2f", (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+# expanded_lines CRATE: lines of CRATE's macro expansion.
+expanded_lines() {
+    (cd "$1" && RUSTC_BOOTSTRAP=1 cargo rustc --release --quiet -- -Zunpretty=expanded 2>/dev/null | wc -l)
+}
+
+# measure A B: prints "seconds-A lines-A seconds-B lines-B", the median of
+# `rounds` rebuilds of each, A and B in turn.
+measure() {
+    local a=() b=() round
+    (cd "$1" && cargo build --release --quiet 2>/dev/null) # dependencies
+    (cd "$2" && cargo build --release --quiet 2>/dev/null)
+    for ((round = 0; round < rounds; round++)); do
+        a+=("$(rebuild "$1")")
+        b+=("$(rebuild "$2")")
+    done
+    printf '%s %s %s %s\n' \
+        "$(printf '%s\n' "${a[@]}" | median)" "$(expanded_lines "$1")" \
+        "$(printf '%s\n' "${b[@]}" | median)" "$(expanded_lines "$2")"
+}
+
+printf '| workload | generated: build (s) | generated: expanded lines | hand-written: build (s) | hand-written: expanded lines | generated ÷ hand-written |\n'
+printf '| --- | --- | --- | --- | --- | --- |\n'
 for workload in "${workloads[@]}"; do
     IFS='|' read -r name spec widths batch kinds <<<"$workload"
     read -r -a width <<<"$widths"
@@ -104,10 +133,9 @@ fn main() {
 }
 RUST
 
-    generated_figures=$(measure "$generated")
-    hand_written_figures=$(measure "$hand_written")
-    read -r generated_s generated_lines <<<"$generated_figures"
-    read -r hand_written_s hand_written_lines <<<"$hand_written_figures"
-    printf '| %s | %s | %s | %s | %s |\n' \
-        "$name" "$generated_s" "$generated_lines" "$hand_written_s" "$hand_written_lines"
+    read -r generated_s generated_lines hand_written_s hand_written_lines \
+        <<<"$(measure "$generated" "$hand_written")"
+    ratio=$(echo "scale=2; $generated_s / $hand_written_s" | bc)
+    printf '| %s | %s | %s | %s | %s | %s |\n' \
+        "$name" "$generated_s" "$generated_lines" "$hand_written_s" "$hand_written_lines" "$ratio"
 done
