@@ -103,7 +103,7 @@
 //! - Training on a data set: [`data`] cuts it into seeded, shuffled
 //!   mini-batches of `B` rows, with a partial last batch for the slice
 //!   methods, and [`data::Trainer`] runs epochs of them (`examples/iris.rs`,
-//!   `examples/digits.rs` and `examples/sine.rs` train on real data).
+//!   `demos/examples/digits.rs` and `demos/examples/sine.rs` train on real data).
 //!
 //! # Optimizers and initialisation
 //!

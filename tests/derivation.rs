@@ -24,7 +24,7 @@ backprop::network! {
     Wide = 3 -> gelu(20) -> linear(2); loss = huber(delta = 0.5)
 }
 
-/// DESIGN's five steps for the seed's network, written out by hand.
+/// The five steps of batch backpropagation for the seed's network, written out by hand.
 const SEED_EQUATIONS: &str = "\
 Forward, B rows, one sample per row:
   Z¹ (B×3) = X (B×2) · W¹ (2×3) + 1·b¹ᵀ
