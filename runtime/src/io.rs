@@ -30,7 +30,7 @@
 //! parameters always give the same bytes.
 //!
 //! ```
-//! use backprop::io::{self, WeightsError};
+//! use backprop::runtime::io::{self, WeightsError};
 //! use backprop::Network;
 //!
 //! backprop::network! { Net = 4 -> tanh(5) -> linear(3); loss = mse }
@@ -278,8 +278,8 @@ impl std::error::Error for WeightsError {
 /// # let dir = std::env::temp_dir().join(format!("backprop-save-doctest-{}", std::process::id()));
 /// # std::fs::create_dir_all(&dir)?;
 /// let path = dir.join("net.safetensors");
-/// backprop::io::save(&Net::seeded(1), &path)?;
-/// assert_eq!(std::fs::read(&path)?, backprop::io::to_bytes(&Net::seeded(1)));
+/// backprop::runtime::io::save(&Net::seeded(1), &path)?;
+/// assert_eq!(std::fs::read(&path)?, backprop::runtime::io::to_bytes(&Net::seeded(1)));
 /// # std::fs::remove_dir_all(&dir)?;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
@@ -306,7 +306,7 @@ pub fn save<N: Network>(network: &N, path: impl AsRef<Path>) -> Result<(), Weigh
 /// backprop::network! { Net = 2 -> relu(3) -> linear(1); loss = mse }
 ///
 /// let mut net = Net::seeded(1);
-/// let error = backprop::io::load(&mut net, "no/such/file.safetensors").unwrap_err();
+/// let error = backprop::runtime::io::load(&mut net, "no/such/file.safetensors").unwrap_err();
 /// assert_eq!(error.to_string(), "could not read weights from `no/such/file.safetensors`");
 /// assert_eq!(net.params(), Net::seeded(1).params());
 ///
@@ -315,7 +315,7 @@ pub fn save<N: Network>(network: &N, path: impl AsRef<Path>) -> Result<(), Weigh
 /// # std::fs::create_dir_all(&dir)?;
 /// let path = dir.join("empty.safetensors");
 /// std::fs::write(&path, b"")?;
-/// let error = backprop::io::load(&mut net, &path).unwrap_err();
+/// let error = backprop::runtime::io::load(&mut net, &path).unwrap_err();
 /// assert_eq!(
 ///     error.to_string(),
 ///     format!("`{}` is not a valid safetensors file: it is empty", path.display())
@@ -348,7 +348,7 @@ pub fn load<N: Network>(network: &mut N, path: impl AsRef<Path>) -> Result<(), W
 ///
 /// ```
 /// # use backprop::Network;
-/// use backprop::io::{self, WeightsError};
+/// use backprop::runtime::io::{self, WeightsError};
 ///
 /// backprop::network! { Net32 = 2 -> relu(3) -> linear(1); loss = mse }
 /// backprop::network! { Net64 = 2 -> relu(3) -> linear(1); loss = mse; float = f64 }
@@ -386,11 +386,11 @@ pub fn load_bytes<N: Network>(network: &mut N, bytes: &[u8]) -> Result<(), Weigh
 ///
 /// ```
 /// # use backprop::Network;
-/// use backprop::io::safetensors::{Dtype, SafeTensors};
+/// use backprop::runtime::io::safetensors::{Dtype, SafeTensors};
 ///
 /// backprop::network! { Net = 2 -> relu(3) -> linear(1); loss = mse }
 ///
-/// let bytes = backprop::io::to_bytes(&Net::seeded(1));
+/// let bytes = backprop::runtime::io::to_bytes(&Net::seeded(1));
 /// let file = SafeTensors::deserialize(&bytes)?;
 /// let weight = file.tensor("0.weight")?;
 /// assert_eq!((weight.dtype(), weight.shape()), (Dtype::F32, &[3, 2][..]));
