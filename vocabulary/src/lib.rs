@@ -479,3 +479,263 @@ impl Value {
         }
     }
 }
+
+/// How a formula is written: Unicode text for rustdoc and terminals, or
+/// LaTeX for notebooks and papers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Notation {
+    /// `σ(Z¹)`, `H¹ ⊙ (1 − H¹)`.
+    Text,
+    /// `\sigma(Z^{1})`, `H^{1} \odot (1 - H^{1})`.
+    Latex,
+}
+
+impl Notation {
+    /// `⊙`, the element-wise product.
+    const fn odot(self) -> &'static str {
+        match self {
+            Self::Text => "⊙",
+            Self::Latex => "\\odot",
+        }
+    }
+
+    /// A product written without spaces around it, as in `0.1·Z¹`: in LaTeX
+    /// `\cdot` then needs a space before a letter.
+    const fn tight_dot(self) -> &'static str {
+        match self {
+            Self::Text => "·",
+            Self::Latex => "\\cdot ",
+        }
+    }
+
+    const fn minus(self) -> &'static str {
+        match self {
+            Self::Text => "−",
+            Self::Latex => "-",
+        }
+    }
+
+    const fn sigma(self) -> &'static str {
+        match self {
+            Self::Text => "σ",
+            Self::Latex => "\\sigma",
+        }
+    }
+
+    /// `Φ`, the standard normal distribution function.
+    const fn phi(self) -> &'static str {
+        match self {
+            Self::Text => "Φ",
+            Self::Latex => "\\Phi",
+        }
+    }
+
+    /// `φ`, its density.
+    const fn phi_density(self) -> &'static str {
+        match self {
+            Self::Text => "φ",
+            Self::Latex => "\\phi",
+        }
+    }
+
+    /// `≤`.
+    const fn le(self) -> &'static str {
+        match self {
+            Self::Text => "≤",
+            Self::Latex => "\\le",
+        }
+    }
+}
+
+impl ActivationKind {
+    /// `f(Z)`, written in `notation` for the matrix written `z`.
+    ///
+    /// ```
+    /// use backprop_vocabulary::{ActivationKind, Notation};
+    ///
+    /// let relu = ActivationKind::Relu;
+    /// assert_eq!(relu.formula(Notation::Text, "Z¹").to_string(), "max(0, Z¹)");
+    /// assert_eq!(relu.formula(Notation::Latex, "Z^{1}").to_string(), "\\max(0, Z^{1})");
+    /// ```
+    #[must_use]
+    pub const fn formula(self, notation: Notation, z: &str) -> Formula<'_> {
+        Formula {
+            activation: self,
+            notation,
+            z,
+            h: None,
+        }
+    }
+
+    /// `f'(Z)` as the backward pass computes it, from `Z` (written `z`) or
+    /// from `H = f(Z)` (written `h`), whichever is cheaper and stable;
+    /// `None` for `linear` (whose derivative is 1) and `softmax` (not
+    /// element-wise).
+    ///
+    /// ```
+    /// use backprop_vocabulary::{ActivationKind, Notation};
+    ///
+    /// let sigmoid = ActivationKind::Sigmoid.derivative(Notation::Text, "Z¹", "H¹");
+    /// assert_eq!(sigmoid.unwrap().to_string(), "H¹ ⊙ (1 − H¹)");
+    /// assert!(ActivationKind::Linear.derivative(Notation::Text, "Z¹", "H¹").is_none());
+    /// ```
+    #[must_use]
+    pub const fn derivative<'a>(
+        self,
+        notation: Notation,
+        z: &'a str,
+        h: &'a str,
+    ) -> Option<Formula<'a>> {
+        match self {
+            Self::Linear | Self::Softmax => None,
+            _ => Some(Formula {
+                activation: self,
+                notation,
+                z,
+                h: Some(h),
+            }),
+        }
+    }
+}
+
+/// An activation's formula or derivative, written by `Display`; see
+/// [`ActivationKind::formula`] and [`ActivationKind::derivative`].
+#[derive(Clone, Copy, Debug)]
+pub struct Formula<'a> {
+    activation: ActivationKind,
+    notation: Notation,
+    z: &'a str,
+    /// `H`, for the derivative; `None` for `f` itself.
+    h: Option<&'a str>,
+}
+
+impl fmt::Display for Formula<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.h {
+            None => self.write_function(f),
+            Some(h) => self.write_derivative(f, h),
+        }
+    }
+}
+
+impl Formula<'_> {
+    /// `[Z > 0]`, or `[Z ≤ 0]` with `positive` false.
+    fn indicator(&self, f: &mut fmt::Formatter<'_>, positive: bool) -> fmt::Result {
+        let z = self.z;
+        if positive {
+            write!(f, "[{z} > 0]")
+        } else {
+            write!(f, "[{z} {} 0]", self.notation.le())
+        }
+    }
+
+    fn write_function(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use ActivationKind as A;
+        use Notation::{Latex, Text};
+        let (z, n) = (self.z, self.notation);
+        let (odot, tight, minus, sigma) = (n.odot(), n.tight_dot(), n.minus(), n.sigma());
+        match (self.activation, n) {
+            (A::Linear, _) => f.write_str(z),
+            (A::Sigmoid, _) => write!(f, "{sigma}({z})"),
+            (A::Tanh, Text) => write!(f, "tanh({z})"),
+            (A::Tanh, Latex) => write!(f, "\\tanh({z})"),
+            (A::Relu, Text) => write!(f, "max(0, {z})"),
+            (A::Relu, Latex) => write!(f, "\\max(0, {z})"),
+            (A::LeakyRelu { slope }, _) => {
+                write!(f, "{z} {odot} ")?;
+                self.indicator(f, true)?;
+                write!(f, " + {slope}{tight}{z} {odot} ")?;
+                self.indicator(f, false)
+            }
+            (A::Elu { alpha }, _) => {
+                write!(f, "{z} {odot} ")?;
+                self.indicator(f, true)?;
+                match n {
+                    Text => write!(f, " + {alpha}·(e^{z} − 1) ⊙ ")?,
+                    Latex => write!(f, " + {alpha}(e^{{{z}}} {minus} 1) {odot} ")?,
+                }
+                self.indicator(f, false)
+            }
+            (
+                A::Gelu {
+                    tanh_approximation: false,
+                },
+                _,
+            ) => write!(f, "{z} {odot} {}({z})", n.phi()),
+            (
+                A::Gelu {
+                    tanh_approximation: true,
+                },
+                Text,
+            ) => write!(f, "½{z} ⊙ (1 + tanh(√(2/π)·({z} + 0.044715·{z}³)))"),
+            (
+                A::Gelu {
+                    tanh_approximation: true,
+                },
+                Latex,
+            ) => write!(
+                f,
+                "\\tfrac12 {z} \\odot \\left(1 + \\tanh\\left(\\sqrt{{2/\\pi}}\\,({z} + 0.044715\\,{z}^{{3}})\\right)\\right)"
+            ),
+            (A::Silu, _) => write!(f, "{z} {odot} {sigma}({z})"),
+            (A::Softplus { beta }, Text) => write!(f, "ln(1 + e^({beta}·{z})) / {beta}"),
+            (A::Softplus { beta }, Latex) => {
+                write!(
+                    f,
+                    "\\tfrac{{1}}{{{beta}}}\\ln\\left(1 + e^{{{beta}{z}}}\\right)"
+                )
+            }
+            (A::Softmax, Text) => write!(f, "softmax({z}), row by row"),
+            (A::Softmax, Latex) => write!(f, "\\operatorname{{softmax}}({z})"),
+        }
+    }
+
+    fn write_derivative(&self, f: &mut fmt::Formatter<'_>, h: &str) -> fmt::Result {
+        use ActivationKind as A;
+        let (z, n) = (self.z, self.notation);
+        let (odot, tight, minus, sigma) = (n.odot(), n.tight_dot(), n.minus(), n.sigma());
+        match self.activation {
+            // Not element-wise, or 1: `derivative` gives no formula.
+            A::Linear | A::Softmax => Ok(()),
+            A::Sigmoid => write!(f, "{h} {odot} (1 {minus} {h})"),
+            A::Tanh => write!(f, "(1 {minus} {h} {odot} {h})"),
+            A::Relu => self.indicator(f, true),
+            A::LeakyRelu { slope } => {
+                f.write_str("(")?;
+                self.indicator(f, true)?;
+                write!(f, " + {slope}{tight}")?;
+                self.indicator(f, false)?;
+                f.write_str(")")
+            }
+            A::Elu { alpha } => {
+                f.write_str("(")?;
+                self.indicator(f, true)?;
+                match n {
+                    Notation::Text => write!(f, " + {alpha}{tight}e^{z} {odot} ")?,
+                    Notation::Latex => write!(f, " + {alpha}{tight}e^{{{z}}} {odot} ")?,
+                }
+                self.indicator(f, false)?;
+                f.write_str(")")
+            }
+            A::Gelu {
+                tanh_approximation: false,
+            } => write!(
+                f,
+                "({}({z}) + {z} {odot} {}({z}))",
+                n.phi(),
+                n.phi_density()
+            ),
+            A::Gelu {
+                tanh_approximation: true,
+            } => match n {
+                Notation::Text => write!(f, "gelu_tanh'({z})"),
+                Notation::Latex => write!(f, "\\operatorname{{gelu}}_{{\\tanh}}'({z})"),
+            },
+            A::Silu => write!(
+                f,
+                "{sigma}({z}) {odot} (1 + {z} {odot} (1 {minus} {sigma}({z})))"
+            ),
+            A::Softplus { beta } => write!(f, "{sigma}({beta}{tight}{z})"),
+        }
+    }
+}

@@ -4,6 +4,8 @@
 
 use std::fmt::Write as _;
 
+use backprop_vocabulary::Notation;
+
 use crate::model::{Activation, Loss, Network};
 
 /// How the equations are written.
@@ -16,6 +18,14 @@ pub(super) enum Style {
 }
 
 impl Style {
+    /// The vocabulary's notation for the activations' formulas.
+    fn notation(self) -> Notation {
+        match self {
+            Self::Text => Notation::Text,
+            Self::Latex => Notation::Latex,
+        }
+    }
+
     /// `Z¹` or `Z^{1}`.
     fn sup(self, base: &str, l: usize) -> String {
         match self {
@@ -76,7 +86,7 @@ impl Style {
     }
 
     fn word(self, symbol: Symbol) -> &'static str {
-        use Symbol::{Delta, Dot, Minus, Odot, One, Phi, PhiDensity, Sigma, YHat};
+        use Symbol::{Delta, Dot, Minus, Odot, One, Sigma, YHat};
         match (self, symbol) {
             (Self::Text, Odot) => "⊙",
             (Self::Latex, Odot) => "\\odot",
@@ -90,10 +100,6 @@ impl Style {
             (Self::Latex, Delta) => "\\Delta",
             (Self::Text, Sigma) => "σ",
             (Self::Latex, Sigma) => "\\sigma",
-            (Self::Text, Phi) => "Φ",
-            (Self::Latex, Phi) => "\\Phi",
-            (Self::Text, PhiDensity) => "φ",
-            (Self::Latex, PhiDensity) => "\\phi",
             (Self::Text, One) => "1",
             (Self::Latex, One) => "\\mathbf{1}",
         }
@@ -108,8 +114,6 @@ enum Symbol {
     YHat,
     Delta,
     Sigma,
-    Phi,
-    PhiDensity,
     One,
 }
 
@@ -122,100 +126,17 @@ pub(super) fn superscript(n: usize) -> String {
         .collect()
 }
 
-/// `f(z)` for an activation.
+/// `f(z)` for an activation, as the vocabulary writes it.
 fn apply(style: Style, activation: Activation, z: &str) -> String {
-    use Symbol::{Minus, Odot, Phi, Sigma};
-    let (odot, tight, minus) = (style.word(Odot), style.tight_dot(), style.word(Minus));
-    let (sigma, phi) = (style.word(Sigma), style.word(Phi));
-    let (gt, le) = match style {
-        Style::Text => (format!("[{z} > 0]"), format!("[{z} ≤ 0]")),
-        Style::Latex => (format!("[{z} > 0]"), format!("[{z} \\le 0]")),
-    };
-    match (activation, style) {
-        (Activation::Linear, _) => z.to_owned(),
-        (Activation::Sigmoid, _) => format!("{sigma}({z})"),
-        (Activation::Tanh, Style::Text) => format!("tanh({z})"),
-        (Activation::Tanh, Style::Latex) => format!("\\tanh({z})"),
-        (Activation::Relu, Style::Text) => format!("max(0, {z})"),
-        (Activation::Relu, Style::Latex) => format!("\\max(0, {z})"),
-        (Activation::LeakyRelu { slope }, _) => {
-            format!("{z} {odot} {gt} + {slope}{tight}{z} {odot} {le}")
-        }
-        (Activation::Elu { alpha }, Style::Text) => {
-            format!("{z} ⊙ {gt} + {alpha}·(e^{z} − 1) ⊙ {le}")
-        }
-        (Activation::Elu { alpha }, Style::Latex) => {
-            format!("{z} {odot} {gt} + {alpha}(e^{{{z}}} {minus} 1) {odot} {le}")
-        }
-        (
-            Activation::Gelu {
-                tanh_approximation: false,
-            },
-            _,
-        ) => format!("{z} {odot} {phi}({z})"),
-        (
-            Activation::Gelu {
-                tanh_approximation: true,
-            },
-            Style::Text,
-        ) => {
-            format!("½{z} ⊙ (1 + tanh(√(2/π)·({z} + 0.044715·{z}³)))")
-        }
-        (
-            Activation::Gelu {
-                tanh_approximation: true,
-            },
-            Style::Latex,
-        ) => format!(
-            "\\tfrac12 {z} \\odot \\left(1 + \\tanh\\left(\\sqrt{{2/\\pi}}\\,({z} + 0.044715\\,{z}^{{3}})\\right)\\right)"
-        ),
-        (Activation::Silu, _) => format!("{z} {odot} {sigma}({z})"),
-        (Activation::Softplus { beta }, Style::Text) => format!("ln(1 + e^({beta}·{z})) / {beta}"),
-        (Activation::Softplus { beta }, Style::Latex) => {
-            format!("\\tfrac{{1}}{{{beta}}}\\ln\\left(1 + e^{{{beta}{z}}}\\right)")
-        }
-        (Activation::Softmax, Style::Text) => format!("softmax({z}), row by row"),
-        (Activation::Softmax, Style::Latex) => format!("\\operatorname{{softmax}}({z})"),
-    }
+    activation.formula(style.notation(), z).to_string()
 }
 
 /// `f'(Zˡ)` for an element-wise activation, with `Zˡ` or `Hˡ`, whichever
 /// the generated code uses; `None` for linear and softmax.
 fn derivative(style: Style, activation: Activation, z: &str, h: &str) -> Option<String> {
-    use Symbol::{Minus, Odot, Phi, PhiDensity, Sigma};
-    let (odot, tight, minus) = (style.word(Odot), style.tight_dot(), style.word(Minus));
-    let (sigma, phi, density) = (style.word(Sigma), style.word(Phi), style.word(PhiDensity));
-    let (gt, le) = match style {
-        Style::Text => (format!("[{z} > 0]"), format!("[{z} ≤ 0]")),
-        Style::Latex => (format!("[{z} > 0]"), format!("[{z} \\le 0]")),
-    };
-    let exp = |x: &str| match style {
-        Style::Text => format!("e^{x}"),
-        Style::Latex => format!("e^{{{x}}}"),
-    };
-    Some(match activation {
-        Activation::Linear | Activation::Softmax => return None,
-        Activation::Sigmoid => format!("{h} {odot} (1 {minus} {h})"),
-        Activation::Tanh => format!("(1 {minus} {h} {odot} {h})"),
-        Activation::Relu => gt,
-        Activation::LeakyRelu { slope } => format!("({gt} + {slope}{tight}{le})"),
-        Activation::Elu { alpha } => format!("({gt} + {alpha}{tight}{} {odot} {le})", exp(z)),
-        Activation::Gelu {
-            tanh_approximation: false,
-        } => {
-            format!("({phi}({z}) + {z} {odot} {density}({z}))")
-        }
-        Activation::Gelu {
-            tanh_approximation: true,
-        } => match style {
-            Style::Text => format!("gelu_tanh'({z})"),
-            Style::Latex => format!("\\operatorname{{gelu}}_{{\\tanh}}'({z})"),
-        },
-        Activation::Silu => {
-            format!("{sigma}({z}) {odot} (1 + {z} {odot} (1 {minus} {sigma}({z})))")
-        }
-        Activation::Softplus { beta } => format!("{sigma}({beta}{tight}{z})"),
-    })
+    activation
+        .derivative(style.notation(), z, h)
+        .map(|formula| formula.to_string())
 }
 
 /// The loss, and how `Δᴸ` follows from it.
