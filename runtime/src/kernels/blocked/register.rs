@@ -165,6 +165,7 @@ fn grouped_rows<
     } = shape;
     let mut packed = [[[T::ZERO; NR]; PANEL_DEPTH]; G];
     let mut half = [[T::ZERO; HALF]; PANEL_DEPTH];
+    let mut tail = [[T::ZERO; HALF]; PANEL_DEPTH];
     // Panels of the left operand for each height of row block, made
     // once rather than once per block.
     let mut panel_6 = [[T::ZERO; BLOCK_ROWS]; PANEL_DEPTH];
@@ -172,6 +173,7 @@ fn grouped_rows<
     let mut panel_2 = [[T::ZERO; 2]; PANEL_DEPTH];
     let mut panel_1 = [[T::ZERO; 1]; PANEL_DEPTH];
     let full = n / NR;
+    let tail_start = full * NR + if n - full * NR >= HALF { HALF } else { 0 };
     let mut k0 = 0;
     while k0 < k {
         let depth = PANEL_DEPTH.min(k - k0);
@@ -192,9 +194,20 @@ fn grouped_rows<
                     entry.copy_from_slice(&b_row[full * NR..full * NR + HALF]);
                 }
             }
+            // The last few columns, fewer than half a block, in a panel of
+            // half a block whose other columns stay zero: a register block
+            // of a fixed width, rather than a loop of a few iterations run
+            // for every depth and row.
+            if rest && tail_start < n {
+                for (entry, b_row) in tail.iter_mut().zip(b_rows()) {
+                    entry[..n - tail_start].copy_from_slice(&b_row[tail_start..]);
+                }
+            }
             let group = Group {
                 packed: &packed[..count],
                 half: &half,
+                tail: &tail,
+                tail_start,
                 first,
                 rest,
                 // The first slice writes `C` when overwriting; the
@@ -205,7 +218,6 @@ fn grouped_rows<
             while i + BLOCK_ROWS <= m {
                 row_block::<T, L, BLOCK_ROWS, NR, HALF, FMA>(
                     a,
-                    b,
                     c,
                     shape,
                     i,
@@ -217,15 +229,15 @@ fn grouped_rows<
             }
             // The last rows in blocks of 4, 2 and 1, as many as `m` leaves.
             if m % BLOCK_ROWS >= 4 {
-                row_block::<T, L, 4, NR, HALF, FMA>(a, b, c, shape, i, k0, &group, &mut panel_4);
+                row_block::<T, L, 4, NR, HALF, FMA>(a, c, shape, i, k0, &group, &mut panel_4);
                 i += 4;
             }
             if m % BLOCK_ROWS % 4 >= 2 {
-                row_block::<T, L, 2, NR, HALF, FMA>(a, b, c, shape, i, k0, &group, &mut panel_2);
+                row_block::<T, L, 2, NR, HALF, FMA>(a, c, shape, i, k0, &group, &mut panel_2);
                 i += 2;
             }
             if m % 2 == 1 {
-                row_block::<T, L, 1, NR, HALF, FMA>(a, b, c, shape, i, k0, &group, &mut panel_1);
+                row_block::<T, L, 1, NR, HALF, FMA>(a, c, shape, i, k0, &group, &mut panel_1);
             }
             first += count;
             if group.rest {
@@ -239,11 +251,14 @@ fn grouped_rows<
 /// Column blocks of `B` packed for one depth slice: `packed[p]` holds
 /// block `first + p`; `rest` says whether the columns after the last
 /// full block are to be done with them, the first half block of those
-/// from `half`; `overwrite` whether the sums replace `C`'s entries
-/// rather than add to them.
+/// from `half`, the columns from `tail_start` on from `tail`;
+/// `overwrite` whether the sums replace `C`'s entries rather than add to
+/// them.
 struct Group<'a, T, const NR: usize, const HALF: usize> {
     packed: &'a [[[T; NR]; PANEL_DEPTH]],
     half: &'a [[T; HALF]; PANEL_DEPTH],
+    tail: &'a [[T; HALF]; PANEL_DEPTH],
+    tail_start: usize,
     first: usize,
     rest: bool,
     overwrite: bool,
@@ -262,7 +277,6 @@ fn row_block<
     const FMA: bool,
 >(
     a: &L,
-    b: &[T],
     c: &mut [T],
     shape: Shape,
     i: usize,
@@ -278,50 +292,55 @@ fn row_block<
     // Column blocks held in registers, then half a block, then the
     // last few columns.
     for (block, b_panel) in (group.first..).zip(group.packed) {
-        column_block::<T, R, NR, FMA>(panel, &b_panel[..depth], c_rows, n, block, group.overwrite);
+        let columns = block * NR..(block + 1) * NR;
+        column_block::<T, R, NR, FMA>(
+            panel,
+            &b_panel[..depth],
+            c_rows,
+            n,
+            columns,
+            group.overwrite,
+        );
     }
     if !group.rest {
         return;
     }
-    let mut done = n / NR * NR;
-    if n - done >= HALF {
+    let done = n / NR * NR;
+    if group.tail_start > done {
+        let columns = done..group.tail_start;
         column_block::<T, R, HALF, FMA>(
             panel,
             &group.half[..depth],
             c_rows,
             n,
-            done / HALF,
+            columns,
             group.overwrite,
         );
-        done += HALF;
     }
-    if done < n {
-        if group.overwrite {
-            for c_row in c_rows.chunks_exact_mut(n) {
-                c_row[done..].fill(T::ZERO);
-            }
-        }
-        let b_rows = b[k0 * n..(k0 + depth) * n].chunks_exact(n);
-        for (a_k, b_row) in panel.iter().zip(b_rows) {
-            for (c_row, &a_value) in c_rows.chunks_exact_mut(n).zip(a_k) {
-                for (out, &b_value) in c_row[done..].iter_mut().zip(&b_row[done..]) {
-                    *out += a_value * b_value;
-                }
-            }
-        }
+    if group.tail_start < n {
+        let columns = group.tail_start..n;
+        column_block::<T, R, HALF, FMA>(
+            panel,
+            &group.tail[..depth],
+            c_rows,
+            n,
+            columns,
+            group.overwrite,
+        );
     }
 }
 
-/// Columns `W·block .. W·(block + 1)` of `R` rows of `C` (rows of `n`),
-/// over one depth slice (`b_panel[k]` is row `k` of those columns of `B`),
-/// in `R × W` registers, then written to `C` or added to it.
+/// Columns `columns` (at most `W` of them) of `R` rows of `C` (rows of
+/// `n`), over one depth slice (`b_panel[k]` is row `k` of those columns of
+/// `B`, padded to `W`), in `R × W` registers, then written to `C` or added
+/// to it.
 #[inline(always)]
 fn column_block<T: Float, const R: usize, const W: usize, const FMA: bool>(
     panel: &[[T; R]],
     b_panel: &[[T; W]],
     c_rows: &mut [T],
     n: usize,
-    block: usize,
+    columns: core::ops::Range<usize>,
     overwrite: bool,
 ) {
     let mut acc = [[T::ZERO; W]; R];
@@ -336,11 +355,11 @@ fn column_block<T: Float, const R: usize, const W: usize, const FMA: bool>(
             }
         }
     }
-    let j = block * W;
+    let width = columns.len();
     for (c_row, acc_row) in c_rows.chunks_exact_mut(n).zip(&acc) {
-        let out = &mut c_row[j..j + W];
+        let out = &mut c_row[columns.clone()];
         if overwrite {
-            out.copy_from_slice(acc_row);
+            out.copy_from_slice(&acc_row[..width]);
         } else {
             for (out, &sum) in out.iter_mut().zip(acc_row) {
                 *out += sum;
