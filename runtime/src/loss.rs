@@ -301,28 +301,42 @@ impl LogitLoss for SoftmaxCrossEntropy {
             "rows of logits, target and delta"
         );
         let scale = T::ONE / T::from_usize(batch_rows);
-        // The exponents `zⱼ − max`, all `≤ 0`, for the whole chunk at once,
-        // so that in `f32` they go through a vectorised `exp` (the same as
-        // `activation::softmax`'s), kept for the probabilities, so that each
-        // takes one `exp`, not two.
-        for (z, d) in logits.iter().zip(delta.iter_mut()) {
-            shift_by_max(z, d);
-        }
-        T::exp_nonpositive_row(delta.as_flattened_mut());
         let mut total = T::ZERO;
-        for ((z, y), d) in logits.iter().zip(target).zip(delta.iter_mut()) {
-            let mut shifted = [T::ZERO; N];
-            shift_by_max(z, &mut shifted);
-            total += row_cross_entropy(&shifted, d, y);
-            let sum = d.iter().fold(T::ZERO, |sum, &e| sum + e);
-            let target_mass = y.iter().fold(T::ZERO, |sum, &y| sum + y);
-            for (d, &y) in d.iter_mut().zip(y) {
-                *d = (*d / sum * target_mass - y) * scale;
+        // The exponents `zⱼ − max`, all `≤ 0`, for [`ROW_GROUP`] rows at a
+        // time, so that in `f32` they go through a vectorised `exp` (the
+        // same as `activation::softmax`'s); kept for the probabilities, so
+        // that each takes one `exp`, not two.
+        let groups = logits
+            .chunks(ROW_GROUP)
+            .zip(target.chunks(ROW_GROUP))
+            .zip(delta.chunks_mut(ROW_GROUP));
+        for ((logits, target), delta) in groups {
+            let mut maxima = [T::ZERO; ROW_GROUP];
+            for ((z, d), max) in logits.iter().zip(delta.iter_mut()).zip(&mut maxima) {
+                *max = row_max(z);
+                for (d, &z) in d.iter_mut().zip(z) {
+                    *d = z - *max;
+                }
+            }
+            T::exp_nonpositive_row(delta.as_flattened_mut());
+            let rows = logits.iter().zip(target).zip(delta.iter_mut());
+            for (((z, y), d), &max) in rows.zip(&maxima) {
+                let sum = d.iter().fold(T::ZERO, |sum, &e| sum + e);
+                let log_sum = sum.ln();
+                let target_mass = y.iter().fold(T::ZERO, |sum, &y| sum + y);
+                for ((&z, &y), d) in z.iter().zip(y).zip(d.iter_mut()) {
+                    total -= y * (z - max - log_sum);
+                    *d = (*d / sum * target_mass - y) * scale;
+                }
             }
         }
         total * scale
     }
 }
+
+/// Rows whose exponentials the fused cross-entropy computes together: the
+/// row-chunk size of the networks' run-time batches.
+const ROW_GROUP: usize = 8;
 
 /// `max(z, 0) − z·y + ln(1 + e^{−|z|})`: binary cross-entropy of `σ(z)`
 /// against `y`, without evaluating `ln σ(z)`, which underflows.

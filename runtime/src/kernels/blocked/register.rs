@@ -355,9 +355,13 @@ fn column_block<T: Float, const R: usize, const W: usize, const FMA: bool>(
             }
         }
     }
+    // Rows by offset rather than `chunks_exact_mut(n)`, whose division by
+    // the run-time `n` would cost, on every call, as much as a short depth
+    // slice's multiply-adds.
     let width = columns.len();
-    for (c_row, acc_row) in c_rows.chunks_exact_mut(n).zip(&acc) {
-        let out = &mut c_row[columns.clone()];
+    for (r, acc_row) in acc.iter().enumerate() {
+        let start = r * n + columns.start;
+        let out = &mut c_rows[start..start + width];
         if overwrite {
             out.copy_from_slice(&acc_row[..width]);
         } else {
