@@ -185,13 +185,13 @@ fn grouped_rows<
             let count = G.min(full - first);
             for (block, panel) in (first..).zip(&mut packed[..count]) {
                 for (entry, b_row) in panel.iter_mut().zip(b_rows()) {
-                    entry.copy_from_slice(&b_row[block * NR..(block + 1) * NR]);
+                    entry.copy_from_slice(&b_row[block * NR..][..NR]);
                 }
             }
             let rest = first + count == full;
             if rest && n - full * NR >= HALF {
                 for (entry, b_row) in half.iter_mut().zip(b_rows()) {
-                    entry.copy_from_slice(&b_row[full * NR..full * NR + HALF]);
+                    entry.copy_from_slice(&b_row[full * NR..][..HALF]);
                 }
             }
             // The last few columns, fewer than half a block, in a panel of
@@ -200,7 +200,9 @@ fn grouped_rows<
             // for every depth and row.
             if rest && tail_start < n {
                 for (entry, b_row) in tail.iter_mut().zip(b_rows()) {
-                    entry[..n - tail_start].copy_from_slice(&b_row[tail_start..]);
+                    for (entry, &value) in entry.iter_mut().zip(&b_row[tail_start..]) {
+                        *entry = value;
+                    }
                 }
             }
             let group = Group {
@@ -292,46 +294,33 @@ fn row_block<
     // Column blocks held in registers, then half a block, then the
     // last few columns.
     for (block, b_panel) in (group.first..).zip(group.packed) {
-        let columns = block * NR..(block + 1) * NR;
-        column_block::<T, R, NR, FMA>(
-            panel,
-            &b_panel[..depth],
-            c_rows,
-            n,
-            columns,
-            group.overwrite,
-        );
+        let b_panel = &b_panel[..depth];
+        column_block::<T, R, NR, FMA>(panel, b_panel, c_rows, n, block * NR, NR, group.overwrite);
     }
     if !group.rest {
         return;
     }
     let done = n / NR * NR;
     if group.tail_start > done {
-        let columns = done..group.tail_start;
-        column_block::<T, R, HALF, FMA>(
-            panel,
-            &group.half[..depth],
-            c_rows,
-            n,
-            columns,
-            group.overwrite,
-        );
+        let b_panel = &group.half[..depth];
+        column_block::<T, R, HALF, FMA>(panel, b_panel, c_rows, n, done, HALF, group.overwrite);
     }
     if group.tail_start < n {
-        let columns = group.tail_start..n;
+        let (b_panel, first) = (&group.tail[..depth], group.tail_start);
         column_block::<T, R, HALF, FMA>(
             panel,
-            &group.tail[..depth],
+            b_panel,
             c_rows,
             n,
-            columns,
+            first,
+            n - first,
             group.overwrite,
         );
     }
 }
 
-/// Columns `columns` (at most `W` of them) of `R` rows of `C` (rows of
-/// `n`), over one depth slice (`b_panel[k]` is row `k` of those columns of
+/// Columns `first..first + width` (`width ≤ W`) of `R` rows of `C` (rows
+/// of `n`), over one depth slice (`b_panel[k]` is row `k` of those columns of
 /// `B`, padded to `W`), in `R × W` registers, then written to `C` or added
 /// to it.
 #[inline(always)]
@@ -340,7 +329,8 @@ fn column_block<T: Float, const R: usize, const W: usize, const FMA: bool>(
     b_panel: &[[T; W]],
     c_rows: &mut [T],
     n: usize,
-    columns: core::ops::Range<usize>,
+    first: usize,
+    width: usize,
     overwrite: bool,
 ) {
     let mut acc = [[T::ZERO; W]; R];
@@ -358,10 +348,8 @@ fn column_block<T: Float, const R: usize, const W: usize, const FMA: bool>(
     // Rows by offset rather than `chunks_exact_mut(n)`, whose division by
     // the run-time `n` would cost, on every call, as much as a short depth
     // slice's multiply-adds.
-    let width = columns.len();
     for (r, acc_row) in acc.iter().enumerate() {
-        let start = r * n + columns.start;
-        let out = &mut c_rows[start..start + width];
+        let out = &mut c_rows[r * n + first..][..width];
         if overwrite {
             out.copy_from_slice(&acc_row[..width]);
         } else {
