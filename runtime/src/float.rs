@@ -1,8 +1,19 @@
 //! The two element types a network can use, `f32` and `f64`.
+//!
+//! Whatever differs between them is here, on the sealed [`Float`] trait,
+//! and chosen by the type at compile time: the width of the blocked
+//! kernel's register block, the row functions behind `tanh`, `sigmoid`
+//! and softmax's `exp` (the approximations of [`fastmath`] in `f32`,
+//! `libm` in `f64`), and which compiled copy of the blocked product runs.
 
 use core::fmt::{Debug, Display};
 use core::iter::Sum;
 use core::ops::{Add, AddAssign, Div, DivAssign, Mul, MulAssign, Neg, Sub, SubAssign};
+
+use crate::kernels::Store;
+use crate::kernels::blocked::{Left, Shape};
+
+pub(crate) mod fastmath;
 
 mod sealed {
     pub trait Sealed {}
@@ -92,10 +103,40 @@ pub trait Float:
     fn abs(self) -> Self;
     /// `true` unless the value is infinite or NaN.
     fn is_finite(self) -> bool;
+
+    /// Columns of the blocked kernel's register block without AVX: two
+    /// 16-byte SSE registers' worth of values per row (8 `f32`, 4 `f64`).
+    /// Products with fewer output columns stay plain.
+    #[doc(hidden)]
+    const BLOCK_COLS: usize;
+
+    /// `h = tanh(z)` along a row, in a form the compiler vectorises where
+    /// the type allows: see [`kernels::tanh`](crate::kernels::tanh).
+    #[doc(hidden)]
+    fn tanh_row(z: &[Self], h: &mut [Self]);
+
+    /// `h = σ(z)` along a row, vectorised where the type allows: see
+    /// [`kernels::sigmoid`](crate::kernels::sigmoid).
+    #[doc(hidden)]
+    fn sigmoid_row(z: &[Self], h: &mut [Self]);
+
+    /// `x = eˣ` in place along a row whose entries are all `≤ 0` (or NaN),
+    /// as softmax and the fused cross-entropy need: vectorised where the
+    /// type allows.
+    #[doc(hidden)]
+    fn exp_nonpositive_row(x: &mut [Self]);
+
+    /// `C = A·B` or `C += A·B` through the register-blocked kernel, on
+    /// flat row-major slices of run-time sizes: compiled once, in this
+    /// crate, for each type (with its AVX2 and FMA copy), rather than in
+    /// every crate for every product shape. Use
+    /// [`kernels::blocked::product`](crate::kernels::blocked::product).
+    #[doc(hidden)]
+    fn blocked_product(a: Left<'_, Self>, b: &[Self], c: &mut [Self], shape: Shape, store: Store);
 }
 
 macro_rules! impl_float {
-    ($t:ident, $fma:path, $exp:path, $exp_m1:path, $ln:path, $ln_1p:path, $tanh:path, $erf:path, $sqrt:path, $abs:path) => {
+    ($t:ident, $block_cols:expr, $tanh_row:path, $sigmoid_row:path, $exp_row:path, $fma:path, $exp:path, $exp_m1:path, $ln:path, $ln_1p:path, $tanh:path, $erf:path, $sqrt:path, $abs:path) => {
         impl Float for $t {
             const ZERO: Self = 0.0;
             const ONE: Self = 1.0;
@@ -174,12 +215,51 @@ macro_rules! impl_float {
             fn is_finite(self) -> bool {
                 <$t>::is_finite(self)
             }
+
+            const BLOCK_COLS: usize = $block_cols;
+
+            // Always: a tiny network's whole step is one chain of
+            // operations, and a call in it costs more than the function.
+            #[inline(always)]
+            fn tanh_row(z: &[Self], h: &mut [Self]) {
+                $tanh_row(z, h);
+            }
+            #[inline(always)]
+            fn sigmoid_row(z: &[Self], h: &mut [Self]) {
+                $sigmoid_row(z, h);
+            }
+            #[inline(always)]
+            fn exp_nonpositive_row(x: &mut [Self]) {
+                $exp_row(x);
+            }
+
+            // Not `#[inline]`: a function of no type parameters is compiled
+            // here, once, and called from the crates that use it.
+            fn blocked_product(
+                a: Left<'_, Self>,
+                b: &[Self],
+                c: &mut [Self],
+                shape: Shape,
+                store: Store,
+            ) {
+                crate::kernels::blocked::compiled_product::<
+                    Self,
+                    { $block_cols },
+                    { $block_cols / 2 },
+                    { 2 * $block_cols },
+                    { $block_cols },
+                >(a, b, c, shape, store);
+            }
         }
     };
 }
 
 impl_float!(
     f32,
+    8,
+    fastmath::tanh_row,
+    fastmath::sigmoid_row,
+    fastmath::exp_nonpositive_row,
     libm::fmaf,
     libm::expf,
     libm::expm1f,
@@ -192,6 +272,10 @@ impl_float!(
 );
 impl_float!(
     f64,
+    4,
+    libm_rows::tanh_row,
+    libm_rows::sigmoid_row,
+    libm_rows::exp_row,
     libm::fma,
     libm::exp,
     libm::expm1,
@@ -202,3 +286,31 @@ impl_float!(
     libm::sqrt,
     libm::fabs
 );
+
+/// The row functions of `f64`: `libm`, value by value.
+mod libm_rows {
+    #[inline]
+    pub(super) fn tanh_row(z: &[f64], h: &mut [f64]) {
+        for (h, &z) in h.iter_mut().zip(z) {
+            *h = libm::tanh(z);
+        }
+    }
+
+    #[inline]
+    pub(super) fn sigmoid_row(z: &[f64], h: &mut [f64]) {
+        // As `activation::sigmoid` computes it (which this module does not
+        // import, so that it stays a leaf).
+        for (h, &z) in h.iter_mut().zip(z) {
+            let e = libm::exp(-libm::fabs(z));
+            let numerator = if z >= 0.0 { 1.0 } else { e };
+            *h = numerator / (1.0 + e);
+        }
+    }
+
+    #[inline]
+    pub(super) fn exp_row(x: &mut [f64]) {
+        for x in x {
+            *x = libm::exp(*x);
+        }
+    }
+}

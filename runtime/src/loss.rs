@@ -7,52 +7,93 @@
 //! cross-entropy): it reads the pre-activations `Zᴸ` and gives
 //! `Δᴸ = ∂L/∂Zᴸ` directly, in the numerically stable form.
 //!
-//! Every method sees a chunk of `B` rows out of a batch of `batch_rows` and
-//! returns that chunk's share of the mean, so summing over the chunks of a
-//! batch gives the loss of the whole batch.
+//! Every method sees a chunk of rows out of a batch of `batch_rows` (the
+//! rows as a slice, so the chunk's length may be known only at run time)
+//! and returns that chunk's share of the mean, so summing over the chunks
+//! of a batch gives the loss of the whole batch.
+//!
+//! A [`Loss`] is a mean over elements of a function of the output and the
+//! target: each loss gives that function and its derivative
+//! ([`Loss::element`], [`Loss::element_gradient`]), and the loops over a
+//! chunk are written once, as the trait's provided methods.
 
 use crate::Float;
-use crate::activation::sigmoid;
-use crate::kernels::{Matrix, exp_nonpositive_in_place};
+use crate::activation::{row_max, sigmoid};
 
-/// A loss on the network's output `Ŷ`.
+/// A loss on the network's output `Ŷ`: the mean over the batch and the
+/// outputs of `ℓ(ŷ, y)`, element by element.
 pub trait Loss {
+    /// `ℓ(ŷ, y)` for one output `ŷ` and its target `y`.
+    fn element<T: Float>(&self, output: T, target: T) -> T;
+
+    /// `∂ℓ/∂ŷ`.
+    fn element_gradient<T: Float>(&self, output: T, target: T) -> T;
+
     /// This chunk's share of the loss.
-    fn value<T: Float, const B: usize, const N: usize>(
+    ///
+    /// # Panics
+    ///
+    /// In debug builds, if `output` and `target` have different lengths.
+    #[inline]
+    fn value<T: Float, const N: usize>(
         &self,
-        output: &Matrix<T, B, N>,
-        target: &Matrix<T, B, N>,
+        output: &[[T; N]],
+        target: &[[T; N]],
         batch_rows: usize,
-    ) -> T;
+    ) -> T {
+        debug_assert_eq!(output.len(), target.len(), "rows of output and target");
+        let pairs = output.as_flattened().iter().zip(target.as_flattened());
+        let sum = pairs.fold(T::ZERO, |sum, (&o, &t)| sum + self.element(o, t));
+        sum * element_weight::<T>(batch_rows, N)
+    }
 
     /// This chunk's share of the loss; `grad` is overwritten with `∂L/∂Ŷ`.
-    fn value_and_gradient<T: Float, const B: usize, const N: usize>(
+    ///
+    /// # Panics
+    ///
+    /// In debug builds, if the three have different lengths.
+    #[inline]
+    fn value_and_gradient<T: Float, const N: usize>(
         &self,
-        output: &Matrix<T, B, N>,
-        target: &Matrix<T, B, N>,
+        output: &[[T; N]],
+        target: &[[T; N]],
         batch_rows: usize,
-        grad: &mut Matrix<T, B, N>,
-    ) -> T;
+        grad: &mut [[T; N]],
+    ) -> T {
+        debug_assert!(
+            output.len() == target.len() && output.len() == grad.len(),
+            "rows of output, target and gradient"
+        );
+        let scale = element_weight::<T>(batch_rows, N);
+        let pairs = output.as_flattened().iter().zip(target.as_flattened());
+        let sum = pairs
+            .zip(grad.as_flattened_mut())
+            .fold(T::ZERO, |sum, ((&o, &t), g)| {
+                *g = self.element_gradient(o, t) * scale;
+                sum + self.element(o, t)
+            });
+        sum * scale
+    }
 }
 
 /// A loss fused with the output activation, computed from the
 /// pre-activations (logits) `Zᴸ`.
 pub trait LogitLoss {
     /// This chunk's share of the loss.
-    fn value<T: Float, const B: usize, const N: usize>(
+    fn value<T: Float, const N: usize>(
         &self,
-        logits: &Matrix<T, B, N>,
-        target: &Matrix<T, B, N>,
+        logits: &[[T; N]],
+        target: &[[T; N]],
         batch_rows: usize,
     ) -> T;
 
     /// This chunk's share of the loss; `delta` is overwritten with `Δᴸ = ∂L/∂Zᴸ`.
-    fn value_and_delta<T: Float, const B: usize, const N: usize>(
+    fn value_and_delta<T: Float, const N: usize>(
         &self,
-        logits: &Matrix<T, B, N>,
-        target: &Matrix<T, B, N>,
+        logits: &[[T; N]],
+        target: &[[T; N]],
         batch_rows: usize,
-        delta: &mut Matrix<T, B, N>,
+        delta: &mut [[T; N]],
     ) -> T;
 }
 
@@ -148,100 +189,43 @@ fn element_weight<T: Float>(batch_rows: usize, n: usize) -> T {
     T::ONE / T::from_usize(batch_rows * n)
 }
 
-/// `Σ term(ŷ, y)` over a chunk, and `grad = gradient(ŷ, y) · scale` if given:
-/// the shape shared by the element-wise losses.
-#[inline]
-fn elementwise<T: Float, const B: usize, const N: usize>(
-    output: &Matrix<T, B, N>,
-    target: &Matrix<T, B, N>,
-    batch_rows: usize,
-    grad: Option<&mut Matrix<T, B, N>>,
-    term: impl Fn(T) -> T,
-    gradient: impl Fn(T) -> T,
-) -> T {
-    let scale = element_weight::<T>(batch_rows, N);
-    let pairs = output.as_flattened().iter().zip(target.as_flattened());
-    let sum = match grad {
-        Some(grad) => pairs
-            .zip(grad.as_flattened_mut())
-            .fold(T::ZERO, |sum, ((&o, &t), g)| {
-                *g = gradient(o - t) * scale;
-                sum + term(o - t)
-            }),
-        None => pairs.fold(T::ZERO, |sum, (&o, &t)| sum + term(o - t)),
-    };
-    sum * scale
-}
-
 impl Loss for Mse {
     #[inline]
-    fn value<T: Float, const B: usize, const N: usize>(
-        &self,
-        output: &Matrix<T, B, N>,
-        target: &Matrix<T, B, N>,
-        batch_rows: usize,
-    ) -> T {
-        elementwise(output, target, batch_rows, None, |d| d * d, |d| T::TWO * d)
+    fn element<T: Float>(&self, output: T, target: T) -> T {
+        let d = output - target;
+        d * d
     }
 
     #[inline]
-    fn value_and_gradient<T: Float, const B: usize, const N: usize>(
-        &self,
-        output: &Matrix<T, B, N>,
-        target: &Matrix<T, B, N>,
-        batch_rows: usize,
-        grad: &mut Matrix<T, B, N>,
-    ) -> T {
-        elementwise(
-            output,
-            target,
-            batch_rows,
-            Some(grad),
-            |d| d * d,
-            |d| T::TWO * d,
-        )
-    }
-}
-
-/// `sign(d)` with `sign(0) = 0`, as PyTorch's `L1Loss` backward.
-#[inline]
-fn sign<T: Float>(d: T) -> T {
-    if d > T::ZERO {
-        T::ONE
-    } else if d < T::ZERO {
-        -T::ONE
-    } else {
-        T::ZERO
+    fn element_gradient<T: Float>(&self, output: T, target: T) -> T {
+        T::TWO * (output - target)
     }
 }
 
 impl Loss for Mae {
     #[inline]
-    fn value<T: Float, const B: usize, const N: usize>(
-        &self,
-        output: &Matrix<T, B, N>,
-        target: &Matrix<T, B, N>,
-        batch_rows: usize,
-    ) -> T {
-        elementwise(output, target, batch_rows, None, Float::abs, sign)
+    fn element<T: Float>(&self, output: T, target: T) -> T {
+        (output - target).abs()
     }
 
+    /// `sign(ŷ − y)` with `sign(0) = 0`, as PyTorch's `L1Loss` backward.
     #[inline]
-    fn value_and_gradient<T: Float, const B: usize, const N: usize>(
-        &self,
-        output: &Matrix<T, B, N>,
-        target: &Matrix<T, B, N>,
-        batch_rows: usize,
-        grad: &mut Matrix<T, B, N>,
-    ) -> T {
-        elementwise(output, target, batch_rows, Some(grad), Float::abs, sign)
+    fn element_gradient<T: Float>(&self, output: T, target: T) -> T {
+        let d = output - target;
+        if d > T::ZERO {
+            T::ONE
+        } else if d < T::ZERO {
+            -T::ONE
+        } else {
+            T::ZERO
+        }
     }
 }
 
-impl Huber {
+impl Loss for Huber {
     #[inline]
-    fn term<T: Float>(self, d: T) -> T {
-        let delta = T::from_f64(self.delta);
+    fn element<T: Float>(&self, output: T, target: T) -> T {
+        let (d, delta) = (output - target, T::from_f64(self.delta));
         let half = T::from_f64(0.5);
         if d.abs() <= delta {
             half * d * d
@@ -250,9 +234,10 @@ impl Huber {
         }
     }
 
+    /// `clamp(ŷ − y, −δ, δ)`.
     #[inline]
-    fn gradient<T: Float>(self, d: T) -> T {
-        let delta = T::from_f64(self.delta);
+    fn element_gradient<T: Float>(&self, output: T, target: T) -> T {
+        let (d, delta) = (output - target, T::from_f64(self.delta));
         if d > delta {
             delta
         } else if d < -delta {
@@ -263,98 +248,95 @@ impl Huber {
     }
 }
 
-impl Loss for Huber {
-    #[inline]
-    fn value<T: Float, const B: usize, const N: usize>(
-        &self,
-        output: &Matrix<T, B, N>,
-        target: &Matrix<T, B, N>,
-        batch_rows: usize,
-    ) -> T {
-        elementwise(
-            output,
-            target,
-            batch_rows,
-            None,
-            |d| self.term(d),
-            |d| self.gradient(d),
-        )
-    }
-
-    #[inline]
-    fn value_and_gradient<T: Float, const B: usize, const N: usize>(
-        &self,
-        output: &Matrix<T, B, N>,
-        target: &Matrix<T, B, N>,
-        batch_rows: usize,
-        grad: &mut Matrix<T, B, N>,
-    ) -> T {
-        let (term, gradient) = (|d| self.term(d), |d| self.gradient(d));
-        elementwise(output, target, batch_rows, Some(grad), term, gradient)
+/// `zⱼ − max` for each entry of a row into `shifted`, all `≤ 0` (or NaN),
+/// ready for the type's `exp` row function.
+#[inline]
+fn shift_by_max<T: Float, const N: usize>(z: &[T; N], shifted: &mut [T; N]) {
+    let max = row_max(z);
+    for (s, &z) in shifted.iter_mut().zip(z) {
+        *s = z - max;
     }
 }
 
-/// The row's maximum and `ln Σⱼ e^{zⱼ − max}`: `log softmax(z)ⱼ = zⱼ − max − that`.
+/// `−Σⱼ yⱼ·log softmax(z)ⱼ` of one row from its shifted logits
+/// `s = z − max` and their exponentials `e`: `log softmax(z)ⱼ = sⱼ − ln Σₖ eₖ`.
 #[inline]
-fn log_sum_exp<T: Float, const N: usize>(z: &[T; N]) -> (T, T) {
-    let max = z.iter().fold(z[0], |m, &v| m.max(v));
-    let sum = z.iter().fold(T::ZERO, |sum, &v| sum + (v - max).exp());
-    (max, sum.ln())
+fn row_cross_entropy<T: Float, const N: usize>(shifted: &[T; N], e: &[T; N], y: &[T; N]) -> T {
+    let log_sum = e.iter().fold(T::ZERO, |sum, &e| sum + e).ln();
+    shifted
+        .iter()
+        .zip(y)
+        .fold(T::ZERO, |loss, (&s, &y)| loss - y * (s - log_sum))
 }
 
 impl LogitLoss for SoftmaxCrossEntropy {
     #[inline]
-    fn value<T: Float, const B: usize, const N: usize>(
+    fn value<T: Float, const N: usize>(
         &self,
-        logits: &Matrix<T, B, N>,
-        target: &Matrix<T, B, N>,
+        logits: &[[T; N]],
+        target: &[[T; N]],
         batch_rows: usize,
     ) -> T {
         let mut total = T::ZERO;
         for (z, y) in logits.iter().zip(target) {
-            let (max, log_sum) = log_sum_exp(z);
-            for (&z, &y) in z.iter().zip(y) {
-                total -= y * (z - max - log_sum);
-            }
+            let mut shifted = [T::ZERO; N];
+            shift_by_max(z, &mut shifted);
+            let mut e = shifted;
+            T::exp_nonpositive_row(&mut e);
+            total += row_cross_entropy(&shifted, &e, y);
         }
         total / T::from_usize(batch_rows)
     }
 
     #[inline]
-    fn value_and_delta<T: Float, const B: usize, const N: usize>(
+    fn value_and_delta<T: Float, const N: usize>(
         &self,
-        logits: &Matrix<T, B, N>,
-        target: &Matrix<T, B, N>,
+        logits: &[[T; N]],
+        target: &[[T; N]],
         batch_rows: usize,
-        delta: &mut Matrix<T, B, N>,
+        delta: &mut [[T; N]],
     ) -> T {
+        debug_assert!(
+            logits.len() == target.len() && logits.len() == delta.len(),
+            "rows of logits, target and delta"
+        );
         let scale = T::ONE / T::from_usize(batch_rows);
-        // `log_sum_exp`, keeping each `e^{zⱼ − max}` for the
-        // probabilities, so that each takes one `exp`, not two; the
-        // exponents, all `≤ 0`, for the whole batch at once, so that in
-        // `f32` they go through a vectorised `exp`.
-        let mut maxima = [T::ZERO; B];
-        for ((z, d), max) in logits.iter().zip(delta.iter_mut()).zip(&mut maxima) {
-            *max = z.iter().fold(z[0], |m, &v| m.max(v));
-            for (d, &z) in d.iter_mut().zip(z) {
-                *d = z - *max;
-            }
-        }
-        exp_nonpositive_in_place(delta);
         let mut total = T::ZERO;
-        for (((z, y), d), &max) in logits.iter().zip(target).zip(delta.iter_mut()).zip(&maxima) {
-            let sum = d.iter().fold(T::ZERO, |sum, &e| sum + e);
-            let log_sum = sum.ln();
-            let target_mass = y.iter().fold(T::ZERO, |sum, &y| sum + y);
-            for ((&z, &y), d) in z.iter().zip(y).zip(d.iter_mut()) {
-                let log_p = z - max - log_sum;
-                total -= y * log_p;
-                *d = (*d / sum * target_mass - y) * scale;
+        // The exponents `zⱼ − max`, all `≤ 0`, for [`ROW_GROUP`] rows at a
+        // time, so that in `f32` they go through a vectorised `exp` (the
+        // same as `activation::softmax`'s); kept for the probabilities, so
+        // that each takes one `exp`, not two.
+        let groups = logits
+            .chunks(ROW_GROUP)
+            .zip(target.chunks(ROW_GROUP))
+            .zip(delta.chunks_mut(ROW_GROUP));
+        for ((logits, target), delta) in groups {
+            let mut maxima = [T::ZERO; ROW_GROUP];
+            for ((z, d), max) in logits.iter().zip(delta.iter_mut()).zip(&mut maxima) {
+                *max = row_max(z);
+                for (d, &z) in d.iter_mut().zip(z) {
+                    *d = z - *max;
+                }
+            }
+            T::exp_nonpositive_row(delta.as_flattened_mut());
+            let rows = logits.iter().zip(target).zip(delta.iter_mut());
+            for (((z, y), d), &max) in rows.zip(&maxima) {
+                let sum = d.iter().fold(T::ZERO, |sum, &e| sum + e);
+                let log_sum = sum.ln();
+                let target_mass = y.iter().fold(T::ZERO, |sum, &y| sum + y);
+                for ((&z, &y), d) in z.iter().zip(y).zip(d.iter_mut()) {
+                    total -= y * (z - max - log_sum);
+                    *d = (*d / sum * target_mass - y) * scale;
+                }
             }
         }
         total * scale
     }
 }
+
+/// Rows whose exponentials the fused cross-entropy computes together: the
+/// row-chunk size of the networks' run-time batches.
+const ROW_GROUP: usize = 8;
 
 /// `max(z, 0) − z·y + ln(1 + e^{−|z|})`: binary cross-entropy of `σ(z)`
 /// against `y`, without evaluating `ln σ(z)`, which underflows.
@@ -365,10 +347,10 @@ fn binary_cross_entropy_with_logit<T: Float>(z: T, y: T) -> T {
 
 impl LogitLoss for SigmoidBinaryCrossEntropy {
     #[inline]
-    fn value<T: Float, const B: usize, const N: usize>(
+    fn value<T: Float, const N: usize>(
         &self,
-        logits: &Matrix<T, B, N>,
-        target: &Matrix<T, B, N>,
+        logits: &[[T; N]],
+        target: &[[T; N]],
         batch_rows: usize,
     ) -> T {
         let pairs = logits.as_flattened().iter().zip(target.as_flattened());
@@ -379,13 +361,17 @@ impl LogitLoss for SigmoidBinaryCrossEntropy {
     }
 
     #[inline]
-    fn value_and_delta<T: Float, const B: usize, const N: usize>(
+    fn value_and_delta<T: Float, const N: usize>(
         &self,
-        logits: &Matrix<T, B, N>,
-        target: &Matrix<T, B, N>,
+        logits: &[[T; N]],
+        target: &[[T; N]],
         batch_rows: usize,
-        delta: &mut Matrix<T, B, N>,
+        delta: &mut [[T; N]],
     ) -> T {
+        debug_assert!(
+            logits.len() == target.len() && logits.len() == delta.len(),
+            "rows of logits, target and delta"
+        );
         let scale = element_weight::<T>(batch_rows, N);
         let pairs = logits.as_flattened().iter().zip(target.as_flattened());
         let sum = pairs
@@ -497,5 +483,23 @@ mod tests {
             (1e4 + 1e4 + 2f32.ln() + 1e4 + 0.0 + 1e4) / 6.0,
             max_relative = 1e-6
         );
+    }
+
+    #[test]
+    fn fused_cross_entropy_and_softmax_compute_the_same_probabilities() {
+        // With a one-hot target, batch_rows = 1, `Δⱼ = softmax(z)ⱼ` for
+        // every other class: the same `exp`, bit for bit, in `f32` too.
+        let logits: [[f32; 10]; 3] = core::array::from_fn(|r| {
+            core::array::from_fn(|c| ((r * 10 + c) % 7) as f32 * 1.3 - 4.0)
+        });
+        let mut h = [[0.0; 10]; 3];
+        crate::activation::softmax(&logits, &mut h);
+        for (z, h) in logits.iter().zip(&h) {
+            let mut delta = [[0.0; 10]];
+            SoftmaxCrossEntropy.value_and_delta(&[*z], &[one_hot(0)], 1, &mut delta);
+            for (d, p) in delta[0][1..].iter().zip(&h[1..]) {
+                assert_eq!(d.to_bits(), p.to_bits());
+            }
+        }
     }
 }

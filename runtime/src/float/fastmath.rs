@@ -1,0 +1,253 @@
+//! `f32` `tanh`, `σ` and `eˣ` (for `x ≤ 0`) with no calls and no branches,
+//! so that the compiler vectorises them, each within 4 units in the last
+//! place of `libm` (checked below).
+//!
+//! A leaf: it uses nothing else of the crate. [`Float`](crate::Float)'s
+//! row functions for `f32` are these, so the kernels, the activations,
+//! softmax and the fused cross-entropy all compute the same values.
+
+/// `h = tanh(z)` along a row: Eigen's rational approximation
+/// ([`rational_tanh`]) value by value, which the compiler vectorises.
+#[inline(always)]
+#[allow(clippy::inline_always)]
+pub(crate) fn tanh_row(z: &[f32], h: &mut [f32]) {
+    for (h, &z) in h.iter_mut().zip(z) {
+        *h = rational_tanh(z);
+    }
+}
+
+/// `h = σ(z)` along a row, four values at a time, the width of the
+/// baseline CPU's vector registers; the last few padded to four, so that a
+/// layer of 3 goes through the polynomial once, not once per value.
+// Always: a tiny network's whole step is one chain of operations, and a
+// call in it costs more than the sigmoid.
+#[inline(always)]
+#[allow(clippy::inline_always)]
+pub(crate) fn sigmoid_row(z: &[f32], h: &mut [f32]) {
+    let (z_chunks, z_rest) = z.as_chunks::<4>();
+    let (h_chunks, h_rest) = h.as_chunks_mut::<4>();
+    for (h, z) in h_chunks.iter_mut().zip(z_chunks) {
+        sigmoid_f32x4(z, h);
+    }
+    if let Some(&first) = z_rest.first() {
+        let (mut z, mut h) = ([first; 4], [0.0; 4]);
+        z[..z_rest.len()].copy_from_slice(z_rest);
+        sigmoid_f32x4(&z, &mut h);
+        h_rest.copy_from_slice(&h[..h_rest.len()]);
+    }
+}
+
+/// `x = eˣ` in place along a row of values `≤ 0` (or NaN) through
+/// [`exp_nonpositive`], four at a time, the last few padded to four, so
+/// that the loop vectorises.
+#[inline]
+pub(crate) fn exp_nonpositive_row(x: &mut [f32]) {
+    let (chunks, rest) = x.as_chunks_mut::<4>();
+    for chunk in chunks {
+        for value in chunk {
+            *value = exp_nonpositive(*value);
+        }
+    }
+    if !rest.is_empty() {
+        let mut padded = [0.0; 4];
+        padded[..rest.len()].copy_from_slice(rest);
+        for value in &mut padded {
+            *value = exp_nonpositive(*value);
+        }
+        rest.copy_from_slice(&padded[..rest.len()]);
+    }
+}
+
+/// Eigen's rational approximation of `tanh` (`ptanh_float`): an odd
+/// polynomial of degree 13 over an even one of degree 6, on the clamped
+/// input; `tanh(±∞) = ±1`, `tanh(NaN) = NaN`.
+#[inline]
+#[allow(clippy::cast_possible_truncation)]
+fn rational_tanh(z: f32) -> f32 {
+    // Beyond ±7.9 `tanh` rounds to ±1 in `f32`; comparisons keep NaN.
+    let clamp = 7.905_311_107_635_498_f64 as f32;
+    let x = if z > clamp {
+        clamp
+    } else if z < -clamp {
+        -clamp
+    } else {
+        z
+    };
+    let x2 = x * x;
+    // The coefficients as Eigen gives them, rounded once to `f32`.
+    let c = |value: f64| value as f32;
+    let mut p = x2 * c(-2.760_768_477_423_55e-16) + c(2.000_187_904_824_77e-13);
+    p = p * x2 + c(-8.604_671_522_137_35e-11);
+    p = p * x2 + c(5.122_297_090_371_14e-8);
+    p = p * x2 + c(1.485_722_357_179_79e-5);
+    p = p * x2 + c(6.372_619_288_754_36e-4);
+    p = p * x2 + c(4.893_524_558_917_86e-3);
+    p *= x;
+    let mut q = x2 * c(1.198_258_394_667_02e-6) + c(1.185_347_056_866_54e-4);
+    q = q * x2 + c(2.268_434_632_439e-3);
+    q = q * x2 + c(4.893_525_185_543_85e-3);
+    // Near 0, `tanh(x) = x` to `f32` precision and is exact for signed zeros.
+    if x2 < c(1.6e-7) { x } else { p / q }
+}
+
+/// `σ(z)` of four values as `n / (1 + e^{−|z|})`, `n = 1` for `z ≥ 0` and
+/// `n = e^{−|z|}` below, through [`exp_nonpositive`]: no calls and no
+/// branches, in one vector register.
+#[inline(always)]
+#[allow(clippy::inline_always)]
+fn sigmoid_f32x4(z: &[f32; 4], h: &mut [f32; 4]) {
+    for (h, &z) in h.iter_mut().zip(z) {
+        let e = exp_nonpositive(-f32::from_bits(z.to_bits() & 0x7fff_ffff));
+        let numerator = if z >= 0.0 { 1.0 } else { e };
+        *h = numerator / (1.0 + e);
+    }
+}
+
+/// `eˣ` for `x ≤ 0` in `f32`, reduced as Cephes' `expf` does: `x = n·ln 2 + r`
+/// with `|r| ≤ ln 2 / 2`, a degree-5 polynomial for `eʳ` (coefficients
+/// fitted by `tools/exp_coefficients.py` for the least largest relative
+/// error on that interval, 1.05e-7), and `2ⁿ` applied as two normal powers
+/// of two built from their bits, one after the other, so that subnormal
+/// results round once, as `libm`'s do.
+/// Below `−105` the result is 0, as `eˣ` rounds to 0 there. Every step
+/// is on the one chain of dependent operations a few values wait for, so
+/// the order of the operations keeps it short.
+#[inline]
+fn exp_nonpositive(x: f32) -> f32 {
+    /// 1.5 · 2²³: sums with it have a unit in the last place of 1.
+    const ROUND: f32 = 12_582_912.0;
+    // `n = round(x / ln 2)` without a float-to-int conversion (Rust's
+    // saturates, which keeps the compiler from vectorising a few values at
+    // once): adding `ROUND` rounds to an integer, which then sits in the
+    // low bits of the sum.
+    let rounded = x * core::f32::consts::LOG2_E + ROUND;
+    #[allow(clippy::cast_possible_wrap)]
+    let n = (rounded.to_bits() as i32).wrapping_sub(ROUND.to_bits() as i32);
+    let n_float = rounded - ROUND;
+    // `ln 2` in two parts, so that `r` keeps its low bits.
+    let r = x - n_float * 0.693_359_4 + n_float * 2.121_944_4e-4;
+    // `1 + r + r²·(c₂ + c₃r + (c₄ + c₅r)·r²)`, in pairs of terms (Estrin's
+    // scheme) rather than one term after another (Horner's): its chain of
+    // dependent operations, which is all the time a few values take, is
+    // half as long.
+    let r2 = r * r;
+    let low = 0.166_671_14 * r + 0.499_992_3;
+    let high = 8.312_533e-3 * r + 4.189_013_3e-2;
+    let p = low + r2 * high;
+    let e_r = p * r2 + (r + 1.0);
+    // For `n ≥ −152` each half is at least `2⁻⁷⁶`, a normal number. `eʳ`
+    // is scaled by one, then the other, so that only the last product
+    // rounds: `2ⁿ` itself is not a number below `2⁻¹⁴⁹`.
+    let half = n >> 1;
+    #[allow(clippy::cast_sign_loss)]
+    let power = |k: i32| f32::from_bits((k.wrapping_add(127) as u32) << 23);
+    let e = e_r * power(half) * power(n.wrapping_sub(half));
+    // Below −105, where `eˣ` rounds to 0, the steps above make no sense
+    // (`r` is far from 0, `n` out of range, and `−∞` gives NaN); the value
+    // is replaced at the end rather than the input clamped at the start,
+    // which would put one more operation on the chain. The comparison
+    // leaves NaN as it is.
+    if x < -105.0 { 0.0 } else { e }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `|got − want|` in units in the last place of `want`; subnormal
+    /// values have fewer bits, so their ulps count as the smallest normal
+    /// number's.
+    fn ulps(got: f32, want: f32) -> f64 {
+        let ulp = f64::from(want.abs().max(f32::MIN_POSITIVE)) * f64::from(f32::EPSILON);
+        f64::from((got - want).abs()) / ulp
+    }
+
+    /// `σ(z)` from `libm`'s `expf`, as `activation::sigmoid` computes it.
+    fn libm_sigmoid(z: f32) -> f32 {
+        let e = libm::expf(-z.abs());
+        let numerator = if z >= 0.0 { 1.0 } else { e };
+        numerator / (1.0 + e)
+    }
+
+    #[test]
+    fn vectorised_tanh_is_within_a_few_ulps_of_libm() {
+        let mut worst = 0.0_f64;
+        let mut z = -9.0_f32;
+        while z <= 9.0 {
+            let mut h = [0.0_f32; 1];
+            tanh_row(&[z], &mut h);
+            worst = worst.max(ulps(h[0], libm::tanhf(z)));
+            z += 0.000_37;
+        }
+        assert!(worst <= 4.0, "{worst} ulps");
+        let mut h = [0.0_f32; 5];
+        tanh_row(
+            &[f32::INFINITY, f32::NEG_INFINITY, f32::NAN, 1e-30, -0.0],
+            &mut h,
+        );
+        assert_eq!(&h[..2], &[1.0, -1.0]);
+        assert!(h[2].is_nan());
+        assert_eq!(h[3].to_bits(), 1e-30_f32.to_bits());
+        assert!(h[4] == 0.0 && h[4].is_sign_negative());
+    }
+
+    #[test]
+    fn vectorised_exp_is_within_a_few_ulps_of_libm() {
+        let mut worst = 0.0_f64;
+        let mut x = -110.0_f32;
+        while x <= 0.0 {
+            // Three values: one chunk of four is padded.
+            let mut e = [x, x * 0.5, x * 0.25];
+            exp_nonpositive_row(&mut e);
+            for (&got, scale) in e.iter().zip([1.0_f32, 0.5, 0.25]) {
+                worst = worst.max(ulps(got, libm::expf(x * scale)));
+            }
+            x += 0.001_3;
+        }
+        assert!(worst <= 4.0, "{worst} ulps");
+        // Where `eˣ` is the smallest subnormal, it is not rounded to 0 (nor
+        // the other way round) but at the odd tie.
+        let mut disagreements = 0;
+        let mut x = -104.2_f32;
+        while x <= -103.4 {
+            let mut e = [x];
+            exp_nonpositive_row(&mut e);
+            disagreements += usize::from((e[0] == 0.0) != (libm::expf(x) == 0.0));
+            x += 1e-5;
+        }
+        assert!(
+            disagreements <= 2,
+            "{disagreements} inputs underflow differently"
+        );
+        let mut e = [f32::NEG_INFINITY, f32::NAN, -0.0, 0.0, -1e4];
+        exp_nonpositive_row(&mut e);
+        assert_eq!(e[0].to_bits(), 0.0_f32.to_bits());
+        assert!(e[1].is_nan());
+        assert_eq!(e[2].to_bits(), 1.0_f32.to_bits());
+        assert_eq!(e[3].to_bits(), 1.0_f32.to_bits());
+        assert_eq!(e[4].to_bits(), 0.0_f32.to_bits());
+    }
+
+    #[test]
+    fn vectorised_sigmoid_is_within_a_few_ulps_of_libm() {
+        let mut worst = 0.0_f64;
+        let mut z = -110.0_f32;
+        while z <= 80.0 {
+            let mut h = [0.0_f32; 1];
+            sigmoid_row(&[z], &mut h);
+            worst = worst.max(ulps(h[0], libm_sigmoid(z)));
+            z += 0.001_3;
+        }
+        assert!(worst <= 4.0, "{worst} ulps");
+        let mut h = [0.0_f32; 5];
+        sigmoid_row(
+            &[f32::INFINITY, f32::NEG_INFINITY, f32::NAN, -0.0, -1e4],
+            &mut h,
+        );
+        assert_eq!(h[0].to_bits(), 1.0_f32.to_bits());
+        assert_eq!(h[1].to_bits(), 0.0_f32.to_bits());
+        assert_eq!(h[4].to_bits(), 0.0_f32.to_bits());
+        assert!(h[2].is_nan());
+        assert_eq!(h[3].to_bits(), 0.5_f32.to_bits());
+    }
+}
