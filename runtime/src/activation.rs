@@ -28,8 +28,8 @@ pub trait Activation {
     /// value by value, unless the activation has a vectorised form.
     #[inline]
     fn apply_row<T: Float>(&self, z: &[T], h: &mut [T]) {
-        for (h, &z) in h.iter_mut().zip(z) {
-            *h = self.apply(z);
+        for k in 0..z.len() {
+            h[k] = self.apply(z[k]);
         }
     }
 
@@ -37,8 +37,8 @@ pub trait Activation {
     /// `h = f(z)`: turns `∂L/∂H` into `∂L/∂Z`.
     #[inline]
     fn backprop_row<T: Float>(&self, z: &[T], h: &[T], grad: &mut [T]) {
-        for (g, (&z, &h)) in grad.iter_mut().zip(z.iter().zip(h)) {
-            *g *= self.derivative(z, h);
+        for k in 0..grad.len() {
+            grad[k] *= self.derivative(z[k], h[k]);
         }
     }
 }
@@ -359,16 +359,16 @@ pub fn softmax<T: Float, const B: usize, const N: usize>(z: &[[T; N]; B], h: &mu
 /// [`softmax`] of a run-time number of rows.
 #[inline]
 fn softmax_rows<T: Float, const N: usize>(z: &[[T; N]], h: &mut [[T; N]]) {
-    for (z_row, h_row) in z.iter().zip(h.iter_mut()) {
-        let max = row_max(z_row);
-        for (h, &z) in h_row.iter_mut().zip(z_row) {
-            *h = z - max;
+    for r in 0..z.len() {
+        let max = row_max(&z[r]);
+        for j in 0..N {
+            h[r][j] = z[r][j] - max;
         }
     }
     T::exp_nonpositive_row(h.as_flattened_mut());
-    for h_row in h.iter_mut() {
-        let sum = h_row.iter().fold(T::ZERO, |sum, &e| sum + e);
-        for h in h_row.iter_mut() {
+    for h_row in h {
+        let sum = row_sum(h_row);
+        for h in h_row {
             *h /= sum;
         }
     }
@@ -377,7 +377,21 @@ fn softmax_rows<T: Float, const N: usize>(z: &[[T; N]], h: &mut [[T; N]]) {
 /// The largest entry of a row (NaN if any is).
 #[inline]
 pub(crate) fn row_max<T: Float, const N: usize>(row: &[T; N]) -> T {
-    row.iter().fold(row[0], |m, &v| m.max(v))
+    let mut max = row[0];
+    for &value in &row[1..] {
+        max = max.max(value);
+    }
+    max
+}
+
+/// The sum of a row's entries, from the first.
+#[inline]
+pub(crate) fn row_sum<T: Float, const N: usize>(row: &[T; N]) -> T {
+    let mut sum = T::ZERO;
+    for &value in row {
+        sum += value;
+    }
+    sum
 }
 
 /// Turns `∂L/∂H` into `∂L/∂Z` through softmax's Jacobian, row by row:
@@ -396,13 +410,13 @@ pub fn backprop_softmax<T: Float, const B: usize, const N: usize>(
     h: &[[T; N]; B],
     grad: &mut [[T; N]; B],
 ) {
-    for (h_row, g_row) in h.iter().zip(grad.iter_mut()) {
-        let dot = h_row
-            .iter()
-            .zip(g_row.iter())
-            .fold(T::ZERO, |sum, (&h, &g)| sum + h * g);
-        for (g, &h) in g_row.iter_mut().zip(h_row) {
-            *g = h * (*g - dot);
+    for r in 0..B {
+        let mut dot = T::ZERO;
+        for j in 0..N {
+            dot += h[r][j] * grad[r][j];
+        }
+        for j in 0..N {
+            grad[r][j] = h[r][j] * (grad[r][j] - dot);
         }
     }
 }

@@ -10,8 +10,12 @@ use core::fmt::{Debug, Display};
 use core::iter::Sum;
 use core::ops::{Add, AddAssign, Div, DivAssign, Mul, MulAssign, Neg, Sub, SubAssign};
 
+#[cfg(feature = "alloc")]
+use alloc::{boxed::Box, vec, vec::Vec};
+
 use crate::kernels::Store;
 use crate::kernels::blocked::{Left, Shape};
+use crate::optim::{AdamStep, SgdStep};
 
 pub(crate) mod fastmath;
 
@@ -133,6 +137,42 @@ pub trait Float:
     /// [`kernels::blocked::product`](crate::kernels::blocked::product).
     #[doc(hidden)]
     fn blocked_product(a: Left<'_, Self>, b: &[Self], c: &mut [Self], shape: Shape, store: Store);
+
+    /// An SGD step with options, compiled once here: a crate that trains
+    /// a network compiles only the call.
+    #[doc(hidden)]
+    fn sgd_step(
+        step: &SgdStep<Self>,
+        params: &mut [Self],
+        grads: &[Self],
+        velocity: Option<&mut [Self]>,
+    );
+
+    /// An Adam or `AdamW` step, compiled once here.
+    #[doc(hidden)]
+    fn adam_step(
+        step: &AdamStep<Self>,
+        params: &mut [Self],
+        grads: &[Self],
+        moments: [&mut [Self]; 2],
+        max_second: Option<&mut [Self]>,
+    );
+
+    /// Sizes an empty optimizer state to `len` zeros in one allocation,
+    /// compiled once here rather than in every crate with a `Vec` state.
+    #[cfg(feature = "alloc")]
+    #[doc(hidden)]
+    fn zeroed_state(state: &mut Vec<Self>, len: usize);
+
+    /// `len` zeros in a new allocation, compiled once here.
+    #[cfg(feature = "alloc")]
+    #[doc(hidden)]
+    fn boxed_zeros(len: usize) -> Box<[Self]>;
+
+    /// A copy of `values` in a new allocation, compiled once here.
+    #[cfg(feature = "alloc")]
+    #[doc(hidden)]
+    fn boxed_copy(values: &[Self]) -> Box<[Self]>;
 }
 
 macro_rules! impl_float {
@@ -249,6 +289,41 @@ macro_rules! impl_float {
                     { 2 * $block_cols },
                     { $block_cols },
                 >(a, b, c, shape, store);
+            }
+
+            fn sgd_step(
+                step: &SgdStep<Self>,
+                params: &mut [Self],
+                grads: &[Self],
+                velocity: Option<&mut [Self]>,
+            ) {
+                step.apply(params, grads, velocity);
+            }
+
+            fn adam_step(
+                step: &AdamStep<Self>,
+                params: &mut [Self],
+                grads: &[Self],
+                moments: [&mut [Self]; 2],
+                max_second: Option<&mut [Self]>,
+            ) {
+                step.apply(params, grads, moments, max_second);
+            }
+
+            #[cfg(feature = "alloc")]
+            fn zeroed_state(state: &mut Vec<Self>, len: usize) {
+                state.reserve_exact(len);
+                state.resize(len, 0.0);
+            }
+
+            #[cfg(feature = "alloc")]
+            fn boxed_zeros(len: usize) -> Box<[Self]> {
+                vec![0.0; len].into_boxed_slice()
+            }
+
+            #[cfg(feature = "alloc")]
+            fn boxed_copy(values: &[Self]) -> Box<[Self]> {
+                values.into()
             }
         }
     };

@@ -9,7 +9,6 @@
 //! from there and puts it back, so that only the first step allocates.
 
 use alloc::boxed::Box;
-use alloc::vec;
 use core::fmt;
 use core::ops::{Deref, DerefMut};
 
@@ -32,11 +31,14 @@ impl<T: Float, const N: usize> HeapArray<T, N> {
     /// `N` zeros, written straight into the allocation.
     #[must_use]
     pub fn zeroed() -> Self {
-        Self::from_slice(&vec![T::ZERO; N])
+        Self::from_boxed(T::boxed_zeros(N))
     }
 
     fn from_slice(values: &[T]) -> Self {
-        let boxed: Box<[T]> = values.into();
+        Self::from_boxed(T::boxed_copy(values))
+    }
+
+    fn from_boxed(boxed: Box<[T]>) -> Self {
         match boxed.try_into() {
             Ok(array) => Self(array),
             Err(_) => unreachable!("the slice holds exactly N values"),

@@ -18,7 +18,7 @@
 //! chunk are written once, as the trait's provided methods.
 
 use crate::Float;
-use crate::activation::{row_max, sigmoid};
+use crate::activation::{row_max, row_sum, sigmoid};
 
 /// A loss on the network's output `Ŷ`: the mean over the batch and the
 /// outputs of `ℓ(ŷ, y)`, element by element.
@@ -42,8 +42,11 @@ pub trait Loss {
         batch_rows: usize,
     ) -> T {
         debug_assert_eq!(output.len(), target.len(), "rows of output and target");
-        let pairs = output.as_flattened().iter().zip(target.as_flattened());
-        let sum = pairs.fold(T::ZERO, |sum, (&o, &t)| sum + self.element(o, t));
+        let (output, target) = (output.as_flattened(), target.as_flattened());
+        let mut sum = T::ZERO;
+        for k in 0..output.len() {
+            sum += self.element(output[k], target[k]);
+        }
         sum * element_weight::<T>(batch_rows, N)
     }
 
@@ -65,13 +68,14 @@ pub trait Loss {
             "rows of output, target and gradient"
         );
         let scale = element_weight::<T>(batch_rows, N);
-        let pairs = output.as_flattened().iter().zip(target.as_flattened());
-        let sum = pairs
-            .zip(grad.as_flattened_mut())
-            .fold(T::ZERO, |sum, ((&o, &t), g)| {
-                *g = self.element_gradient(o, t) * scale;
-                sum + self.element(o, t)
-            });
+        let (output, target) = (output.as_flattened(), target.as_flattened());
+        let grad = grad.as_flattened_mut();
+        let mut sum = T::ZERO;
+        for k in 0..output.len() {
+            let (o, t) = (output[k], target[k]);
+            grad[k] = self.element_gradient(o, t) * scale;
+            sum += self.element(o, t);
+        }
         sum * scale
     }
 }
@@ -248,28 +252,9 @@ impl Loss for Huber {
     }
 }
 
-/// `zⱼ − max` for each entry of a row into `shifted`, all `≤ 0` (or NaN),
-/// ready for the type's `exp` row function.
-#[inline]
-fn shift_by_max<T: Float, const N: usize>(z: &[T; N], shifted: &mut [T; N]) {
-    let max = row_max(z);
-    for (s, &z) in shifted.iter_mut().zip(z) {
-        *s = z - max;
-    }
-}
-
-/// `−Σⱼ yⱼ·log softmax(z)ⱼ` of one row from its shifted logits
-/// `s = z − max` and their exponentials `e`: `log softmax(z)ⱼ = sⱼ − ln Σₖ eₖ`.
-#[inline]
-fn row_cross_entropy<T: Float, const N: usize>(shifted: &[T; N], e: &[T; N], y: &[T; N]) -> T {
-    let log_sum = e.iter().fold(T::ZERO, |sum, &e| sum + e).ln();
-    shifted
-        .iter()
-        .zip(y)
-        .fold(T::ZERO, |loss, (&s, &y)| loss - y * (s - log_sum))
-}
-
 impl LogitLoss for SoftmaxCrossEntropy {
+    /// `−Σⱼ yⱼ·log softmax(z)ⱼ` of each row, from the shifted logits
+    /// `s = z − max` and their exponentials `e`: `log softmax(z)ⱼ = sⱼ − ln Σₖ eₖ`.
     #[inline]
     fn value<T: Float, const N: usize>(
         &self,
@@ -278,12 +263,20 @@ impl LogitLoss for SoftmaxCrossEntropy {
         batch_rows: usize,
     ) -> T {
         let mut total = T::ZERO;
-        for (z, y) in logits.iter().zip(target) {
+        for r in 0..logits.len() {
+            let max = row_max(&logits[r]);
             let mut shifted = [T::ZERO; N];
-            shift_by_max(z, &mut shifted);
+            for j in 0..N {
+                shifted[j] = logits[r][j] - max;
+            }
             let mut e = shifted;
             T::exp_nonpositive_row(&mut e);
-            total += row_cross_entropy(&shifted, &e, y);
+            let log_sum = row_sum(&e).ln();
+            let mut loss = T::ZERO;
+            for j in 0..N {
+                loss -= target[r][j] * (shifted[j] - log_sum);
+            }
+            total += loss;
         }
         total / T::from_usize(batch_rows)
     }
@@ -306,29 +299,30 @@ impl LogitLoss for SoftmaxCrossEntropy {
         // time, so that in `f32` they go through a vectorised `exp` (the
         // same as `activation::softmax`'s); kept for the probabilities, so
         // that each takes one `exp`, not two.
-        let groups = logits
-            .chunks(ROW_GROUP)
-            .zip(target.chunks(ROW_GROUP))
-            .zip(delta.chunks_mut(ROW_GROUP));
-        for ((logits, target), delta) in groups {
+        let mut start = 0;
+        while start < logits.len() {
+            let end = logits.len().min(start + ROW_GROUP);
             let mut maxima = [T::ZERO; ROW_GROUP];
-            for ((z, d), max) in logits.iter().zip(delta.iter_mut()).zip(&mut maxima) {
-                *max = row_max(z);
-                for (d, &z) in d.iter_mut().zip(z) {
-                    *d = z - *max;
+            for r in start..end {
+                let max = row_max(&logits[r]);
+                maxima[r - start] = max;
+                for j in 0..N {
+                    delta[r][j] = logits[r][j] - max;
                 }
             }
-            T::exp_nonpositive_row(delta.as_flattened_mut());
-            let rows = logits.iter().zip(target).zip(delta.iter_mut());
-            for (((z, y), d), &max) in rows.zip(&maxima) {
-                let sum = d.iter().fold(T::ZERO, |sum, &e| sum + e);
+            T::exp_nonpositive_row(delta[start..end].as_flattened_mut());
+            for r in start..end {
+                let sum = row_sum(&delta[r]);
                 let log_sum = sum.ln();
-                let target_mass = y.iter().fold(T::ZERO, |sum, &y| sum + y);
-                for ((&z, &y), d) in z.iter().zip(y).zip(d.iter_mut()) {
+                let target_mass = row_sum(&target[r]);
+                let max = maxima[r - start];
+                for j in 0..N {
+                    let (z, y) = (logits[r][j], target[r][j]);
                     total -= y * (z - max - log_sum);
-                    *d = (*d / sum * target_mass - y) * scale;
+                    delta[r][j] = (delta[r][j] / sum * target_mass - y) * scale;
                 }
             }
+            start = end;
         }
         total * scale
     }
@@ -353,10 +347,11 @@ impl LogitLoss for SigmoidBinaryCrossEntropy {
         target: &[[T; N]],
         batch_rows: usize,
     ) -> T {
-        let pairs = logits.as_flattened().iter().zip(target.as_flattened());
-        let sum = pairs.fold(T::ZERO, |sum, (&z, &y)| {
-            sum + binary_cross_entropy_with_logit(z, y)
-        });
+        let (logits, target) = (logits.as_flattened(), target.as_flattened());
+        let mut sum = T::ZERO;
+        for k in 0..logits.len() {
+            sum += binary_cross_entropy_with_logit(logits[k], target[k]);
+        }
         sum * element_weight::<T>(batch_rows, N)
     }
 
@@ -373,13 +368,14 @@ impl LogitLoss for SigmoidBinaryCrossEntropy {
             "rows of logits, target and delta"
         );
         let scale = element_weight::<T>(batch_rows, N);
-        let pairs = logits.as_flattened().iter().zip(target.as_flattened());
-        let sum = pairs
-            .zip(delta.as_flattened_mut())
-            .fold(T::ZERO, |sum, ((&z, &y), d)| {
-                *d = (sigmoid(z) - y) * scale;
-                sum + binary_cross_entropy_with_logit(z, y)
-            });
+        let (logits, target) = (logits.as_flattened(), target.as_flattened());
+        let delta = delta.as_flattened_mut();
+        let mut sum = T::ZERO;
+        for k in 0..logits.len() {
+            let (z, y) = (logits[k], target[k]);
+            delta[k] = (sigmoid(z) - y) * scale;
+            sum += binary_cross_entropy_with_logit(z, y);
+        }
         sum * scale
     }
 }

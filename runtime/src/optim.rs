@@ -113,8 +113,7 @@ impl<T: Float> StateStorage<T> for Vec<T> {
     #[inline]
     fn values(&mut self, len: usize) -> &mut [T] {
         if self.is_empty() {
-            self.reserve_exact(len);
-            self.resize(len, T::ZERO);
+            T::zeroed_state(self, len);
         }
         assert!(
             self.len() == len,
@@ -354,32 +353,70 @@ impl<S> Sgd<S> {
             !self.nesterov || (self.momentum > 0.0 && self.dampening == 0.0),
             "Nesterov momentum needs a momentum above zero and zero dampening (as in PyTorch)"
         );
-        let rate = T::from_f64(self.learning_rate);
-        let decay = T::from_f64(self.weight_decay);
-        let decays = self.weight_decay != 0.0;
-        let regularised = |g: T, p: T| if decays { g + decay * p } else { g };
-
+        let step = SgdStep {
+            rate: T::from_f64(self.learning_rate),
+            decay: T::from_f64(self.weight_decay),
+            decays: self.weight_decay != 0.0,
+            momentum: T::from_f64(self.momentum),
+            undamped: T::from_f64(1.0 - self.dampening),
+            first: !self.velocity_started,
+            nesterov: self.nesterov,
+        };
         if self.momentum == 0.0 {
-            for (p, &g) in params.iter_mut().zip(grads) {
-                *p -= rate * regularised(g, *p);
-            }
+            T::sgd_step(&step, params, grads, None);
             return;
         }
-
-        let velocity = self.velocity.values(params.len());
-        let first = !self.velocity_started;
         self.velocity_started = true;
-        let momentum = T::from_f64(self.momentum);
-        let undamped = T::from_f64(1.0 - self.dampening);
+        T::sgd_step(
+            &step,
+            params,
+            grads,
+            Some(self.velocity.values(params.len())),
+        );
+    }
+}
+
+/// The numbers of one SGD step with options that are the same for every
+/// parameter. Its loop is compiled once, in this crate, for each float
+/// type (through a hidden [`Float`] method), not in every crate that
+/// trains a network.
+#[doc(hidden)]
+pub struct SgdStep<T> {
+    rate: T,
+    /// `λ`, and whether it is non-zero.
+    decay: T,
+    decays: bool,
+    /// `μ` and `1 − τ`.
+    momentum: T,
+    undamped: T,
+    /// Whether the velocity is still to be started from the gradient.
+    first: bool,
+    nesterov: bool,
+}
+
+impl<T: Float> SgdStep<T> {
+    /// The step, on every parameter; `velocity` is `None` without momentum.
+    pub(crate) fn apply(&self, params: &mut [T], grads: &[T], velocity: Option<&mut [T]>) {
+        let regularised = |g: T, p: T| if self.decays { g + self.decay * p } else { g };
+        let Some(velocity) = velocity else {
+            for (p, &g) in params.iter_mut().zip(grads) {
+                *p -= self.rate * regularised(g, *p);
+            }
+            return;
+        };
         for ((p, &g), v) in params.iter_mut().zip(grads).zip(velocity) {
             let g = regularised(g, *p);
-            *v = if first {
+            *v = if self.first {
                 g
             } else {
-                *v * momentum + undamped * g
+                *v * self.momentum + self.undamped * g
             };
-            let update = if self.nesterov { g + momentum * *v } else { *v };
-            *p -= rate * update;
+            let update = if self.nesterov {
+                g + self.momentum * *v
+            } else {
+                *v
+            };
+            *p -= self.rate * update;
         }
     }
 }
@@ -407,7 +444,9 @@ struct Moments<S> {
 }
 
 /// The numbers of one Adam step that are the same for every parameter.
-struct AdamStep<T> {
+/// Like [`SgdStep`]'s, its loop is compiled once, in this crate.
+#[doc(hidden)]
+pub struct AdamStep<T> {
     /// `λ` of Adam's L2 penalty, and whether it is non-zero.
     l2: T,
     decays: bool,
@@ -447,6 +486,33 @@ impl<T: Float> AdamStep<T> {
     fn update(&self, p: &mut T, m: T, v: T) {
         let denominator = v.sqrt() / self.bias_correction2_sqrt + self.epsilon;
         *p += self.step_size * m / denominator;
+    }
+    /// The step, on every parameter, with the moments `[m, v]` and, with
+    /// `amsgrad`, the running maximum of `v`.
+    pub(crate) fn apply(
+        &self,
+        params: &mut [T],
+        grads: &[T],
+        [first, second]: [&mut [T]; 2],
+        max_second: Option<&mut [T]>,
+    ) {
+        let moments = params.iter_mut().zip(grads).zip(first).zip(second);
+        match max_second {
+            None => {
+                for (((p, &g), m), v) in moments {
+                    self.moments(p, g, m, v);
+                    self.update(p, *m, *v);
+                }
+            }
+            Some(max_second) => {
+                for ((((p, &g), m), v), max) in moments.zip(max_second) {
+                    self.moments(p, g, m, v);
+                    // `torch.maximum`, which keeps a NaN.
+                    *max = max.max(*v);
+                    self.update(p, *m, *max);
+                }
+            }
+        }
     }
 }
 
@@ -506,23 +572,7 @@ impl<S> Moments<S> {
             epsilon: T::from_f64(epsilon),
         };
 
-        let moments = params.iter_mut().zip(grads).zip(first).zip(second);
-        match max_second {
-            None => {
-                for (((p, &g), m), v) in moments {
-                    constants.moments(p, g, m, v);
-                    constants.update(p, *m, *v);
-                }
-            }
-            Some(max_second) => {
-                for ((((p, &g), m), v), max) in moments.zip(max_second) {
-                    constants.moments(p, g, m, v);
-                    // `torch.maximum`, which keeps a NaN.
-                    *max = max.max(*v);
-                    constants.update(p, *m, *max);
-                }
-            }
-        }
+        T::adam_step(&constants, params, grads, [first, second], max_second);
     }
 }
 

@@ -134,20 +134,20 @@ pub fn bias_gradient<T: Float, const B: usize, const O: usize>(
     g: &mut [T; O],
     store: Store,
 ) {
-    let rows = match (store, d.split_first()) {
-        (Store::Overwrite, Some((first, rest))) => {
-            *g = *first;
-            rest
-        }
-        (Store::Overwrite, None) => {
+    let mut first = 0;
+    if store == Store::Overwrite {
+        if B == 0 {
             *g = [T::ZERO; O];
-            d.as_slice()
+        } else {
+            *g = d[0];
+            first = 1;
         }
-        (Store::Add, _) => d.as_slice(),
-    };
-    for d_row in rows {
-        for (g_value, &d_value) in g.iter_mut().zip(d_row) {
-            *g_value += d_value;
+    }
+    // Indices rather than an iterator over rows: see `plain`.
+    #[allow(clippy::needless_range_loop)]
+    for r in first..B {
+        for o in 0..O {
+            g[o] += d[r][o];
         }
     }
 }

@@ -3,7 +3,9 @@
 //! constant bounds the compiler unrolls tiny products completely and
 //! vectorises the others. They stay generic over the sizes, compiled in
 //! the crate that uses them: for a tiny layer, that is where its speed
-//! comes from.
+//! comes from. They index rather than zip iterators: an iterator adapter
+//! over rows of one width is a type of its own, compiled again for each
+//! layer's shape, while a range of indices is one type for all.
 
 use super::{Matrix, Store};
 use crate::Float;
@@ -16,11 +18,12 @@ pub fn affine<T: Float, const B: usize, const I: usize, const O: usize>(
     b: &[T; O],
     z: &mut Matrix<T, B, O>,
 ) {
-    for (x_row, z_row) in x.iter().zip(z.iter_mut()) {
-        *z_row = *b;
-        for (&x_value, w_row) in x_row.iter().zip(w) {
-            for (z_value, &w_value) in z_row.iter_mut().zip(w_row) {
-                *z_value += x_value * w_value;
+    for r in 0..B {
+        z[r] = *b;
+        for i in 0..I {
+            let x_value = x[r][i];
+            for o in 0..O {
+                z[r][o] += x_value * w[i][o];
             }
         }
     }
@@ -35,25 +38,24 @@ pub fn weight_gradient<T: Float, const B: usize, const I: usize, const O: usize>
     store: Store,
 ) {
     // Overwriting, the first row's products are written, not added.
-    let rows = match (store, a.split_first(), d.split_first()) {
-        (Store::Overwrite, Some((a_row, a_rest)), Some((d_row, d_rest))) => {
-            for (&a_value, g_row) in a_row.iter().zip(g.iter_mut()) {
-                for (g_value, &d_value) in g_row.iter_mut().zip(d_row) {
-                    *g_value = a_value * d_value;
+    let mut first = 0;
+    if store == Store::Overwrite {
+        if B == 0 {
+            *g = [[T::ZERO; O]; I];
+        } else {
+            for i in 0..I {
+                for o in 0..O {
+                    g[i][o] = a[0][i] * d[0][o];
                 }
             }
-            (a_rest, d_rest)
+            first = 1;
         }
-        (Store::Overwrite, _, _) => {
-            *g = [[T::ZERO; O]; I];
-            (a.as_slice(), d.as_slice())
-        }
-        (Store::Add, _, _) => (a.as_slice(), d.as_slice()),
-    };
-    for (a_row, d_row) in rows.0.iter().zip(rows.1) {
-        for (&a_value, g_row) in a_row.iter().zip(g.iter_mut()) {
-            for (g_value, &d_value) in g_row.iter_mut().zip(d_row) {
-                *g_value += a_value * d_value;
+    }
+    for r in first..B {
+        for i in 0..I {
+            let a_value = a[r][i];
+            for o in 0..O {
+                g[i][o] += a_value * d[r][o];
             }
         }
     }
@@ -67,9 +69,9 @@ pub fn transposed_product<T: Float, const B: usize, const I: usize, const O: usi
     w: &Matrix<T, I, O>,
     out: &mut Matrix<T, B, I>,
 ) {
-    for (d_row, out_row) in d.iter().zip(out.iter_mut()) {
-        for (out_value, w_row) in out_row.iter_mut().zip(w) {
-            *out_value = dot(d_row, w_row);
+    for r in 0..B {
+        for i in 0..I {
+            out[r][i] = dot(&d[r], &w[i]);
         }
     }
 }
@@ -82,26 +84,28 @@ pub fn transposed_product<T: Float, const B: usize, const I: usize, const O: usi
 /// (`0 + (−0) = +0`).
 #[inline]
 fn dot<T: Float, const N: usize>(a: &[T; N], b: &[T; N]) -> T {
-    let (a_chunks, a_rest) = a.as_chunks::<8>();
-    let (b_chunks, b_rest) = b.as_chunks::<8>();
-    let rest = a_rest
-        .iter()
-        .zip(b_rest)
-        .map(|(&a_value, &b_value)| a_value * b_value);
-    let Some(((a_first, a_chunks), (b_first, b_chunks))) =
-        a_chunks.split_first().zip(b_chunks.split_first())
-    else {
-        return rest
-            .reduce(|total, product| total + product)
-            .unwrap_or(T::ZERO);
-    };
-    let mut sums: [T; 8] = core::array::from_fn(|i| a_first[i] * b_first[i]);
-    for (a_chunk, b_chunk) in a_chunks.iter().zip(b_chunks) {
-        for ((sum, &a_value), &b_value) in sums.iter_mut().zip(a_chunk).zip(b_chunk) {
-            *sum += a_value * b_value;
-        }
+    if N == 0 {
+        return T::ZERO;
     }
-    let total =
-        ((sums[0] + sums[4]) + (sums[1] + sums[5])) + ((sums[2] + sums[6]) + (sums[3] + sums[7]));
-    rest.fold(total, |total, product| total + product)
+    let full = N / 8 * 8;
+    let (mut total, rest) = if full == 0 {
+        (a[0] * b[0], 1)
+    } else {
+        let mut sums = [T::ZERO; 8];
+        for k in 0..8 {
+            sums[k] = a[k] * b[k];
+        }
+        for start in (8..full).step_by(8) {
+            for k in 0..8 {
+                sums[k] += a[start + k] * b[start + k];
+            }
+        }
+        let total = ((sums[0] + sums[4]) + (sums[1] + sums[5]))
+            + ((sums[2] + sums[6]) + (sums[3] + sums[7]));
+        (total, full)
+    };
+    for k in rest..N {
+        total += a[k] * b[k];
+    }
+    total
 }
