@@ -147,7 +147,6 @@
 #[cfg(feature = "std")]
 extern crate std;
 
-pub use backprop_macros::network;
 pub use backprop_runtime as runtime;
 #[cfg(feature = "std")]
 pub use backprop_runtime::io;
@@ -157,11 +156,29 @@ pub use backprop_runtime::{
 };
 pub use backprop_runtime::{data, diagram, init};
 
+/// Generates a neural-network type whose forward and backward passes are
+/// written out for its exact sizes: see [the crate's documentation](crate)
+/// for the activations, losses and options, and what the type gives you.
+/// The grammar:
+#[doc = concat!("\n```text\n", include_str!("grammar.txt"), "```")]
+///
+/// Every mistake is one compile error at the offending token.
+// A declarative macro in front of the procedural one, to hand it `$crate`:
+// the path of this crate however the user's `Cargo.toml` names it, with no
+// manifest to read.
+#[macro_export]
+macro_rules! network {
+    ($($tokens:tt)*) => {
+        $crate::__private::expand_network! { ($crate) $($tokens)* }
+    };
+}
+
 /// What generated code refers to, by absolute path, so that it compiles
 /// whatever names the user's crate defines: exactly what the expansion
 /// names, and nothing else. Not a public API.
 #[doc(hidden)]
 pub mod __private {
+    pub use backprop_macros::expand_network;
     #[cfg(feature = "alloc")]
     pub use backprop_runtime::heap;
     pub use backprop_runtime::init::{default_network, seeded_network};

@@ -65,7 +65,6 @@ use rand::seq::IndexedRandom;
 use rand::{RngExt, SeedableRng};
 
 use crate::check::{self, MAX_PARAMS};
-use crate::expand;
 use crate::model::{Activation, InitScheme, Loss, MAX_WIDTH, Network};
 use crate::parse::{Form, Invocation};
 
@@ -312,7 +311,7 @@ fn run(
         let model = syn::parse2::<Invocation>(input.clone())
             .and_then(Network::from_invocation)
             .and_then(check::check);
-        (model, expand::network(input.clone()))
+        (model, crate::tests::expansion(input.clone()))
     }))
     .map_err(|payload| {
         let message = payload

@@ -19,11 +19,11 @@ mod parse;
 #[cfg(test)]
 mod tests;
 
-/// Generates a neural-network type whose forward and backward passes are
-/// written out for its exact sizes. The `backprop` crate's documentation
-/// lists the activations, losses and options; the grammar:
-#[doc = concat!("\n```text\n", include_str!("grammar.txt"), "```")]
+/// The implementation of `backprop::network!`, which passes the path of
+/// the `backprop` crate first, in parentheses, then its input: use that
+/// macro, whose documentation has the grammar.
+#[doc(hidden)]
 #[proc_macro]
-pub fn network(input: proc_macro::TokenStream) -> proc_macro::TokenStream {
-    expand::network(input.into()).into()
+pub fn expand_network(input: proc_macro::TokenStream) -> proc_macro::TokenStream {
+    expand::network_at_path(input.into()).into()
 }

@@ -1,6 +1,6 @@
 //! The `network!` grammar and its parser.
 //!
-//! The grammar users read, with every option, is `grammar.txt` (shown in
+//! The grammar users read, with every option, is the facade's `src/grammar.txt` (shown in
 //! `network!`'s documentation and in README.md, which a test keeps equal
 //! to it). The parser sees only its shape:
 //!

@@ -7,6 +7,14 @@ use crate::expand;
 use crate::model::{Activation, FloatType, Loss, Network};
 use crate::parse::{Form, Invocation};
 
+/// The expansion of `backprop::network!` with these tokens, through the
+/// entry point that macro calls, as a dependency named `backprop` gives it.
+pub(crate) fn expansion(tokens: TokenStream) -> TokenStream {
+    let mut input = quote!((::backprop));
+    input.extend(tokens);
+    expand::network_at_path(input)
+}
+
 fn model(tokens: TokenStream) -> syn::Result<Network> {
     Network::from_invocation(syn::parse2::<Invocation>(tokens)?).and_then(crate::check::check)
 }
@@ -113,7 +121,7 @@ fn losses_must_fit_the_output_activation() {
 
 #[test]
 fn fused_losses_read_the_logits() {
-    let expanded = expand::network(quote!(Net = 4 -> relu(8) -> softmax(3); loss = cross_entropy));
+    let expanded = expansion(quote!(Net = 4 -> relu(8) -> softmax(3); loss = cross_entropy));
     let text = prettyplease::unparse(&syn::parse2(expanded).unwrap());
     let compact: String = text
         .split_whitespace()
@@ -246,7 +254,7 @@ fn syntax_errors_say_what_was_expected() {
 
 #[test]
 fn expansion_is_valid_rust_with_the_public_surface() {
-    let expanded = expand::network(quote! {
+    let expanded = expansion(quote! {
         /// Docs.
         pub Xor = 2 -> sigmoid(3) -> linear(1); loss = mse
     });
@@ -282,7 +290,7 @@ fn expansion_is_valid_rust_with_the_public_surface() {
 
 #[test]
 fn expression_form_expands_to_a_block_expression() {
-    let expanded = expand::network(quote!(2 -> relu(4) -> linear(1); loss = mse; seed = 9));
+    let expanded = expansion(quote!(2 -> relu(4) -> linear(1); loss = mse; seed = 9));
     let block: syn::Block = syn::parse2(expanded).expect("the expansion is a block");
     let text = quote!(#block).to_string();
     assert!(text.contains("AnonymousNetwork :: seeded (9u64)"), "{text}");
@@ -290,13 +298,13 @@ fn expression_form_expands_to_a_block_expression() {
 
 #[test]
 fn invalid_invocations_expand_to_compile_errors_and_a_stub() {
-    let expanded = expand::network(quote!(pub Xor = 2 -> sigmiod(3) -> linear(1); loss = mse));
+    let expanded = expansion(quote!(pub Xor = 2 -> sigmiod(3) -> linear(1); loss = mse));
     let file: syn::File = syn::parse2(expanded).unwrap();
     let text = prettyplease::unparse(&file);
     assert!(text.contains("compile_error!"), "{text}");
     assert!(text.contains("pub struct Xor;"), "{text}");
 
-    let expanded = expand::network(quote!(2 -> sigmiod(3) -> linear(1); loss = mse; loss = mse));
+    let expanded = expansion(quote!(2 -> sigmiod(3) -> linear(1); loss = mse; loss = mse));
     let block: syn::Block =
         syn::parse2(expanded).expect("errors in expression position form a block");
     assert_eq!(
@@ -334,15 +342,14 @@ fn malformed_inputs_never_panic() {
         quote!(N = 18446744073709551616 -> relu(3); loss = mse),
     ];
     for case in cases {
-        let _ = expand::network(case);
+        let _ = expansion(case);
     }
 }
 
 /// The expansion, formatted: what snapshot tests compare, so every change
 /// to code generation shows up in review as a readable diff.
 fn formatted_expansion(tokens: TokenStream) -> String {
-    let file: syn::File =
-        syn::parse2(expand::network(tokens)).expect("the expansion parses as items");
+    let file: syn::File = syn::parse2(expansion(tokens)).expect("the expansion parses as items");
     prettyplease::unparse(&file)
 }
 
@@ -399,9 +406,9 @@ fn init_option_mistakes_say_how_to_fix_them() {
 #[test]
 fn the_readme_shows_the_grammar_of_grammar_txt() {
     let readme = include_str!("../../README.md");
-    let grammar = include_str!("grammar.txt");
+    let grammar = include_str!("../../src/grammar.txt");
     assert!(
         readme.contains(&format!("```text\n{grammar}```")),
-        "README.md's DSL block differs from macros/src/grammar.txt"
+        "README.md's DSL block differs from src/grammar.txt"
     );
 }

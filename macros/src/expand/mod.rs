@@ -19,8 +19,7 @@ mod forward;
 mod params;
 mod passes;
 
-use proc_macro_crate::FoundCrate;
-use proc_macro2::{Literal, Span, TokenStream, TokenTree};
+use proc_macro2::{Delimiter, Literal, Span, TokenStream, TokenTree};
 use quote::{format_ident, quote};
 use syn::Ident;
 
@@ -30,8 +29,27 @@ use crate::check;
 use crate::model::{Activation, FloatType, Kernels, Loss, Network};
 use crate::parse::{Form, Invocation};
 
-/// Expands a `network!` invocation, or its errors.
-pub(crate) fn network(tokens: TokenStream) -> TokenStream {
+/// Expands the input of the hidden `expand_network!`: the path of the
+/// `backprop` crate in parentheses (`backprop::network!` passes its
+/// `$crate`, which names the crate however the user's `Cargo.toml` names
+/// the dependency), then the user's `network!` tokens.
+pub(crate) fn network_at_path(tokens: TokenStream) -> TokenStream {
+    let mut tokens = tokens.into_iter();
+    match tokens.next() {
+        Some(TokenTree::Group(path)) if path.delimiter() == Delimiter::Parenthesis => {
+            network(&path.stream(), tokens.collect())
+        }
+        _ => syn::Error::new(
+            Span::call_site(),
+            "`expand_network!` is backprop's own: use `backprop::network!`",
+        )
+        .to_compile_error(),
+    }
+}
+
+/// Expands a `network!` invocation, or its errors; `krate` is the path of
+/// the `backprop` crate.
+pub(crate) fn network(krate: &TokenStream, tokens: TokenStream) -> TokenStream {
     // Known before parsing, so that even a parse error is reported in a
     // form valid where the macro stands.
     let expression = matches!(
@@ -52,7 +70,7 @@ pub(crate) fn network(tokens: TokenStream) -> TokenStream {
     };
     let stub = stub(&invocation.form);
     match Network::from_invocation(invocation).and_then(check::check) {
-        Ok(network) => expand(&network),
+        Ok(network) => expand(&network, krate),
         Err(error) => {
             let errors = errors(error);
             quote! { #errors #stub }
@@ -249,32 +267,18 @@ impl Context<'_> {
     }
 }
 
-/// `::backprop::__private`, with the name the user's `Cargo.toml` gives the
-/// `backprop` dependency (`bp = { package = "backprop", … }` makes it
-/// `::bp::__private`).
-fn runtime_path() -> TokenStream {
-    let name = match proc_macro_crate::crate_name("backprop") {
-        Ok(FoundCrate::Name(name)) => name,
-        // `Itself` is backprop's own tests, examples and doc tests, which
-        // name it `backprop`; an unreadable manifest keeps the default.
-        Ok(FoundCrate::Itself) | Err(_) => "backprop".to_owned(),
-    };
-    let name = Ident::new(&name, Span::call_site());
-    quote!(::#name::__private)
-}
-
 /// A size as an unsuffixed literal, `3` rather than `3usize`, so the
 /// expansion reads like hand-written code.
 pub(super) fn size(n: usize) -> Literal {
     Literal::usize_unsuffixed(n)
 }
 
-fn expand(network: &Network) -> TokenStream {
+fn expand(network: &Network, krate: &TokenStream) -> TokenStream {
     let name = match &network.form {
         Form::Item { name, .. } => name.clone(),
         Form::Expr => Ident::new("AnonymousNetwork", Span::call_site()),
     };
-    let rt = runtime_path();
+    let rt = quote!(#krate::__private);
     let float = match network.float {
         FloatType::F32 => quote!(#rt::f32),
         FloatType::F64 => quote!(#rt::f64),
