@@ -434,19 +434,22 @@ pub trait Network: Clone + Sized + Passes<Self::Float, Self::Input, Self::Output
         y: &[Self::Output; B],
         optimizer: &mut O,
     ) -> Self::Float {
+        // One forward pass and one loss for both ways of stepping, so that
+        // the compiler sees one call of each and can inline them whole.
+        let mut tape = Self::tape::<B>();
+        let of_logits = Self::LOSS.reads_logits();
+        self.forward_rows(x, &mut tape, of_logits);
+        let mut delta = [Self::Output::ZERO; B];
+        let loss = Self::loss_rows(&tape, y, B, B, Some(&mut delta));
         if let Some(rate) = optimizer.plain_learning_rate() {
-            let mut tape = Self::tape::<B>();
-            let of_logits = Self::LOSS.reads_logits();
-            self.forward_rows(x, &mut tape, of_logits);
-            let mut delta = [Self::Output::ZERO; B];
-            let loss = Self::loss_rows(&tape, y, B, B, Some(&mut delta));
             self.descend_rows(x, &tape, &mut delta, of_logits, rate);
-            return loss;
+        } else {
+            let mut grad = self.take_gradient_buffer();
+            let store = Some((&mut grad, Store::Overwrite));
+            self.backward_rows(x, &tape, &mut delta, of_logits, store, None);
+            optimizer.step(self.params_mut(), grad.params());
+            self.keep_gradient_buffer(grad);
         }
-        let mut grad = self.take_gradient_buffer();
-        let loss = self.backprop(x, y, B, B, Some((&mut grad, Store::Overwrite)), None);
-        optimizer.step(self.params_mut(), grad.params());
-        self.keep_gradient_buffer(grad);
         loss
     }
 
