@@ -17,7 +17,7 @@
 # its two- and three-layer MLPs, as that file is the whole hand-written
 # implementation, generic over the sizes.
 #
-# Usage: [ROUNDS=5] tools/compile_report.sh [scratch directory]
+# Usage: [ROUNDS=9] tools/compile_report.sh [scratch directory]
 set -euo pipefail
 shopt -s inherit_errexit # a failing build inside $(measure …) stops the script
 
@@ -42,7 +42,7 @@ manifest() {
 # Rebuilds of each crate, taken in turn with the other crate's, whose
 # median is reported: the machine's load drifts, and one rebuild can be off
 # by a few tenths of a second.
-rounds=${ROUNDS:-5}
+rounds=${ROUNDS:-9}
 
 # rebuild CRATE: prints the seconds a rebuild of CRATE takes.
 rebuild() {
