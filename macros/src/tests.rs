@@ -412,3 +412,21 @@ fn the_readme_shows_the_grammar_of_grammar_txt() {
         "README.md's DSL block differs from src/grammar.txt"
     );
 }
+
+#[test]
+fn parameters_are_written_as_rust_literals_at_any_magnitude() {
+    let expanded = expansion(
+        quote!(2 -> leaky_relu(3, slope = 0.000001) -> softplus(1, beta = 1e20); loss = mse),
+    )
+    .to_string();
+    for written in [
+        "LeakyRelu { slope : 1e-6 }",
+        "Softplus { beta : 1e20 }",
+        "ActivationKind :: LeakyRelu { slope : 1e-6 }",
+    ] {
+        assert!(
+            expanded.contains(written),
+            "{written} is not in the expansion"
+        );
+    }
+}

@@ -160,77 +160,32 @@ impl Context<'_> {
     }
 
     /// The runtime value computing an element-wise activation, such as
-    /// `LeakyRelu { slope: 0.2 }`.
+    /// `LeakyRelu { slope: 0.2 }`: the runtime's activation types are named
+    /// as the vocabulary's variants, with the same fields.
     pub(super) fn activation_value(&self, activation: Activation) -> TokenStream {
         let rt = &self.rt;
-        match activation {
-            // Softmax is not element-wise; the expander calls its row kernels instead.
-            Activation::Linear | Activation::Softmax => quote!(#rt::Linear),
-            Activation::Sigmoid => quote!(#rt::Sigmoid),
-            Activation::Tanh => quote!(#rt::Tanh),
-            Activation::Relu => quote!(#rt::Relu),
-            Activation::LeakyRelu { slope } => {
-                let slope = Literal::f64_unsuffixed(slope);
-                quote!(#rt::LeakyRelu { slope: #slope })
-            }
-            Activation::Elu { alpha } => {
-                let alpha = Literal::f64_unsuffixed(alpha);
-                quote!(#rt::Elu { alpha: #alpha })
-            }
-            Activation::Gelu { tanh_approximation } => {
-                quote!(#rt::Gelu { tanh_approximation: #tanh_approximation })
-            }
-            Activation::Silu => quote!(#rt::Silu),
-            Activation::Softplus { beta } => {
-                let beta = Literal::f64_unsuffixed(beta);
-                quote!(#rt::Softplus { beta: #beta })
-            }
-        }
+        // Softmax is not element-wise; the expander calls its row kernels instead.
+        let activation = match activation {
+            Activation::Softmax => Activation::Linear,
+            other => other,
+        };
+        let value = written(&activation);
+        quote!(#rt::#value)
     }
 
     /// The activation's typed description, such as
     /// `ActivationKind::LeakyRelu { slope: 0.2 }`.
     pub(super) fn activation_kind(&self, activation: Activation) -> TokenStream {
         let rt = &self.rt;
-        let kind = quote!(#rt::ActivationKind);
-        match activation {
-            Activation::Linear => quote!(#kind::Linear),
-            Activation::Sigmoid => quote!(#kind::Sigmoid),
-            Activation::Tanh => quote!(#kind::Tanh),
-            Activation::Relu => quote!(#kind::Relu),
-            Activation::LeakyRelu { slope } => {
-                let slope = Literal::f64_unsuffixed(slope);
-                quote!(#kind::LeakyRelu { slope: #slope })
-            }
-            Activation::Elu { alpha } => {
-                let alpha = Literal::f64_unsuffixed(alpha);
-                quote!(#kind::Elu { alpha: #alpha })
-            }
-            Activation::Gelu { tanh_approximation } => {
-                quote!(#kind::Gelu { tanh_approximation: #tanh_approximation })
-            }
-            Activation::Silu => quote!(#kind::Silu),
-            Activation::Softplus { beta } => {
-                let beta = Literal::f64_unsuffixed(beta);
-                quote!(#kind::Softplus { beta: #beta })
-            }
-            Activation::Softmax => quote!(#kind::Softmax),
-        }
+        let kind = written(&activation);
+        quote!(#rt::ActivationKind::#kind)
     }
 
     /// The loss's typed description, such as `LossKind::Huber { delta: 0.5 }`.
     pub(super) fn loss_kind(&self) -> TokenStream {
         let rt = &self.rt;
-        match self.network.loss {
-            Loss::Mse => quote!(#rt::LossKind::Mse),
-            Loss::Mae => quote!(#rt::LossKind::Mae),
-            Loss::Huber { delta } => {
-                let delta = Literal::f64_unsuffixed(delta);
-                quote!(#rt::LossKind::Huber { delta: #delta })
-            }
-            Loss::CrossEntropy => quote!(#rt::LossKind::CrossEntropy),
-            Loss::Bce => quote!(#rt::LossKind::Bce),
-        }
+        let kind = written(&self.network.loss);
+        quote!(#rt::LossKind::#kind)
     }
 
     /// The runtime value computing the loss: a `Loss` on `Ŷ`, or for losses
@@ -265,6 +220,18 @@ impl Context<'_> {
         let width = size(width);
         (quote!([[#float; #width]; B]), quote!([[0.0; #width]; B]))
     }
+}
+
+/// A variant of the vocabulary as Rust, `LeakyRelu { slope: 0.2 }`, which is
+/// what its `Debug` writes: a name and fields of finite numbers (the model
+/// rejects others) and booleans. So the macro holds no table of variants,
+/// and a new one in the vocabulary needs nothing here.
+fn written(variant: &impl core::fmt::Debug) -> TokenStream {
+    let text = format!("{variant:?}");
+    text.parse().unwrap_or_else(|_| {
+        let message = format!("backprop could not write `{text}` as Rust");
+        quote!(compile_error!(#message))
+    })
 }
 
 /// A size as an unsuffixed literal, `3` rather than `3usize`, so the
