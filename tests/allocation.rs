@@ -42,8 +42,8 @@ fn rows<const B: usize, const N: usize>(seed: usize) -> [[f32; N]; B] {
 }
 
 /// After one warm-up step (which may allocate a large network's gradient
-/// buffer), `forward`, `gradients_slice`, `train_step` and
-/// `train_step_slice` allocate nothing.
+/// buffer), `forward`, `gradients_slice`, `backward_into`,
+/// `backward_slice`, `train_step` and `train_step_slice` allocate nothing.
 fn check<N: Network<Float = f32>, const B: usize>(
     name: &str,
     x: &[N::Input; B],
@@ -62,6 +62,12 @@ fn check<N: Network<Float = f32>, const B: usize>(
         std::hint::black_box(loss);
         network
             .gradients_slice(x, y, &mut grad)
+            .expect("a valid batch");
+        // A gradient the caller supplies (here the targets stand in for
+        // one), at compile-time and run-time batch sizes.
+        network.backward_into(x, y, &mut grad, None);
+        network
+            .backward_slice(x, y, &mut grad, None)
             .expect("a valid batch");
         for _ in 0..3 {
             network.train_step(x, y, &mut sgd);

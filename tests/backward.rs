@@ -143,3 +143,71 @@ fn the_own_losss_gradient_gives_what_gradients_gives() {
         assert!((a - b).abs() <= 1e-12 * (1.0 + b.abs()), "{a} vs {b}");
     }
 }
+
+/// `backward_slice` on 11 rows (a chunk of 8 and one of 3 padded with
+/// zero rows) gives what `backward` gives on the same rows at a batch size
+/// known at compile time, which is itself checked against finite
+/// differences here; for a softmax output, whose Jacobian–vector product
+/// of a padded zero row must add nothing.
+#[test]
+fn backward_slice_matches_backward_across_chunks() {
+    let net = Softmax::seeded(5);
+    check::<Softmax, 11, 3, 4>(&net);
+    let x = inputs::<11, 3>();
+    let grad_output = custom_gradient(&net.forward(&x));
+    let (expected, expected_x) = net.backward(&x, &grad_output);
+    let mut grad = Softmax::zeros();
+    let mut grad_x = [[f64::NAN; 3]; 11];
+    net.backward_slice(&x, &grad_output, &mut grad, Some(&mut grad_x))
+        .expect("rows match");
+    for (a, b) in grad.params().iter().zip(expected.params()) {
+        assert!((a - b).abs() <= 1e-12 * (1.0 + b.abs()), "{a} vs {b}");
+    }
+    for (a, b) in grad_x.as_flattened().iter().zip(expected_x.as_flattened()) {
+        assert!((a - b).abs() <= 1e-12 * (1.0 + b.abs()), "{a} vs {b}");
+    }
+}
+
+/// `backward_into` adds: two calls sum the two batches' gradients, as
+/// PyTorch's `backward` accumulates into `.grad`.
+#[test]
+fn backward_into_accumulates_gradients() {
+    let net = Mixed::seeded(2);
+    let (a, b) = (inputs::<4, 4>(), inputs::<7, 4>());
+    let (grad_output_a, grad_output_b) =
+        (custom_gradient(&net.forward(&a)), custom_gradient(&net.forward(&b)));
+    let mut sum = Mixed::zeros();
+    let mut grad_x = [[0.0; 4]; 7];
+    net.backward_into(&a, &grad_output_a, &mut sum, None);
+    net.backward_into(&b, &grad_output_b, &mut sum, Some(&mut grad_x));
+    let ((grad_a, _), (grad_b, expected_x)) =
+        (net.backward(&a, &grad_output_a), net.backward(&b, &grad_output_b));
+    for ((s, a), b) in sum.params().iter().zip(grad_a.params()).zip(grad_b.params()) {
+        assert!((s - (a + b)).abs() <= 1e-12 * (1.0 + s.abs()), "{s} vs {a} + {b}");
+    }
+    assert_eq!(grad_x, expected_x, "grad_x is the last batch's, overwritten");
+}
+
+/// A bad run-time batch is an error that leaves the gradient as it was.
+#[test]
+fn backward_slice_rejects_bad_batches_and_changes_nothing() {
+    let net = Linear::seeded(1);
+    let x = inputs::<3, 3>();
+    let mut grad = Linear::seeded(9);
+    let before = grad.clone();
+    let mut grad_x = [[0.0; 3]; 2];
+    let errors = [
+        net.backward_slice(&x, &[[1.0, 0.0]; 2], &mut grad, None),
+        net.backward_slice(&x, &[[1.0, 0.0]; 3], &mut grad, Some(&mut grad_x)),
+        net.backward_slice(&[], &[], &mut grad, None),
+    ];
+    assert_eq!(
+        errors.map(|error| error.expect_err("a bad batch").to_string()),
+        [
+            "the batch has 3 input rows but 2 output-gradient rows; give one row per sample",
+            "the batch has 3 input rows but 2 input-gradient rows; give one row per sample",
+            "the batch has no rows; a loss needs at least one sample",
+        ]
+    );
+    assert_eq!(grad, before);
+}

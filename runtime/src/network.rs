@@ -422,6 +422,75 @@ pub trait Network: Clone + Sized + Passes<Self::Float, Self::Input, Self::Output
         (grad, grad_x)
     }
 
+    /// [`backward`](Network::backward) that adds this batch's `∂L/∂θ` into
+    /// `grad` rather than returning it, as PyTorch's `backward` accumulates
+    /// into `.grad`: start from [`Network::zeros`] and call it once per
+    /// batch, loss term or head to sum their gradients, then step an
+    /// optimizer with `grad.params()`. `grad_x`, if given, is overwritten
+    /// with `∂L/∂X`.
+    ///
+    /// ```
+    /// use backprop::{Network, Optimizer, Sgd};
+    ///
+    /// backprop::network! {
+    ///     Policy = 2 -> tanh(8) -> linear(2); loss = mse
+    /// }
+    ///
+    /// let mut policy = Policy::seeded(7);
+    /// let mut grad = Policy::zeros();
+    /// // Two batches whose ∂L/∂Ŷ the caller computed.
+    /// policy.backward_into(&[[0.1, 0.2]], &[[1.0, -1.0]], &mut grad, None);
+    /// policy.backward_into(&[[0.3, -0.4], [0.0, 1.0]], &[[0.5, 0.0], [0.0, 0.5]], &mut grad, None);
+    /// Sgd::new(0.01).step(policy.params_mut(), grad.params());
+    /// ```
+    fn backward_into<const B: usize>(
+        &self,
+        x: &[Self::Input; B],
+        grad_output: &[Self::Output; B],
+        grad: &mut Self,
+        grad_x: Option<&mut [Self::Input; B]>,
+    ) {
+        let mut tape = Self::tape::<B>();
+        self.forward_rows(x, &mut tape, false);
+        let mut delta = *grad_output;
+        self.backward_rows(x, &tape, &mut delta, false, Some((grad, Store::Add)), grad_x);
+    }
+
+    /// [`backward_into`](Network::backward_into) for a batch whose size is
+    /// known only at run time: adds `∂L/∂θ` into `grad` and, if given,
+    /// overwrites `grad_x` with `∂L/∂X`.
+    ///
+    /// # Errors
+    ///
+    /// [`BatchError`] if `x`, `grad_output` (and `grad_x`) differ in length
+    /// or are empty; `grad` and `grad_x` are then left as they were.
+    fn backward_slice(
+        &self,
+        x: &[Self::Input],
+        grad_output: &[Self::Output],
+        grad: &mut Self,
+        mut grad_x: Option<&mut [Self::Input]>,
+    ) -> Result<(), BatchError> {
+        check_rows("output-gradient", x.len(), grad_output.len())?;
+        let rows = check_batch(x.len(), x.len())?; // not empty
+        if let Some(grad_x) = &grad_x {
+            check_rows("input-gradient", rows, grad_x.len())?;
+        }
+        // Rows that pad the last chunk have `∂L/∂Ŷ = 0`, so `Δ = 0` and
+        // they add nothing.
+        let chunks = chunks(x, Self::Input::ZERO).zip(chunks(grad_output, Self::Output::ZERO));
+        for ((start, x), (_, grad_output)) in chunks {
+            let live = (rows - start).min(CHUNK_ROWS);
+            let mut chunk_grad_x = [Self::Input::ZERO; CHUNK_ROWS];
+            let wants_grad_x = grad_x.is_some();
+            self.backward_into(&x, &grad_output, grad, wants_grad_x.then_some(&mut chunk_grad_x));
+            if let Some(grad_x) = grad_x.as_deref_mut() {
+                grad_x[start..start + live].copy_from_slice(&chunk_grad_x[..live]);
+            }
+        }
+        Ok(())
+    }
+
     /// One step of training on a batch: forward pass, loss, backward pass and
     /// the optimizer's update. Returns the loss before the update.
     ///
