@@ -152,7 +152,7 @@ pub use backprop_runtime as runtime;
 pub use backprop_runtime::io;
 pub use backprop_runtime::{
     ActivationKind, Adam, AdamW, BatchError, Float, Init, LossKind, Network, Optimizer, Row, Sgd,
-    TrainError, one_hot,
+    Trace, TrainError, one_hot,
 };
 pub use backprop_runtime::{data, diagram, init};
 

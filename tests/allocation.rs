@@ -43,7 +43,7 @@ fn rows<const B: usize, const N: usize>(seed: usize) -> [[f32; N]; B] {
 
 /// After one warm-up step (which may allocate a large network's gradient
 /// buffer), `forward`, `gradients_slice`, `backward_into`,
-/// `backward_slice`, `train_step` and `train_step_slice` allocate nothing.
+/// `backward_slice`, a `Trace`, `train_step` and `train_step_slice` allocate nothing.
 fn check<N: Network<Float = f32>, const B: usize>(
     name: &str,
     x: &[N::Input; B],
@@ -66,6 +66,9 @@ fn check<N: Network<Float = f32>, const B: usize>(
         // A gradient the caller supplies (here the targets stand in for
         // one), at compile-time and run-time batch sizes.
         network.backward_into(x, y, &mut grad, None);
+        let trace = network.trace(x);
+        std::hint::black_box(trace.output());
+        trace.backward_into(y, &mut grad, None);
         network
             .backward_slice(x, y, &mut grad, None)
             .expect("a valid batch");

@@ -174,18 +174,33 @@ fn backward_slice_matches_backward_across_chunks() {
 fn backward_into_accumulates_gradients() {
     let net = Mixed::seeded(2);
     let (a, b) = (inputs::<4, 4>(), inputs::<7, 4>());
-    let (grad_output_a, grad_output_b) =
-        (custom_gradient(&net.forward(&a)), custom_gradient(&net.forward(&b)));
+    let (grad_output_a, grad_output_b) = (
+        custom_gradient(&net.forward(&a)),
+        custom_gradient(&net.forward(&b)),
+    );
     let mut sum = Mixed::zeros();
     let mut grad_x = [[0.0; 4]; 7];
     net.backward_into(&a, &grad_output_a, &mut sum, None);
     net.backward_into(&b, &grad_output_b, &mut sum, Some(&mut grad_x));
-    let ((grad_a, _), (grad_b, expected_x)) =
-        (net.backward(&a, &grad_output_a), net.backward(&b, &grad_output_b));
-    for ((s, a), b) in sum.params().iter().zip(grad_a.params()).zip(grad_b.params()) {
-        assert!((s - (a + b)).abs() <= 1e-12 * (1.0 + s.abs()), "{s} vs {a} + {b}");
+    let ((grad_a, _), (grad_b, expected_x)) = (
+        net.backward(&a, &grad_output_a),
+        net.backward(&b, &grad_output_b),
+    );
+    for ((s, a), b) in sum
+        .params()
+        .iter()
+        .zip(grad_a.params())
+        .zip(grad_b.params())
+    {
+        assert!(
+            (s - (a + b)).abs() <= 1e-12 * (1.0 + s.abs()),
+            "{s} vs {a} + {b}"
+        );
     }
-    assert_eq!(grad_x, expected_x, "grad_x is the last batch's, overwritten");
+    assert_eq!(
+        grad_x, expected_x,
+        "grad_x is the last batch's, overwritten"
+    );
 }
 
 /// A bad run-time batch is an error that leaves the gradient as it was.
@@ -210,4 +225,29 @@ fn backward_slice_rejects_bad_batches_and_changes_nothing() {
         ]
     );
     assert_eq!(grad, before);
+}
+
+/// A kept forward pass gives `forward`'s outputs, and backpropagating
+/// from it gives what `backward` gives (checked against finite
+/// differences above), for every kind of output.
+#[test]
+fn a_trace_backpropagates_as_backward_does() {
+    macro_rules! same {
+        ($net:ident) => {{
+            let net = $net::seeded(4);
+            let x = inputs::<5, 3>();
+            let trace = net.trace(&x);
+            assert_eq!(trace.output(), &net.forward(&x));
+            let grad_output = trace.output().map(|row| row.map(|y| 0.5 - y));
+            let (expected, expected_x) = net.backward(&x, &grad_output);
+            let mut grad = $net::zeros();
+            let mut grad_x = [[0.0; 3]; 5];
+            trace.backward_into(&grad_output, &mut grad, Some(&mut grad_x));
+            assert_eq!(grad.params(), expected.params());
+            assert_eq!(grad_x, expected_x);
+        }};
+    }
+    same!(Linear);
+    same!(Softmax);
+    same!(Single);
 }

@@ -41,6 +41,7 @@ mod network;
 pub mod objective;
 pub mod optim;
 pub mod params;
+mod trace;
 
 pub use activation::{
     Activation, Elu, Gelu, LeakyRelu, Linear, Relu, Sigmoid, Silu, Softplus, Tanh,
@@ -55,3 +56,4 @@ pub use loss::{
 pub use network::{BatchError, Network, Passes, Row, TrainError};
 pub use optim::{Adam, AdamW, Optimizer, Sgd, StateStorage};
 pub use rand_core;
+pub use trace::Trace;

@@ -4,7 +4,7 @@
 use core::fmt;
 
 use crate::kernels::Store;
-use crate::{ActivationKind, Float, Init, LossKind, Optimizer};
+use crate::{ActivationKind, Float, Init, LossKind, Optimizer, Trace};
 
 /// Rows of a batch processed together by the run-time-size (`*_slice`)
 /// methods; the last rows of a batch that do not fill a chunk are padded.
@@ -412,14 +412,19 @@ pub trait Network: Clone + Sized + Passes<Self::Float, Self::Input, Self::Output
         x: &[Self::Input; B],
         grad_output: &[Self::Output; B],
     ) -> (Self, [Self::Input; B]) {
-        let mut tape = Self::tape::<B>();
-        self.forward_rows(x, &mut tape, false);
-        let mut delta = *grad_output;
         let mut grad = Self::zeros();
         let mut grad_x = [Self::Input::ZERO; B];
         let store = Some((&mut grad, Store::Overwrite));
-        self.backward_rows(x, &tape, &mut delta, false, store, Some(&mut grad_x));
+        self.trace(x)
+            .backward(grad_output, store, Some(&mut grad_x));
         (grad, grad_x)
+    }
+
+    /// The forward pass on `x`, kept for a backward pass from a gradient you
+    /// compute from its output: see [`Trace`].
+    #[must_use]
+    fn trace<'a, const B: usize>(&'a self, x: &'a [Self::Input; B]) -> Trace<'a, Self, B> {
+        Trace::new(self, x)
     }
 
     /// [`backward`](Network::backward) that adds this batch's `∂L/∂θ` into
@@ -450,10 +455,7 @@ pub trait Network: Clone + Sized + Passes<Self::Float, Self::Input, Self::Output
         grad: &mut Self,
         grad_x: Option<&mut [Self::Input; B]>,
     ) {
-        let mut tape = Self::tape::<B>();
-        self.forward_rows(x, &mut tape, false);
-        let mut delta = *grad_output;
-        self.backward_rows(x, &tape, &mut delta, false, Some((grad, Store::Add)), grad_x);
+        self.trace(x).backward_into(grad_output, grad, grad_x);
     }
 
     /// [`backward_into`](Network::backward_into) for a batch whose size is
@@ -483,7 +485,12 @@ pub trait Network: Clone + Sized + Passes<Self::Float, Self::Input, Self::Output
             let live = (rows - start).min(CHUNK_ROWS);
             let mut chunk_grad_x = [Self::Input::ZERO; CHUNK_ROWS];
             let wants_grad_x = grad_x.is_some();
-            self.backward_into(&x, &grad_output, grad, wants_grad_x.then_some(&mut chunk_grad_x));
+            self.backward_into(
+                &x,
+                &grad_output,
+                grad,
+                wants_grad_x.then_some(&mut chunk_grad_x),
+            );
             if let Some(grad_x) = grad_x.as_deref_mut() {
                 grad_x[start..start + live].copy_from_slice(&chunk_grad_x[..live]);
             }
