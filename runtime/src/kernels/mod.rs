@@ -424,5 +424,10 @@ mod tests {
         forced::<f32, 8, 0, 6>();
         forced::<f64, 0, 4, 6>();
         forced::<f32, 13, 17, 45>();
+        // Shared dimensions on either side of the shallow slices' depth
+        // (32) and of the full slices' (128), where a product takes two.
+        forced::<f32, 33, 32, 20>();
+        forced::<f64, 7, 33, 17>();
+        forced::<f32, 130, 129, 18>();
     }
 }

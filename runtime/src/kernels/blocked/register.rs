@@ -28,6 +28,10 @@ const BLOCK_ROWS: usize = 6;
 /// right operand it meets stay in cache.
 const PANEL_DEPTH: usize = 128;
 
+/// The depth of the slices for products no deeper than it: small layers'
+/// products, whose buffers are zeroed on every call.
+const SHALLOW_DEPTH: usize = 32;
+
 /// Column blocks of the right operand packed at a time: 64 KiB on the
 /// stack with AVX (`PANEL_DEPTH` × 16 `f32` each), the 128 columns of W3's
 /// and W4's products in one group.
@@ -126,19 +130,44 @@ pub(super) fn rows<T: Float, L: Left<T>, const NR: usize, const HALF: usize, con
     shape: Shape,
     store: Store,
 ) {
-    // The buffer of packed blocks no larger than the product needs, since
-    // it is zeroed on every call.
+    // Buffers no deeper than the product needs, since they are zeroed on
+    // every call: a small layer's product would spend more time clearing
+    // 128-deep panels than multiplying.
+    if shape.inner <= SHALLOW_DEPTH {
+        rows_of_depth::<T, L, NR, HALF, FMA, SHALLOW_DEPTH>(a, b, c, shape, store);
+    } else {
+        rows_of_depth::<T, L, NR, HALF, FMA, PANEL_DEPTH>(a, b, c, shape, store);
+    }
+}
+
+/// [`rows`] in depth slices of `D`, with a buffer of packed blocks no
+/// wider than the product needs.
+#[inline(always)]
+fn rows_of_depth<
+    T: Float,
+    L: Left<T>,
+    const NR: usize,
+    const HALF: usize,
+    const FMA: bool,
+    const D: usize,
+>(
+    a: &L,
+    b: &[T],
+    c: &mut [T],
+    shape: Shape,
+    store: Store,
+) {
     let full = shape.cols / NR;
     if full >= PACKED_BLOCKS {
-        grouped_rows::<T, L, NR, HALF, FMA, PACKED_BLOCKS>(a, b, c, shape, store);
+        grouped_rows::<T, L, NR, HALF, FMA, PACKED_BLOCKS, D>(a, b, c, shape, store);
     } else if full >= 4 {
-        grouped_rows::<T, L, NR, HALF, FMA, 4>(a, b, c, shape, store);
+        grouped_rows::<T, L, NR, HALF, FMA, 4, D>(a, b, c, shape, store);
     } else if full >= 2 {
-        grouped_rows::<T, L, NR, HALF, FMA, 2>(a, b, c, shape, store);
+        grouped_rows::<T, L, NR, HALF, FMA, 2, D>(a, b, c, shape, store);
     } else if full == 1 {
-        grouped_rows::<T, L, NR, HALF, FMA, 1>(a, b, c, shape, store);
+        grouped_rows::<T, L, NR, HALF, FMA, 1, D>(a, b, c, shape, store);
     } else {
-        grouped_rows::<T, L, NR, HALF, FMA, 0>(a, b, c, shape, store);
+        grouped_rows::<T, L, NR, HALF, FMA, 0, D>(a, b, c, shape, store);
     }
 }
 
@@ -151,6 +180,7 @@ fn grouped_rows<
     const HALF: usize,
     const FMA: bool,
     const G: usize,
+    const D: usize,
 >(
     a: &L,
     b: &[T],
@@ -163,20 +193,20 @@ fn grouped_rows<
         inner: k,
         cols: n,
     } = shape;
-    let mut packed = [[[T::ZERO; NR]; PANEL_DEPTH]; G];
-    let mut half = [[T::ZERO; HALF]; PANEL_DEPTH];
-    let mut tail = [[T::ZERO; HALF]; PANEL_DEPTH];
+    let mut packed = [[[T::ZERO; NR]; D]; G];
+    let mut half = [[T::ZERO; HALF]; D];
+    let mut tail = [[T::ZERO; HALF]; D];
     // Panels of the left operand for each height of row block, made
     // once rather than once per block.
-    let mut panel_6 = [[T::ZERO; BLOCK_ROWS]; PANEL_DEPTH];
-    let mut panel_4 = [[T::ZERO; 4]; PANEL_DEPTH];
-    let mut panel_2 = [[T::ZERO; 2]; PANEL_DEPTH];
-    let mut panel_1 = [[T::ZERO; 1]; PANEL_DEPTH];
+    let mut panel_6 = [[T::ZERO; BLOCK_ROWS]; D];
+    let mut panel_4 = [[T::ZERO; 4]; D];
+    let mut panel_2 = [[T::ZERO; 2]; D];
+    let mut panel_1 = [[T::ZERO; 1]; D];
     let full = n / NR;
     let tail_start = full * NR + if n - full * NR >= HALF { HALF } else { 0 };
     let mut k0 = 0;
     while k0 < k {
-        let depth = PANEL_DEPTH.min(k - k0);
+        let depth = D.min(k - k0);
         let b_rows = || b[k0 * n..(k0 + depth) * n].chunks_exact(n);
         // Groups of packed column blocks; the last group (the only one
         // when `n < NR`) also does the columns after the full blocks.
@@ -218,7 +248,7 @@ fn grouped_rows<
             };
             let mut i = 0;
             while i + BLOCK_ROWS <= m {
-                row_block::<T, L, BLOCK_ROWS, NR, HALF, FMA>(
+                row_block::<T, L, BLOCK_ROWS, NR, HALF, FMA, D>(
                     a,
                     c,
                     shape,
@@ -231,22 +261,22 @@ fn grouped_rows<
             }
             // The last rows in blocks of 4, 2 and 1, as many as `m` leaves.
             if m % BLOCK_ROWS >= 4 {
-                row_block::<T, L, 4, NR, HALF, FMA>(a, c, shape, i, k0, &group, &mut panel_4);
+                row_block::<T, L, 4, NR, HALF, FMA, D>(a, c, shape, i, k0, &group, &mut panel_4);
                 i += 4;
             }
             if m % BLOCK_ROWS % 4 >= 2 {
-                row_block::<T, L, 2, NR, HALF, FMA>(a, c, shape, i, k0, &group, &mut panel_2);
+                row_block::<T, L, 2, NR, HALF, FMA, D>(a, c, shape, i, k0, &group, &mut panel_2);
                 i += 2;
             }
             if m % 2 == 1 {
-                row_block::<T, L, 1, NR, HALF, FMA>(a, c, shape, i, k0, &group, &mut panel_1);
+                row_block::<T, L, 1, NR, HALF, FMA, D>(a, c, shape, i, k0, &group, &mut panel_1);
             }
             first += count;
             if group.rest {
                 break;
             }
         }
-        k0 += PANEL_DEPTH;
+        k0 += D;
     }
 }
 
@@ -256,10 +286,10 @@ fn grouped_rows<
 /// from `half`, the columns from `tail_start` on from `tail`;
 /// `overwrite` whether the sums replace `C`'s entries rather than add to
 /// them.
-struct Group<'a, T, const NR: usize, const HALF: usize> {
-    packed: &'a [[[T; NR]; PANEL_DEPTH]],
-    half: &'a [[T; HALF]; PANEL_DEPTH],
-    tail: &'a [[T; HALF]; PANEL_DEPTH],
+struct Group<'a, T, const NR: usize, const HALF: usize, const D: usize> {
+    packed: &'a [[[T; NR]; D]],
+    half: &'a [[T; HALF]; D],
+    tail: &'a [[T; HALF]; D],
     tail_start: usize,
     first: usize,
     rest: bool,
@@ -277,18 +307,19 @@ fn row_block<
     const NR: usize,
     const HALF: usize,
     const FMA: bool,
+    const D: usize,
 >(
     a: &L,
     c: &mut [T],
     shape: Shape,
     i: usize,
     k0: usize,
-    group: &Group<'_, T, NR, HALF>,
-    panel: &mut [[T; R]; PANEL_DEPTH],
+    group: &Group<'_, T, NR, HALF, D>,
+    panel: &mut [[T; R]; D],
 ) {
     let n = shape.cols;
     let c_rows = &mut c[i * n..(i + R) * n];
-    let depth = PANEL_DEPTH.min(shape.inner - k0);
+    let depth = D.min(shape.inner - k0);
     let panel = &mut panel[..depth];
     a.pack(i, k0, panel);
     // Column blocks held in registers, then half a block, then the
