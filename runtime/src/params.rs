@@ -13,10 +13,10 @@
 #[inline]
 #[must_use]
 pub fn matrix<T, const R: usize, const C: usize>(flat: &[T]) -> &[[T; C]; R] {
-    let (rows, rest) = flat.as_chunks::<C>();
-    assert!(rest.is_empty(), "a {R}×{C} matrix needs {} values", R * C);
-    rows.try_into()
-        .expect("a parameter range holds exactly R·C values")
+    match flat.as_chunks::<C>() {
+        (rows, []) => rows.try_into().unwrap_or_else(|_| wrong_length()),
+        _ => wrong_length(),
+    }
 }
 
 /// [`matrix`], mutable.
@@ -27,10 +27,10 @@ pub fn matrix<T, const R: usize, const C: usize>(flat: &[T]) -> &[[T; C]; R] {
 #[inline]
 #[must_use]
 pub fn matrix_mut<T, const R: usize, const C: usize>(flat: &mut [T]) -> &mut [[T; C]; R] {
-    let (rows, rest) = flat.as_chunks_mut::<C>();
-    assert!(rest.is_empty(), "a {R}×{C} matrix needs {} values", R * C);
-    rows.try_into()
-        .expect("a parameter range holds exactly R·C values")
+    match flat.as_chunks_mut::<C>() {
+        (rows, []) => rows.try_into().unwrap_or_else(|_| wrong_length()),
+        _ => wrong_length(),
+    }
 }
 
 /// `flat` (exactly `N` values) as an array.
@@ -41,8 +41,7 @@ pub fn matrix_mut<T, const R: usize, const C: usize>(flat: &mut [T]) -> &mut [[T
 #[inline]
 #[must_use]
 pub fn vector<T, const N: usize>(flat: &[T]) -> &[T; N] {
-    flat.try_into()
-        .expect("a parameter range holds exactly N values")
+    flat.try_into().unwrap_or_else(|_| wrong_length())
 }
 
 /// [`vector`], mutable.
@@ -53,6 +52,13 @@ pub fn vector<T, const N: usize>(flat: &[T]) -> &[T; N] {
 #[inline]
 #[must_use]
 pub fn vector_mut<T, const N: usize>(flat: &mut [T]) -> &mut [T; N] {
-    flat.try_into()
-        .expect("a parameter range holds exactly N values")
+    flat.try_into().unwrap_or_else(|_| wrong_length())
+}
+
+/// The panic of a view whose range holds another number of values: one
+/// function, not one formatted message per matrix shape.
+#[cold]
+#[track_caller]
+fn wrong_length() -> ! {
+    panic!("a parameter range holds another number of values than its view's shape")
 }

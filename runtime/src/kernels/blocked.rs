@@ -153,9 +153,9 @@ pub fn transposed_product<T: Float, const B: usize, const I: usize, const O: usi
     out: &mut Matrix<T, B, I>,
 ) {
     let mut w_t = [[T::ZERO; I]; O];
-    for (i, w_row) in w.iter().enumerate() {
-        for (w_t_row, &w_value) in w_t.iter_mut().zip(w_row) {
-            w_t_row[i] = w_value;
+    for i in 0..I {
+        for o in 0..O {
+            w_t[o][i] = w[i][o];
         }
     }
     let shape = Shape {
