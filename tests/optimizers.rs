@@ -374,3 +374,28 @@ fn gradient_of_the_wrong_length_panics() {
 fn nesterov_without_momentum_panics() {
     Sgd::new(0.1).nesterov(true).step(&mut [0.0; 2], &[1.0; 2]);
 }
+
+/// The optimizer types README names for a struct field are the ones
+/// `new` and `with_state` return.
+#[test]
+fn optimizer_types_as_readme_names_them() {
+    struct Agent {
+        adam: backprop::Adam<Vec<f32>>,
+        sgd: backprop::Sgd<[f32; 3]>,
+        adamw: backprop::AdamW<Vec<f32>>,
+    }
+    let mut agent = Agent {
+        adam: backprop::Adam::new(1e-3),
+        sgd: backprop::Sgd::with_state(0.1, [0.0; 3]).momentum(0.9),
+        adamw: backprop::AdamW::new(1e-3),
+    };
+    let mut params = [1.0_f32; 3];
+    for optimizer in [
+        &mut agent.adam as &mut dyn Optimizer<f32>,
+        &mut agent.sgd,
+        &mut agent.adamw,
+    ] {
+        optimizer.step(&mut params, &[1.0, -1.0, 0.5]);
+    }
+    assert!(params[0] < 1.0 && params[1] > 1.0);
+}

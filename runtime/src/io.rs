@@ -88,7 +88,7 @@ use crate::{Float, Network};
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum WeightsError {
-    /// The file could not be read; the cause is the [`source`](std::error::Error::source).
+    /// The file could not be read; the message ends with the cause.
     Read {
         /// The file.
         path: PathBuf,
@@ -96,7 +96,7 @@ pub enum WeightsError {
         source: io::Error,
     },
     /// The file could not be written; an existing file at `path` is
-    /// unchanged. The cause is the [`source`](std::error::Error::source).
+    /// unchanged. The message ends with the cause.
     Write {
         /// The file.
         path: PathBuf,
@@ -149,11 +149,19 @@ pub enum WeightsError {
 impl fmt::Display for WeightsError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::Read { path, .. } => {
-                write!(f, "could not read weights from `{}`", path.display())
+            Self::Read { path, source } => {
+                write!(
+                    f,
+                    "could not read weights from `{}`: {source}",
+                    path.display()
+                )
             }
-            Self::Write { path, .. } => {
-                write!(f, "could not save weights to `{}`", path.display())
+            Self::Write { path, source } => {
+                write!(
+                    f,
+                    "could not save weights to `{}`: {source}",
+                    path.display()
+                )
             }
             Self::Corrupt { path, reason } => {
                 if let Some(path) = path {
@@ -249,14 +257,12 @@ fn write_names(f: &mut fmt::Formatter<'_>, names: &[String]) -> fmt::Result {
     Ok(())
 }
 
-impl std::error::Error for WeightsError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match self {
-            Self::Read { source, .. } | Self::Write { source, .. } => Some(source),
-            _ => None,
-        }
-    }
-}
+/// No error has a [`source`](std::error::Error::source): the operating
+/// system's cause of a failed read or write is in the message itself (and
+/// in the variant's `source` field), since a message printed with `{}`
+/// should say why, and a cause both in the message and in `source()` would
+/// be printed twice by error reporters that follow the chain.
+impl std::error::Error for WeightsError {}
 
 /// Saves `network`'s parameters to the safetensors file `path`, replacing it
 /// if it exists.
@@ -307,7 +313,7 @@ pub fn save<N: Network>(network: &N, path: impl AsRef<Path>) -> Result<(), Weigh
 ///
 /// let mut net = Net::seeded(1);
 /// let error = backprop::runtime::io::load(&mut net, "no/such/file.safetensors").unwrap_err();
-/// assert_eq!(error.to_string(), "could not read weights from `no/such/file.safetensors`");
+/// assert!(error.to_string().starts_with("could not read weights from `no/such/file.safetensors`: "));
 /// assert_eq!(net.params(), Net::seeded(1).params());
 ///
 /// // A file that is not safetensors at all is named in the error.
