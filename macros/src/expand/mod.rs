@@ -18,6 +18,7 @@ mod equations;
 mod forward;
 mod params;
 mod passes;
+mod stub;
 
 use proc_macro2::{Delimiter, Literal, Span, TokenStream, TokenTree};
 use quote::{format_ident, quote};
@@ -68,25 +69,13 @@ pub(crate) fn network(krate: &TokenStream, tokens: TokenStream) -> TokenStream {
         Ok(invocation) => invocation,
         Err(error) => return errors(error),
     };
-    let stub = stub(&invocation.form);
+    let stub = stub::stub(&invocation, krate);
     match Network::from_invocation(invocation).and_then(check::check) {
         Ok(network) => expand(&network, krate),
         Err(error) => {
             let errors = errors(error);
             quote! { #errors #stub }
         }
-    }
-}
-
-/// A stand-in type of the invalid network's name, so that the user sees the
-/// error in the macro, not knock-on errors wherever the name is used.
-fn stub(form: &Form) -> TokenStream {
-    match form {
-        Form::Item { vis, name, .. } => quote! {
-            #[allow(dead_code, missing_docs)]
-            #vis struct #name;
-        },
-        Form::Expr => TokenStream::new(),
     }
 }
 
