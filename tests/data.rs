@@ -344,3 +344,28 @@ fn wide_batches_gather_on_a_spawned_thread() {
     .join()
     .unwrap();
 }
+
+/// A NaN or infinite value is refused where it stands, before it can reach
+/// a parameter.
+#[test]
+fn non_finite_values_are_refused_by_row_and_column() {
+    let x = [[0.0_f32, 1.0], [2.0, 3.0], [4.0, f32::INFINITY]];
+    let y = [[0.0_f32], [1.0], [1.0]];
+    assert_eq!(
+        DataSet::new(&x, &y).unwrap_err(),
+        BatchError::NonFinite {
+            what: "input",
+            row: 2,
+            column: 1
+        }
+    );
+    let x = [[0.0_f64, 1.0], [2.0, 3.0]];
+    let y = [[0.0_f64, 1.0], [f64::NAN, 0.0]];
+    let error = DataSet::new(&x, &y).unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "target row 1, column 0 is NaN or infinite; use finite values"
+    );
+    let finite = [[f64::MAX, f64::MIN_POSITIVE], [-0.0, 1e-310]];
+    assert!(DataSet::new(&finite, &finite).is_ok());
+}

@@ -67,7 +67,7 @@ use rand_core::Rng;
 #[cfg(feature = "alloc")]
 use crate::Float;
 use crate::init::seeded_rng;
-use crate::{BatchError, Network, Optimizer};
+use crate::{BatchError, Network, Optimizer, Row};
 
 /// Input rows and their target rows, one target per input: a training or a
 /// test set.
@@ -106,9 +106,23 @@ impl<'a, X: Copy, Y: Copy> DataSet<'a, X, Y> {
     ///
     /// # Errors
     ///
-    /// [`BatchError::RowMismatch`] if the slices differ in length, and
-    /// [`BatchError::Empty`] if they have no rows.
-    pub fn new(inputs: &'a [X], targets: &'a [Y]) -> Result<Self, BatchError> {
+    /// [`BatchError::RowMismatch`] if the slices differ in length,
+    /// [`BatchError::Empty`] if they have no rows, and
+    /// [`BatchError::NonFinite`] at the first NaN or infinite value, which
+    /// would turn every parameter it reaches into NaN:
+    ///
+    /// ```
+    /// use backprop::data::DataSet;
+    ///
+    /// let x = [[0.0_f32, 1.0], [2.0, f32::NAN]];
+    /// let error = DataSet::new(&x, &[[0.0], [1.0]]).unwrap_err();
+    /// assert_eq!(error.to_string(), "input row 1, column 1 is NaN or infinite; use finite values");
+    /// ```
+    pub fn new<T: Float>(inputs: &'a [X], targets: &'a [Y]) -> Result<Self, BatchError>
+    where
+        X: Row<T>,
+        Y: Row<T>,
+    {
         if inputs.len() != targets.len() {
             return Err(BatchError::RowMismatch {
                 what: "target",
@@ -119,6 +133,8 @@ impl<'a, X: Copy, Y: Copy> DataSet<'a, X, Y> {
         if inputs.is_empty() {
             return Err(BatchError::Empty);
         }
+        non_finite("input", inputs)?;
+        non_finite("target", targets)?;
         Ok(Self { inputs, targets })
     }
 
@@ -685,4 +701,14 @@ impl<const B: usize> Trainer<B> {
         }
         losses
     }
+}
+
+/// [`BatchError::NonFinite`] at the first NaN or infinite value of `rows`.
+fn non_finite<T: Float, R: Row<T>>(what: &'static str, rows: &[R]) -> Result<(), BatchError> {
+    for (row, values) in rows.iter().enumerate() {
+        if let Some(column) = values.as_ref().iter().position(|value| !value.is_finite()) {
+            return Err(BatchError::NonFinite { what, row, column });
+        }
+    }
+    Ok(())
 }

@@ -43,6 +43,15 @@ pub enum BatchError {
         /// Rows of the other slice.
         rows: usize,
     },
+    /// A value is NaN or infinite.
+    NonFinite {
+        /// Which rows hold it (`"input"` or `"target"`).
+        what: &'static str,
+        /// Its row, from 0.
+        row: usize,
+        /// Its column, from 0.
+        column: usize,
+    },
 }
 
 impl fmt::Display for BatchError {
@@ -52,6 +61,10 @@ impl fmt::Display for BatchError {
             Self::RowMismatch { what, inputs, rows } => write!(
                 f,
                 "the batch has {inputs} input rows but {rows} {what} rows; give one row per sample"
+            ),
+            Self::NonFinite { what, row, column } => write!(
+                f,
+                "{what} row {row}, column {column} is NaN or infinite; use finite values"
             ),
         }
     }
