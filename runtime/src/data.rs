@@ -64,10 +64,8 @@ use core::{fmt, iter::FusedIterator};
 
 use rand_core::Rng;
 
-#[cfg(feature = "alloc")]
-use crate::Float;
 use crate::init::seeded_rng;
-use crate::{BatchError, Network, Optimizer, Row};
+use crate::{BatchError, Float, Network, Optimizer, Row};
 
 /// Input rows and their target rows, one target per input: a training or a
 /// test set.
