@@ -84,6 +84,32 @@ fn fused_loss_equations_start_backward_from_the_logits() {
     );
 }
 
+/// A fused loss's equations also say where a supplied `∂L/∂Ŷ` (`backward`,
+/// `Trace`) enters: through the output activation the loss skips. The
+/// seed's, whose backward pass already starts from `∂L/∂Ŷ`, need no such line.
+#[test]
+fn fused_loss_equations_show_the_supplied_gradient_form() {
+    backprop::network! {
+        Binary = 2 -> relu(3) -> sigmoid(1); loss = bce
+    }
+    let text = Classifier::EQUATIONS;
+    let supplied = text
+        .split_once("From a supplied ∂L/∂Ŷ (backward, Trace), the steps above start at:\n")
+        .map(|(_, rest)| rest)
+        .expect(text);
+    assert_eq!(
+        supplied,
+        "  Δ³ = H³ ⊙ (∂L/∂Ŷ − rowsum(∂L/∂Ŷ ⊙ H³)·1ᵀ)   (softmax's Jacobian)\n"
+    );
+    assert!(
+        Binary::EQUATIONS.ends_with("start at:\n  Δ² = ∂L/∂Ŷ ⊙ H² ⊙ (1 − H²)\n"),
+        "{}",
+        Binary::EQUATIONS
+    );
+    assert!(!Xor::EQUATIONS.contains("supplied"));
+    assert!(Classifier::EQUATIONS_LATEX.contains("\\text{From a supplied gradient of the outputs"));
+}
+
 /// Nodes and edges of a DOT graph written one statement per line, with
 /// backward (dashed) edges counted apart.
 struct Counts {

@@ -324,24 +324,7 @@ fn lines(style: Style, network: &Network) -> Vec<(String, String)> {
         .unwrap_or(("", &loss.gradient));
     lines.push((gradient_left.to_owned(), gradient_right.to_owned()));
     if !loss.fused {
-        let output = network.layers[layers - 1].activation;
-        let (z, h) = (style.sup("Z", layers), style.sup("H", layers));
-        let d_output = style.partial(style.word(YHat));
-        let right = match (output, derivative(style, output, &z, &h)) {
-            (Activation::Softmax, _) => match style {
-                Style::Text => {
-                    format!(
-                        "{h} ⊙ ({d_output} − rowsum({d_output} ⊙ {h})·1ᵀ)   (softmax's Jacobian)"
-                    )
-                }
-                Style::Latex => format!(
-                    "{h} \\odot \\left({d_output} - \\operatorname{{rowsum}}\\left({d_output} \\odot {h}\\right)\\mathbf{{1}}^{{\\top}}\\right)"
-                ),
-            },
-            (_, Some(d)) => format!("{d_output} {odot} {d}"),
-            (_, None) => d_output,
-        };
-        lines.push((delta(layers), right));
+        lines.push((delta(layers), output_delta(style, network)));
     }
     for l in (1..=layers).rev() {
         let (n_in, n) = (
@@ -377,7 +360,42 @@ fn lines(style: Style, network: &Network) -> Vec<(String, String)> {
             lines.push((style.shaped(&style.partial("X"), batch, &n_in), back));
         }
     }
+    if loss.fused {
+        // `backward` and `Trace` start from a `∂L/∂Ŷ` the caller computed,
+        // through the output activation the fused loss skips.
+        // LaTeX's `\text` is for words, not for the symbols.
+        let supplied = match style {
+            Style::Text => "∂L/∂Ŷ",
+            Style::Latex => "gradient of the outputs",
+        };
+        lines.push((
+            String::new(),
+            format!("From a supplied {supplied} (backward, Trace), the steps above start at"),
+        ));
+        lines.push((delta(layers), output_delta(style, network)));
+    }
     lines
+}
+
+/// `Δᴸ` from `∂L/∂Ŷ` through the output activation's derivative (for
+/// softmax, its Jacobian–vector product).
+fn output_delta(style: Style, network: &Network) -> String {
+    let layers = network.layers.len();
+    let output = network.layers[layers - 1].activation;
+    let (z, h) = (style.sup("Z", layers), style.sup("H", layers));
+    let d_output = style.partial(style.word(Symbol::YHat));
+    match (output, derivative(style, output, &z, &h)) {
+        (Activation::Softmax, _) => match style {
+            Style::Text => {
+                format!("{h} ⊙ ({d_output} − rowsum({d_output} ⊙ {h})·1ᵀ)   (softmax's Jacobian)")
+            }
+            Style::Latex => format!(
+                "{h} \\odot \\left({d_output} - \\operatorname{{rowsum}}\\left({d_output} \\odot {h}\\right)\\mathbf{{1}}^{{\\top}}\\right)"
+            ),
+        },
+        (_, Some(d)) => format!("{d_output} {} {d}", style.word(Symbol::Odot)),
+        (_, None) => d_output,
+    }
 }
 
 /// The equations in `style`: indented lines under section titles, or a
