@@ -366,13 +366,10 @@ impl<S> Sgd<S> {
             T::sgd_step(&step, params, grads, None);
             return;
         }
+        // Sized (or found to be of the wrong size) before it counts as started.
+        let velocity = self.velocity.values(params.len());
+        T::sgd_step(&step, params, grads, Some(velocity));
         self.velocity_started = true;
-        T::sgd_step(
-            &step,
-            params,
-            grads,
-            Some(self.velocity.values(params.len())),
-        );
     }
 }
 
