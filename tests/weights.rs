@@ -1206,3 +1206,38 @@ fn files_for_pytorch_are_exported() {
         .count();
     assert!(files >= 5, "{files} files in {}", dir.display());
 }
+
+/// A file whose tensors fit but whose recorded architecture is another
+/// network's is refused, naming both, and the network is unchanged; the
+/// same tensors without the record (as PyTorch writes them) still load.
+#[test]
+fn a_file_of_another_architecture_with_the_same_widths_is_refused() {
+    backprop::network! {
+        Classifier = 2 -> relu(3) -> sigmoid(1); loss = bce
+    }
+    backprop::network! {
+        Regressor = 2 -> tanh(3) -> linear(1); loss = mse
+    }
+    let bytes = io::to_bytes(&Classifier::seeded(4));
+    let mut network = Regressor::seeded(5);
+    let before = bits(&network);
+    let error = io::load_bytes(&mut network, &bytes).unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "the file was saved from `2 -> relu(3) -> sigmoid(1); loss = bce; float = f32`, \
+         not from this network, `2 -> tanh(3) -> linear(1); loss = mse; float = f32`; \
+         its tensors fit, but they were trained for other activations or another loss"
+    );
+    assert_eq!(bits(&network), before);
+
+    // The same tensors with no metadata load on their shapes.
+    let file = SafeTensors::deserialize(&bytes).unwrap();
+    let tensors: Vec<(String, TensorView<'_>)> = file
+        .names()
+        .into_iter()
+        .map(|name| (name.to_owned(), file.tensor(name).unwrap()))
+        .collect();
+    let bare = safetensors::serialize(tensors, None).unwrap();
+    io::load_bytes(&mut network, &bare).expect("no recorded architecture");
+    assert_eq!(network.params(), Classifier::seeded(4).params());
+}

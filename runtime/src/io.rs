@@ -18,10 +18,12 @@
 //! and saved with `safetensors.torch.save_file(model.state_dict(), path)`
 //! loads into `4 -> tanh(5) -> linear(3)`, and a file saved here loads with
 //! `model.load_state_dict(safetensors.torch.load_file(path))`. Activation
-//! modules have no parameters, so the file does not record them: loading
-//! checks the widths, not the activations. Files written here also carry
-//! metadata: `format` (`pt`), `architecture` (the network as the `network!`
-//! DSL spells it), `float` and `backprop_version`.
+//! modules have no parameters, so PyTorch's file does not record them:
+//! such a file loads on its tensors' names and shapes. Files written here
+//! also carry metadata: `format` (`pt`), `architecture` (the network as
+//! the `network!` DSL spells it), `float` and `backprop_version`; a file
+//! whose recorded architecture is another network's is refused
+//! ([`WeightsError::OtherArchitecture`]), even when its tensors fit.
 //!
 //! [`load`] and [`load_bytes`] check every tensor's name, shape and dtype
 //! before they change anything: on any error the network keeps its
@@ -144,6 +146,16 @@ pub enum WeightsError {
         /// The dtype the network needs, `F32` or `F64`.
         expected: &'static str,
     },
+    /// The tensors fit, but the file records that it was saved from another
+    /// network (other activations, loss or options), as the `network!` DSL
+    /// spells it. Files without that record, such as PyTorch's, load on
+    /// their tensors' names and shapes alone.
+    OtherArchitecture {
+        /// The architecture the file records.
+        found: String,
+        /// This network's.
+        expected: String,
+    },
 }
 
 impl fmt::Display for WeightsError {
@@ -240,6 +252,11 @@ impl fmt::Display for WeightsError {
                 }
                 f.write_str(")")
             }
+            Self::OtherArchitecture { found, expected } => write!(
+                f,
+                "the file was saved from `{found}`, not from this network, `{expected}`; \
+                 its tensors fit, but they were trained for other activations or another loss"
+            ),
         }
     }
 }
@@ -554,6 +571,20 @@ fn read_params<N: Network>(bytes: &[u8]) -> Result<Vec<N::Float>, WeightsError> 
             name: name.clone(),
             expected,
         });
+    }
+    // Checked last, so that a file of other widths is told which tensor
+    // does not fit.
+    let recorded = SafeTensors::read_metadata(bytes)
+        .ok()
+        .and_then(|(_, metadata)| metadata.metadata().as_ref()?.get("architecture").cloned());
+    if let Some(recorded) = recorded {
+        let expected = architecture::<N>();
+        if recorded != expected {
+            return Err(WeightsError::OtherArchitecture {
+                found: recorded,
+                expected,
+            });
+        }
     }
     Ok(params)
 }
