@@ -65,6 +65,7 @@ use core::{fmt, iter::FusedIterator};
 use rand_core::Rng;
 
 use crate::init::seeded_rng;
+use crate::network::check_batch;
 use crate::{BatchError, Float, Network, Optimizer, Row};
 
 /// Input rows and their target rows, one target per input: a training or a
@@ -121,16 +122,7 @@ impl<'a, X: Copy, Y: Copy> DataSet<'a, X, Y> {
         X: Row<T>,
         Y: Row<T>,
     {
-        if inputs.len() != targets.len() {
-            return Err(BatchError::RowMismatch {
-                what: "target",
-                inputs: inputs.len(),
-                rows: targets.len(),
-            });
-        }
-        if inputs.is_empty() {
-            return Err(BatchError::Empty);
-        }
+        check_batch("target", inputs.len(), targets.len())?;
         non_finite("input", inputs)?;
         non_finite("target", targets)?;
         Ok(Self { inputs, targets })

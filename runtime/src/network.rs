@@ -147,8 +147,14 @@ fn check_rows(what: &'static str, inputs: usize, rows: usize) -> Result<(), Batc
     }
 }
 
-fn check_batch(inputs: usize, targets: usize) -> Result<usize, BatchError> {
-    check_rows("target", inputs, targets)?;
+/// The number of rows of a batch whose inputs and `what` rows (targets, or
+/// output gradients) match and are not empty.
+pub(crate) fn check_batch(
+    what: &'static str,
+    inputs: usize,
+    targets: usize,
+) -> Result<usize, BatchError> {
+    check_rows(what, inputs, targets)?;
     if inputs == 0 {
         Err(BatchError::Empty)
     } else {
@@ -486,8 +492,7 @@ pub trait Network: Clone + Sized + Passes<Self::Float, Self::Input, Self::Output
         grad: &mut Self,
         mut grad_x: Option<&mut [Self::Input]>,
     ) -> Result<(), BatchError> {
-        check_rows("output-gradient", x.len(), grad_output.len())?;
-        let rows = check_batch(x.len(), x.len())?; // not empty
+        let rows = check_batch("output-gradient", x.len(), grad_output.len())?;
         if let Some(grad_x) = &grad_x {
             check_rows("input-gradient", rows, grad_x.len())?;
         }
@@ -591,7 +596,7 @@ pub trait Network: Clone + Sized + Passes<Self::Float, Self::Input, Self::Output
     ///
     /// [`BatchError`] if `x` and `y` differ in length or are empty.
     fn loss_slice(&self, x: &[Self::Input], y: &[Self::Output]) -> Result<Self::Float, BatchError> {
-        let rows = check_batch(x.len(), y.len())?;
+        let rows = check_batch("target", x.len(), y.len())?;
         let mut loss = Self::Float::ZERO;
         for ((start, x), (_, y)) in chunks(x, Self::Input::ZERO).zip(chunks(y, Self::Output::ZERO))
         {
@@ -616,7 +621,7 @@ pub trait Network: Clone + Sized + Passes<Self::Float, Self::Input, Self::Output
         y: &[Self::Output],
         grad: &mut Self,
     ) -> Result<Self::Float, BatchError> {
-        let rows = check_batch(x.len(), y.len())?;
+        let rows = check_batch("target", x.len(), y.len())?;
         let mut loss = Self::Float::ZERO;
         // The first chunk overwrites `grad`; the others add to it. Rows
         // that pad the last chunk have `Δ = 0`, so they add nothing.
@@ -644,7 +649,7 @@ pub trait Network: Clone + Sized + Passes<Self::Float, Self::Input, Self::Output
         y: &[Self::Output],
         grad_x: &mut [Self::Input],
     ) -> Result<Self::Float, BatchError> {
-        let rows = check_batch(x.len(), y.len())?;
+        let rows = check_batch("target", x.len(), y.len())?;
         check_rows("input-gradient", x.len(), grad_x.len())?;
         let mut loss = Self::Float::ZERO;
         for ((start, x), (_, y)) in chunks(x, Self::Input::ZERO).zip(chunks(y, Self::Output::ZERO))
