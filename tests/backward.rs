@@ -79,6 +79,14 @@ where
     }
 }
 
+/// Equal to rounding: within `10⁻¹²` relative, element by element.
+fn assert_close(got: &[f64], want: &[f64]) {
+    assert_eq!(got.len(), want.len());
+    for (a, b) in got.iter().zip(want) {
+        assert!((a - b).abs() <= 1e-12 * (1.0 + b.abs()), "{a} vs {b}");
+    }
+}
+
 macro_rules! supplied_gradient_test {
     ($test:ident, $net:ident, $inputs:literal, $outputs:literal) => {
         #[test]
@@ -136,12 +144,8 @@ fn the_own_losss_gradient_gives_what_gradients_gives() {
     let (grad, grad_x) = net.backward(&x, &grad_output);
     let (_, expected) = net.gradients(&x, &y);
     let (_, expected_x) = net.input_gradients(&x, &y);
-    for (a, b) in grad.params().iter().zip(expected.params()) {
-        assert!((a - b).abs() <= 1e-12 * (1.0 + b.abs()), "{a} vs {b}");
-    }
-    for (a, b) in grad_x.as_flattened().iter().zip(expected_x.as_flattened()) {
-        assert!((a - b).abs() <= 1e-12 * (1.0 + b.abs()), "{a} vs {b}");
-    }
+    assert_close(grad.params(), expected.params());
+    assert_close(grad_x.as_flattened(), expected_x.as_flattened());
 }
 
 /// `backward_slice` on 11 rows (a chunk of 8 and one of 3 padded with
@@ -160,12 +164,8 @@ fn backward_slice_matches_backward_across_chunks() {
     let mut grad_x = [[f64::NAN; 3]; 11];
     net.backward_slice(&x, &grad_output, &mut grad, Some(&mut grad_x))
         .expect("rows match");
-    for (a, b) in grad.params().iter().zip(expected.params()) {
-        assert!((a - b).abs() <= 1e-12 * (1.0 + b.abs()), "{a} vs {b}");
-    }
-    for (a, b) in grad_x.as_flattened().iter().zip(expected_x.as_flattened()) {
-        assert!((a - b).abs() <= 1e-12 * (1.0 + b.abs()), "{a} vs {b}");
-    }
+    assert_close(grad.params(), expected.params());
+    assert_close(grad_x.as_flattened(), expected_x.as_flattened());
 }
 
 /// `backward_into` adds: two calls sum the two batches' gradients, as
