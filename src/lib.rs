@@ -151,8 +151,8 @@ pub use backprop_runtime as runtime;
 #[cfg(feature = "std")]
 pub use backprop_runtime::io;
 pub use backprop_runtime::{
-    ActivationKind, Adam, AdamW, BatchError, Float, Init, LossKind, Network, Optimizer, Row, Sgd,
-    Trace, TrainError, one_hot,
+    ActivationKind, Adam, AdamW, BatchError, Float, Init, LossKind, Network, NoBuiltInLoss,
+    Optimizer, Row, Sgd, Trace, TrainError, one_hot,
 };
 pub use backprop_runtime::{data, diagram, init};
 
@@ -186,8 +186,8 @@ pub mod __private {
         Huber, Mae, Mse, SigmoidBinaryCrossEntropy, SoftmaxCrossEntropy,
     };
     pub use backprop_runtime::{
-        ActivationKind, Init, LossKind, Network, Passes, Store, activation, kernels, objective,
-        params, rand_core,
+        ActivationKind, Init, LossKind, Network, NoBuiltInLoss, Passes, Store, activation, kernels,
+        objective, params, rand_core,
     };
     pub use backprop_runtime::{Elu, Gelu, LeakyRelu, Linear, Relu, Sigmoid, Silu, Softplus, Tanh};
     pub use core::clone::Clone;

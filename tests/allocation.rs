@@ -47,7 +47,8 @@ fn rows<const B: usize, const N: usize>(seed: usize) -> [[f32; N]; B] {
 fn check<N: Network<Float = f32>, const B: usize>(
     name: &str,
     x: &[N::Input; B],
-    y: &[N::Output; B],
+    y: &[N::Target; B],
+    grad_output: &[N::Output; B],
 ) {
     let mut network = N::zeros();
     let mut grad = N::zeros();
@@ -63,14 +64,14 @@ fn check<N: Network<Float = f32>, const B: usize>(
         network
             .gradients_slice(x, y, &mut grad)
             .expect("a valid batch");
-        // A gradient the caller supplies (here the targets stand in for
-        // one), at compile-time and run-time batch sizes.
-        network.backward_into(x, y, &mut grad, None);
+        // A gradient the caller supplies, at compile-time and run-time
+        // batch sizes.
+        network.backward_into(x, grad_output, &mut grad, None);
         let trace = network.trace(x);
         std::hint::black_box(trace.output());
-        trace.backward_into(y, &mut grad, None);
+        trace.backward_into(grad_output, &mut grad, None);
         network
-            .backward_slice(x, y, &mut grad, None)
+            .backward_slice(x, grad_output, &mut grad, None)
             .expect("a valid batch");
         for _ in 0..3 {
             network.train_step(x, y, &mut sgd);
@@ -86,11 +87,11 @@ fn check<N: Network<Float = f32>, const B: usize>(
 
 #[test]
 fn training_steps_do_not_allocate_once_buffers_exist() {
-    check::<Xor, 4>("Xor", &rows(1), &rows(2));
-    check::<Xor, 1>("Xor, batch 1", &rows(1), &rows(2));
-    check::<Control, 32>("Control", &rows(3), &rows(4));
+    check::<Xor, 4>("Xor", &rows(1), &rows(2), &rows(2));
+    check::<Xor, 1>("Xor, batch 1", &rows(1), &rows(2), &rows(2));
+    check::<Control, 32>("Control", &rows(3), &rows(4), &rows(4));
     let digits_y: [[f32; 10]; 64] = core::array::from_fn(|r| backprop::one_hot(r % 10));
-    check::<Digits, 64>("Digits", &rows(5), &digits_y);
+    check::<Digits, 64>("Digits", &rows(5), &digits_y, &digits_y);
 
     // A network on the stack computes its gradient without the heap too.
     let x: [[f32; 8]; 32] = rows(6);

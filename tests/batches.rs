@@ -354,7 +354,7 @@ fn generated_code_ignores_names_in_the_users_scope() {
 fn train<N: Network>(
     net: &mut N,
     x: &[N::Input],
-    y: &[N::Output],
+    y: &[N::Target],
     steps: usize,
     learning_rate: f64,
 ) -> N::Float {
@@ -369,7 +369,7 @@ fn train<N: Network>(
 fn train_const<N: Network, O: Optimizer<N::Float>, const B: usize>(
     net: &mut N,
     x: &[N::Input; B],
-    y: &[N::Output; B],
+    y: &[N::Target; B],
     optimizer: &mut O,
     steps: usize,
 ) -> N::Float {

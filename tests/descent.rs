@@ -62,7 +62,7 @@ fn classes<N: Float, const B: usize, const C: usize>() -> [[N; C]; B] {
 fn descends<N, const B: usize>(
     network: &N,
     x: &[N::Input; B],
-    y: &[N::Output; B],
+    y: &[N::Target; B],
     (epsilon, max_relative): (f64, f64),
 ) where
     N: Network + Clone,

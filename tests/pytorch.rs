@@ -64,7 +64,7 @@ fn matches_pytorch<N: Network<Float = f64>>(name: &str) -> f64 {
     let mut network = N::zeros();
     network.params_mut().copy_from_slice(&fixture.params);
     let x: Vec<N::Input> = rows(&fixture.x);
-    let y: Vec<N::Output> = rows(&fixture.y);
+    let y: Vec<N::Target> = rows(&fixture.y);
 
     let mut output = vec![N::Output::ZERO; x.len()];
     network.forward_slice(&x, &mut output).unwrap();

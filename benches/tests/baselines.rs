@@ -58,7 +58,7 @@ fn assert_close(what: &str, got: &[f32], want: &[f32]) {
 fn generated<N: Network<Float = f32>, const R: usize>(
     network: &N,
     x: &[N::Input; R],
-    y: &[N::Output; R],
+    y: &[N::Target; R],
 ) -> (f32, Vec<f32>, Vec<f32>) {
     let (loss, grad) = network.gradients(x, y);
     let mut stepped = network.clone();

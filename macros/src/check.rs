@@ -55,7 +55,8 @@ fn softmax_has_several_outputs(network: &Network, errors: &mut Errors) {
 /// `softmax` probabilities and `bce` needs `sigmoid` ones.
 fn loss_fits_the_output(network: &Network, errors: &mut Errors) {
     let last = &network.layers[network.layers.len() - 1];
-    if let Some(needed) = network.loss.fused_activation()
+    if let Some(loss) = network.loss
+        && let Some(needed) = loss.fused_activation()
         && last.activation != needed
     {
         errors.push(syn::Error::new_spanned(
@@ -63,7 +64,7 @@ fn loss_fits_the_output(network: &Network, errors: &mut Errors) {
             format!(
                 "`{}` needs a `{}` output layer, but the last layer is `{}`; \
                      write it as `{}({})`",
-                network.loss.name(),
+                loss.name(),
                 needed.name(),
                 last.activation.name(),
                 needed.name(),

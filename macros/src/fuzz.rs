@@ -394,7 +394,7 @@ fn read_back(network: &Network, written: &Written) -> Result<(), String> {
         inputs: network.inputs,
         widths,
         activations,
-        loss: network.loss.name(),
+        loss: network.loss.map_or("none", Loss::name),
         float: network.float.name(),
         init: network.init.map(InitScheme::name),
         seed: network.seed,
@@ -805,6 +805,7 @@ fn options(rng: &mut StdRng, item: bool, last: &str, broken: &mut Option<&'stati
             "bce" => last == "sigmoid",
             _ => true,
         })
+        .chain(["none"])
         .collect();
     let loss = if rng.random_bool(0.9) {
         fitting.choose(rng).unwrap()
@@ -1280,7 +1281,7 @@ fn a_loss_parameter_in_an_invisible_group_reads_as_written() {
         false,
     );
     let network = Network::from_invocation(syn::parse2(input).unwrap()).unwrap();
-    assert_eq!(network.loss, Loss::Huber { delta: 0.5 });
+    assert_eq!(network.loss, Some(Loss::Huber { delta: 0.5 }));
     assert_eq!(
         network.layers[0].activation,
         Activation::LeakyRelu { slope: 0.5 }

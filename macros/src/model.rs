@@ -22,7 +22,9 @@ pub(crate) struct Network {
     pub(crate) inputs: usize,
     /// Layers `1 … L`, each with its parameters.
     pub(crate) layers: Vec<Layer>,
-    pub(crate) loss: Loss,
+    /// The built-in loss; `None` for `loss = none`, a network trained only
+    /// from gradients its caller supplies.
+    pub(crate) loss: Option<Loss>,
     /// The loss as written, for errors about it.
     pub(crate) loss_tokens: TokenStream,
     /// Seed of the instance the expression form evaluates to.
@@ -93,22 +95,27 @@ fn read_parameter(params: &mut Params, parameter: &Parameter, errors: &mut Error
     }
 }
 
-/// Reads `loss = name` or `loss = name(parameters…)`.
-fn loss_from_option(option: &OptionAst, errors: &mut Errors) -> Option<Loss> {
+/// What `loss = none` says: no built-in loss.
+const NO_LOSS: &str = "none";
+
+/// Reads `loss = name`, `loss = name(parameters…)` or `loss = none`
+/// (`Ok(None)`); `Err` once the mistakes are in `errors`.
+fn loss_from_option(option: &OptionAst, errors: &mut Errors) -> Result<Option<Loss>, ()> {
+    let names: Vec<&str> = Loss::NAMES.iter().copied().chain([NO_LOSS]).collect();
     let mut tokens = option.value.clone().into_iter();
     let Some(first) = tokens.next() else {
         errors.push(syn::Error::new(
             option.eq.span(),
-            "expected a loss after `=`, such as `mse`",
+            "expected a loss after `=`, such as `mse`, or `none`",
         ));
-        return None;
+        return Err(());
     };
     let TokenTree::Ident(name) = first else {
         errors.push(syn::Error::new(
             first.span(),
-            format!("unknown loss `{first}`; expected {}", list(&Loss::NAMES)),
+            format!("unknown loss `{first}`; expected {}", list(&names)),
         ));
-        return None;
+        return Err(());
     };
     let mut args = Vec::new();
     let mut rest: TokenStream = tokens.collect();
@@ -129,14 +136,18 @@ fn loss_from_option(option: &OptionAst, errors: &mut Errors) -> Option<Loss> {
         ));
     }
     let mut params = Params::new(&name, &args);
+    if name == NO_LOSS {
+        params.finish(errors);
+        return Ok(None);
+    }
     let Some(loss) = Loss::from_name(&name.to_string(), |parameter| {
         read_parameter(&mut params, parameter, errors)
     }) else {
-        errors.push(unknown(&name, "loss", &Loss::NAMES));
-        return None;
+        errors.push(unknown(&name, "loss", &names));
+        return Err(());
     };
     params.finish(errors);
-    Some(loss)
+    Ok(Some(loss))
 }
 
 impl FloatType {
@@ -257,7 +268,7 @@ impl Network {
             seen.push(&option.key);
             match option.key.to_string().as_str() {
                 "loss" => {
-                    loss = loss_from_option(option, &mut errors);
+                    loss = loss_from_option(option, &mut errors).ok();
                     loss_span = Some(option.value.clone());
                 }
                 "float" => {
@@ -285,7 +296,8 @@ impl Network {
         if let (false, Some(last)) = (has_loss_option, invocation.layers.last()) {
             errors.push(syn::Error::new(
                 last.paren.span.close(),
-                "missing loss: add `; loss = mse` after the last layer",
+                "missing loss: add `; loss = mse` after the last layer (or `; loss = none` \
+                 to backpropagate gradients of your own)",
             ));
         }
 

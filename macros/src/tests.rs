@@ -55,7 +55,7 @@ fn seed_network_model_has_its_sizes() {
         .map(|l| (l.activation, l.width))
         .collect();
     assert_eq!(layers, [(Activation::Sigmoid, 3), (Activation::Linear, 1)]);
-    assert_eq!(network.loss, Loss::Mse);
+    assert_eq!(network.loss, Some(Loss::Mse));
     assert_eq!(network.float, FloatType::F32);
     assert_eq!(network.params(), 2 * 3 + 3 + 3 + 1);
     assert_eq!(network.outputs(), 1);
@@ -92,13 +92,13 @@ fn activation_and_loss_parameters_are_read_with_defaults() {
             Activation::Linear,
         ]
     );
-    assert_eq!(network.loss, Loss::Huber { delta: 0.5 });
+    assert_eq!(network.loss, Some(Loss::Huber { delta: 0.5 }));
     let defaults = model(quote!(N = 4 -> leaky_relu(8) -> linear(1); loss = huber)).unwrap();
     assert_eq!(
         defaults.layers[0].activation,
         Activation::LeakyRelu { slope: 0.01 }
     );
-    assert_eq!(defaults.loss, Loss::Huber { delta: 1.0 });
+    assert_eq!(defaults.loss, Some(Loss::Huber { delta: 1.0 }));
 }
 
 #[test]
@@ -216,7 +216,30 @@ fn all_mistakes_are_reported_together() {
 fn missing_loss_is_an_error() {
     assert_eq!(
         errors(quote!(N = 2 -> linear(1))),
-        ["missing loss: add `; loss = mse` after the last layer"]
+        [
+            "missing loss: add `; loss = mse` after the last layer (or `; loss = none` to \
+          backpropagate gradients of your own)"
+        ]
+    );
+}
+
+#[test]
+fn loss_none_declares_a_network_without_a_built_in_loss() {
+    let network = model(quote!(Actor = 3 -> relu(8) -> tanh(1); loss = none)).unwrap();
+    assert_eq!(network.loss, None);
+    let expanded = expansion(quote!(Actor = 3 -> relu(8) -> tanh(1); loss = none)).to_string();
+    assert!(expanded.contains("const LOSS"), "{expanded}");
+    assert!(
+        !expanded.contains("fn loss_rows"),
+        "keeps the trait's default: {expanded}"
+    );
+    assert_eq!(
+        errors(quote!(N = 2 -> linear(1); loss = none(weight = 2))),
+        ["unknown parameter `weight`; `none` takes no parameters"]
+    );
+    assert_eq!(
+        errors(quote!(N = 2 -> linear(1); loss = nne)),
+        ["unknown loss `nne`; did you mean `none`?"]
     );
 }
 

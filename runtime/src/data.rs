@@ -519,7 +519,7 @@ impl<X, Y, const B: usize> Batch<X, Y, B> {
     /// target per input.
     pub fn train_step<N, O>(&self, network: &mut N, optimizer: &mut O) -> N::Float
     where
-        N: Network<Input = X, Output = Y>,
+        N: Network<Input = X, Target = Y>,
         O: Optimizer<N::Float> + ?Sized,
     {
         match self.full() {
@@ -539,7 +539,7 @@ impl<X, Y, const B: usize> Batch<X, Y, B> {
     #[must_use]
     pub fn loss<N>(&self, network: &N) -> N::Float
     where
-        N: Network<Input = X, Output = Y>,
+        N: Network<Input = X, Target = Y>,
     {
         match self.full() {
             Some((x, y)) => network.loss(x, y),
@@ -644,7 +644,7 @@ impl<const B: usize> Trainer<B> {
         &self,
         network: &mut N,
         optimizer: &mut O,
-        data: &DataSet<'_, N::Input, N::Output>,
+        data: &DataSet<'_, N::Input, N::Target>,
     ) -> Vec<N::Float>
     where
         N: Network,
@@ -660,7 +660,7 @@ impl<const B: usize> Trainer<B> {
         &self,
         network: &mut N,
         optimizer: &mut O,
-        data: &DataSet<'_, N::Input, N::Output>,
+        data: &DataSet<'_, N::Input, N::Target>,
         mut on_epoch: F,
     ) -> Vec<N::Float>
     where

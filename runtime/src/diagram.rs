@@ -259,7 +259,11 @@ impl<N: Network> Display for Diagram<'_, N> {
         writeln!(f, "  rankdir=LR;")?;
         writeln!(f, "  node [shape=circle, fontsize=11];")?;
         writeln!(f, "  edge [fontsize=9];")?;
-        writeln!(f, "  loss [shape=doublecircle, label=\"L\\n{}\"];", N::LOSS)?;
+        match N::LOSS {
+            Some(loss) => writeln!(f, "  loss [shape=doublecircle, label=\"L\\n{loss}\"];")?,
+            // `loss = none`: the caller's own loss supplies `∂L/∂Ŷ`.
+            None => writeln!(f, "  loss [shape=doublecircle, label=\"L\\nyour own\"];")?,
+        }
         match self.resolved_detail() {
             Detail::Layers => Self::layers(f)?,
             Detail::Units | Detail::Auto => self.units(f)?,

@@ -532,7 +532,10 @@ fn architecture<N: Network>() -> String {
     for (activation, &width) in N::ACTIVATIONS.iter().zip(&N::WIDTHS[1..]) {
         let _ = write!(spec, " -> {}", activation.layer(width));
     }
-    format!("{spec}; loss = {}; float = {}", N::LOSS, N::Float::NAME)
+    match N::LOSS {
+        Some(loss) => format!("{spec}; loss = {loss}; float = {}", N::Float::NAME),
+        None => format!("{spec}; loss = none; float = {}", N::Float::NAME),
+    }
 }
 
 /// Parses and checks `bytes` completely, returning the parameters in the

@@ -53,7 +53,7 @@ pub use kernels::{Matrix, Store};
 pub use loss::{
     Huber, LogitLoss, Loss, Mae, Mse, SigmoidBinaryCrossEntropy, SoftmaxCrossEntropy, one_hot,
 };
-pub use network::{BatchError, Network, Passes, Row, TrainError};
+pub use network::{BatchError, Network, NoBuiltInLoss, Passes, Row, TrainError};
 pub use optim::{Adam, AdamW, Optimizer, Sgd, StateStorage};
 pub use rand_core;
 pub use trace::Trace;

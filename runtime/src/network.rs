@@ -21,11 +21,50 @@ pub trait Row<T>: Copy + AsRef<[T]> + AsMut<[T]> + fmt::Debug + sealed::Sealed {
 mod sealed {
     pub trait Sealed {}
     impl<T, const N: usize> Sealed for [T; N] {}
+    impl Sealed for super::NoBuiltInLoss {}
 }
 
 impl<T: Float, const N: usize> Row<T> for [T; N] {
     const ZERO: Self = [T::ZERO; N];
     const LEN: usize = N;
+}
+
+/// The targets of a network declared with `loss = none`: it has no
+/// built-in loss, so [`Network::loss`], [`gradients`](Network::gradients),
+/// [`train_step`](Network::train_step) and the like, which take targets of
+/// this type, cannot be called with any (the type has no values outside
+/// this crate) and a call is refused where it is written. Such a network is
+/// trained from gradients of your own loss, with [`Network::trace`] or
+/// [`Network::backward`].
+///
+/// ```compile_fail
+/// use backprop::Network;
+///
+/// backprop::network! {
+///     Actor = 3 -> relu(8) -> tanh(1); loss = none
+/// }
+/// let actor = Actor::seeded(0);
+/// // expected `&[NoBuiltInLoss; 1]`, found `&[[{float}; 1]; 1]`
+/// let _ = actor.loss(&[[0.5, -1.0, 0.25]], &[[0.0]]);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct NoBuiltInLoss(());
+
+impl<T> AsRef<[T]> for NoBuiltInLoss {
+    fn as_ref(&self) -> &[T] {
+        &[]
+    }
+}
+
+impl<T> AsMut<[T]> for NoBuiltInLoss {
+    fn as_mut(&mut self) -> &mut [T] {
+        &mut []
+    }
+}
+
+impl<T: Float> Row<T> for NoBuiltInLoss {
+    const ZERO: Self = Self(());
+    const LEN: usize = 0;
 }
 
 /// A batch given to a run-time-size method did not have a valid shape.
@@ -169,10 +208,11 @@ pub(crate) fn check_batch(
 /// A pass works on `B` rows of a batch and keeps what the backward pass
 /// needs in a tape: every layer's `Zˡ` (for non-linear layers) and `Hˡ`.
 ///
-/// Its parameters are the network's element type `T`, input row `I` and
-/// output row `O`: [`Network`] names them as its associated types.
+/// Its parameters are the network's element type `T`, input row `I`,
+/// output row `O` and target row `Y`: [`Network`] names them as its
+/// associated types.
 #[doc(hidden)]
-pub trait Passes<T, I, O>: Sized {
+pub trait Passes<T, I, O, Y = O>: Sized {
     /// Every layer's `Zˡ` and `Hˡ` for `B` rows.
     type Tape<const B: usize>;
 
@@ -190,13 +230,21 @@ pub trait Passes<T, I, O>: Sized {
     /// out of a batch of `batch_rows`; writes their `∂L/∂Ŷ` (or `Δᴸ =
     /// ∂L/∂Zᴸ` for a loss that reads the logits) to `delta`, whose other
     /// rows are left as they are.
+    ///
+    /// Networks declared with `loss = none` keep this default: their
+    /// targets are [`NoBuiltInLoss`], of which callers have no rows, so it
+    /// only sees the empty batches of the `*_slice` methods, which are
+    /// refused before a loss is asked for.
     fn loss_rows<const B: usize>(
         tape: &Self::Tape<B>,
-        y: &[O; B],
+        y: &[Y; B],
         live: usize,
         batch_rows: usize,
         delta: Option<&mut [O; B]>,
-    ) -> T;
+    ) -> T {
+        let _ = (tape, y, live, batch_rows, delta);
+        unreachable!("a network declared with `loss = none` has no targets to compare with")
+    }
 
     /// The backward pass for `B` rows, from `delta`: `∂L/∂Ŷ`, or with
     /// `of_logits` already `Δᴸ = ∂L/∂Zᴸ`. Stores `∂L/∂θ` in `grad` as the
@@ -294,20 +342,28 @@ const fn units(widths: &[usize]) -> usize {
 /// assert!(net.loss(&x, &y) < before);
 /// assert_eq!(Xor::WIDTHS, [2, 3, 1]);
 /// ```
-pub trait Network: Clone + Sized + Passes<Self::Float, Self::Input, Self::Output> {
+pub trait Network:
+    Clone + Sized + Passes<Self::Float, Self::Input, Self::Output, Self::Target>
+{
     /// The element type, `f32` or `f64`.
     type Float: Float;
     /// One input sample, `[Self::Float; Self::INPUTS]`.
     type Input: Row<Self::Float>;
-    /// One output (or target) sample, `[Self::Float; Self::OUTPUTS]`.
+    /// One output sample, `[Self::Float; Self::OUTPUTS]`.
     type Output: Row<Self::Float>;
+    /// One target sample of the built-in loss: the same as
+    /// [`Output`](Network::Output), or [`NoBuiltInLoss`] for a network
+    /// declared with `loss = none`.
+    type Target: Row<Self::Float>;
 
     /// Widths of the input and of every layer: `[n₀, n₁, …, n_L]`.
     const WIDTHS: &'static [usize];
     /// Every layer's activation, with its parameters.
     const ACTIVATIONS: &'static [ActivationKind];
-    /// The loss, with its parameters.
-    const LOSS: LossKind;
+    /// The built-in loss, with its parameters; `None` for a network
+    /// declared with `loss = none`, which is trained only from gradients
+    /// supplied to [`backward`](Network::backward) or a [`Trace`].
+    const LOSS: Option<LossKind>;
     /// The initialisation `init = …` names for every layer, if any; else
     /// each layer's activation chooses ([`Init::for_activation`]).
     const INIT: Option<Init> = None;
@@ -369,9 +425,9 @@ pub trait Network: Clone + Sized + Passes<Self::Float, Self::Input, Self::Output
 
     /// The mean loss over a batch of `B` samples.
     #[must_use]
-    fn loss<const B: usize>(&self, x: &[Self::Input; B], y: &[Self::Output; B]) -> Self::Float {
+    fn loss<const B: usize>(&self, x: &[Self::Input; B], y: &[Self::Target; B]) -> Self::Float {
         let mut tape = Self::tape::<B>();
-        self.forward_rows(x, &mut tape, Self::LOSS.reads_logits());
+        self.forward_rows(x, &mut tape, Self::LOSS.is_some_and(LossKind::reads_logits));
         Self::loss_rows(&tape, y, B, B, None)
     }
 
@@ -382,7 +438,7 @@ pub trait Network: Clone + Sized + Passes<Self::Float, Self::Input, Self::Output
     fn gradients<const B: usize>(
         &self,
         x: &[Self::Input; B],
-        y: &[Self::Output; B],
+        y: &[Self::Target; B],
     ) -> (Self::Float, Self) {
         let mut grad = Self::zeros();
         let loss = self.backprop(x, y, B, B, Some((&mut grad, Store::Overwrite)), None);
@@ -394,7 +450,7 @@ pub trait Network: Clone + Sized + Passes<Self::Float, Self::Input, Self::Output
     fn input_gradients<const B: usize>(
         &self,
         x: &[Self::Input; B],
-        y: &[Self::Output; B],
+        y: &[Self::Target; B],
     ) -> (Self::Float, [Self::Input; B]) {
         let mut grad_x = [Self::Input::ZERO; B];
         let loss = self.backprop(x, y, B, B, None, Some(&mut grad_x));
@@ -525,13 +581,13 @@ pub trait Network: Clone + Sized + Passes<Self::Float, Self::Input, Self::Output
     fn train_step<const B: usize, O: Optimizer<Self::Float> + ?Sized>(
         &mut self,
         x: &[Self::Input; B],
-        y: &[Self::Output; B],
+        y: &[Self::Target; B],
         optimizer: &mut O,
     ) -> Self::Float {
         // One forward pass and one loss for both ways of stepping, so that
         // the compiler sees one call of each and can inline them whole.
         let mut tape = Self::tape::<B>();
-        let of_logits = Self::LOSS.reads_logits();
+        let of_logits = Self::LOSS.is_some_and(LossKind::reads_logits);
         self.forward_rows(x, &mut tape, of_logits);
         let mut delta = [Self::Output::ZERO; B];
         let loss = Self::loss_rows(&tape, y, B, B, Some(&mut delta));
@@ -560,7 +616,7 @@ pub trait Network: Clone + Sized + Passes<Self::Float, Self::Input, Self::Output
     fn train_step_checked<const B: usize, O: Optimizer<Self::Float> + ?Sized>(
         &mut self,
         x: &[Self::Input; B],
-        y: &[Self::Output; B],
+        y: &[Self::Target; B],
         optimizer: &mut O,
     ) -> Result<Self::Float, TrainError> {
         let mut grad = self.take_gradient_buffer();
@@ -595,13 +651,17 @@ pub trait Network: Clone + Sized + Passes<Self::Float, Self::Input, Self::Output
     /// # Errors
     ///
     /// [`BatchError`] if `x` and `y` differ in length or are empty.
-    fn loss_slice(&self, x: &[Self::Input], y: &[Self::Output]) -> Result<Self::Float, BatchError> {
+    fn loss_slice(&self, x: &[Self::Input], y: &[Self::Target]) -> Result<Self::Float, BatchError> {
         let rows = check_batch("target", x.len(), y.len())?;
         let mut loss = Self::Float::ZERO;
-        for ((start, x), (_, y)) in chunks(x, Self::Input::ZERO).zip(chunks(y, Self::Output::ZERO))
+        for ((start, x), (_, y)) in chunks(x, Self::Input::ZERO).zip(chunks(y, Self::Target::ZERO))
         {
             let mut tape = Self::tape::<CHUNK_ROWS>();
-            self.forward_rows(&x, &mut tape, Self::LOSS.reads_logits());
+            self.forward_rows(
+                &x,
+                &mut tape,
+                Self::LOSS.is_some_and(LossKind::reads_logits),
+            );
             let live = (rows - start).min(CHUNK_ROWS);
             loss += Self::loss_rows(&tape, &y, live, rows, None);
         }
@@ -618,7 +678,7 @@ pub trait Network: Clone + Sized + Passes<Self::Float, Self::Input, Self::Output
     fn gradients_slice(
         &self,
         x: &[Self::Input],
-        y: &[Self::Output],
+        y: &[Self::Target],
         grad: &mut Self,
     ) -> Result<Self::Float, BatchError> {
         let rows = check_batch("target", x.len(), y.len())?;
@@ -626,7 +686,7 @@ pub trait Network: Clone + Sized + Passes<Self::Float, Self::Input, Self::Output
         // The first chunk overwrites `grad`; the others add to it. Rows
         // that pad the last chunk have `Δ = 0`, so they add nothing.
         let mut store = Store::Overwrite;
-        for ((start, x), (_, y)) in chunks(x, Self::Input::ZERO).zip(chunks(y, Self::Output::ZERO))
+        for ((start, x), (_, y)) in chunks(x, Self::Input::ZERO).zip(chunks(y, Self::Target::ZERO))
         {
             let live = (rows - start).min(CHUNK_ROWS);
             loss += self.backprop(&x, &y, live, rows, Some((grad, store)), None);
@@ -646,13 +706,13 @@ pub trait Network: Clone + Sized + Passes<Self::Float, Self::Input, Self::Output
     fn input_gradients_slice(
         &self,
         x: &[Self::Input],
-        y: &[Self::Output],
+        y: &[Self::Target],
         grad_x: &mut [Self::Input],
     ) -> Result<Self::Float, BatchError> {
         let rows = check_batch("target", x.len(), y.len())?;
         check_rows("input-gradient", x.len(), grad_x.len())?;
         let mut loss = Self::Float::ZERO;
-        for ((start, x), (_, y)) in chunks(x, Self::Input::ZERO).zip(chunks(y, Self::Output::ZERO))
+        for ((start, x), (_, y)) in chunks(x, Self::Input::ZERO).zip(chunks(y, Self::Target::ZERO))
         {
             let live = (rows - start).min(CHUNK_ROWS);
             let mut chunk_grad_x = [Self::Input::ZERO; CHUNK_ROWS];
@@ -673,7 +733,7 @@ pub trait Network: Clone + Sized + Passes<Self::Float, Self::Input, Self::Output
     fn train_step_slice<O: Optimizer<Self::Float> + ?Sized>(
         &mut self,
         x: &[Self::Input],
-        y: &[Self::Output],
+        y: &[Self::Target],
         optimizer: &mut O,
     ) -> Result<Self::Float, BatchError> {
         let mut grad = self.take_gradient_buffer();
@@ -696,7 +756,7 @@ pub trait Network: Clone + Sized + Passes<Self::Float, Self::Input, Self::Output
     fn train_step_slice_checked<O: Optimizer<Self::Float> + ?Sized>(
         &mut self,
         x: &[Self::Input],
-        y: &[Self::Output],
+        y: &[Self::Target],
         optimizer: &mut O,
     ) -> Result<Self::Float, TrainError> {
         let mut grad = self.take_gradient_buffer();
@@ -718,14 +778,14 @@ pub trait Network: Clone + Sized + Passes<Self::Float, Self::Input, Self::Output
     fn backprop<const B: usize>(
         &self,
         x: &[Self::Input; B],
-        y: &[Self::Output; B],
+        y: &[Self::Target; B],
         live: usize,
         batch_rows: usize,
         grad: Option<(&mut Self, Store)>,
         grad_x: Option<&mut [Self::Input; B]>,
     ) -> Self::Float {
         let mut tape = Self::tape::<B>();
-        let of_logits = Self::LOSS.reads_logits();
+        let of_logits = Self::LOSS.is_some_and(LossKind::reads_logits);
         self.forward_rows(x, &mut tape, of_logits);
         let mut delta = [Self::Output::ZERO; B];
         let loss = Self::loss_rows(&tape, y, live, batch_rows, Some(&mut delta));

@@ -6,8 +6,12 @@ use crate::kernels::Store;
 use crate::network::Passes;
 
 /// The tape of a network's forward pass on a batch of `B` rows.
-type Tape<N, const B: usize> =
-    <N as Passes<<N as Network>::Float, <N as Network>::Input, <N as Network>::Output>>::Tape<B>;
+type Tape<N, const B: usize> = <N as Passes<
+    <N as Network>::Float,
+    <N as Network>::Input,
+    <N as Network>::Output,
+    <N as Network>::Target,
+>>::Tape<B>;
 
 /// A forward pass on `B` rows that keeps every layer's `Zˡ` and `Hˡ`, from
 /// [`Network::trace`]: read its [`output`](Trace::output), compute `∂L/∂Ŷ`

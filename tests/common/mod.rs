@@ -50,10 +50,10 @@ pub(crate) fn fill_rows<T: Float, R: Row<T>>(rows: &mut [R], rng: &mut Rng, lo: 
 }
 
 /// A batch of `B` inputs in `[-1, 1)` and targets in `[-1, 1)`.
-pub(crate) fn batch<N: Network, const B: usize>(seed: u64) -> ([N::Input; B], [N::Output; B]) {
+pub(crate) fn batch<N: Network, const B: usize>(seed: u64) -> ([N::Input; B], [N::Target; B]) {
     let mut rng = Rng::new(seed);
     let mut x = [N::Input::ZERO; B];
-    let mut y = [N::Output::ZERO; B];
+    let mut y = [N::Target::ZERO; B];
     fill_rows(&mut x, &mut rng, -1.0, 1.0);
     fill_rows(&mut y, &mut rng, -1.0, 1.0);
     (x, y)
@@ -167,7 +167,7 @@ pub(crate) fn relu_margin(spec: Spec, reference: &Reference) -> f64 {
 pub(crate) fn pick_case<N: Network, const B: usize>(
     spec: Spec,
     make: impl Fn(u64) -> N,
-) -> (N, [N::Input; B], [N::Output; B]) {
+) -> (N, [N::Input; B], [N::Target; B]) {
     for attempt in 0..100 {
         let mut net = make(attempt);
         perturb(&mut net, attempt + 1_000, 0.2);
@@ -236,7 +236,7 @@ fn central_difference(value: f64, mut loss_at: impl FnMut(f64) -> f64) -> f64 {
 pub(crate) fn check_parameter_gradients<N: Network<Float = f64>, const B: usize>(
     net: &N,
     x: &[N::Input; B],
-    y: &[N::Output; B],
+    y: &[N::Target; B],
     what: &str,
 ) {
     let (loss, grad) = net.gradients(x, y);
@@ -270,7 +270,7 @@ pub(crate) fn check_parameter_gradients<N: Network<Float = f64>, const B: usize>
 pub(crate) fn check_input_gradients<N: Network<Float = f64>, const B: usize>(
     net: &N,
     x: &[N::Input; B],
-    y: &[N::Output; B],
+    y: &[N::Target; B],
     what: &str,
 ) {
     let (loss, grad_x) = net.input_gradients(x, y);
@@ -305,7 +305,7 @@ pub(crate) fn check_input_gradients<N: Network<Float = f64>, const B: usize>(
 pub(crate) fn check_slices_match_const<N: Network<Float = f64>, const B: usize>(
     net: &N,
     x: &[N::Input; B],
-    y: &[N::Output; B],
+    y: &[N::Target; B],
     what: &str,
 ) {
     let what = format!("{what}, batch {B}");
@@ -373,7 +373,7 @@ pub(crate) fn check_slices_match_const<N: Network<Float = f64>, const B: usize>(
 pub(crate) fn check_f32_twin<N64, N32, const B: usize>(
     net32: &N32,
     x32: &[N32::Input; B],
-    y32: &[N32::Output; B],
+    y32: &[N32::Target; B],
     what: &str,
 ) where
     N64: Network<Float = f64>,
@@ -382,7 +382,7 @@ pub(crate) fn check_f32_twin<N64, N32, const B: usize>(
     let mut net64 = N64::zeros();
     copy_params(net32, &mut net64);
     let x64: [N64::Input; B] = convert_rows(x32);
-    let y64: [N64::Output; B] = convert_rows(y32);
+    let y64: [N64::Target; B] = convert_rows(y32);
     let what = format!("{what}, batch {B}, f32 vs f64");
 
     let (loss64, grad64) = net64.gradients(&x64, &y64);

@@ -286,7 +286,7 @@ fn compare_const<N: Network, const B: usize>(
         return Err(TestCaseError::reject("a value at a kink"));
     };
     let xs: [N::Input; B] = to_array(&to_rows(x));
-    let ys: [N::Output; B] = to_array(&to_rows(y));
+    let ys: [N::Target; B] = to_array(&to_rows(y));
 
     let outputs = common::to_vecs(&net.forward(&xs));
     comparison.rows(
@@ -345,7 +345,7 @@ fn compare_slices<N: Network>(
         return Err(TestCaseError::reject("a value at a kink"));
     };
     let xs: Vec<N::Input> = to_rows(x);
-    let ys: Vec<N::Output> = to_rows(y);
+    let ys: Vec<N::Target> = to_rows(y);
     let stale = N::Float::from_f64(123.0);
 
     let mut stale_output = N::Output::ZERO;
@@ -633,7 +633,7 @@ fn extreme_pre_activations_stay_finite<N: Network>(name: &str, arch: &Architectu
         let y = extreme_targets(arch.loss, ROWS, arch.outputs());
         let net: N = network_with(&params);
         let xs: [N::Input; ROWS] = to_array(&to_rows(&x));
-        let ys: [N::Output; ROWS] = to_array(&to_rows(&y));
+        let ys: [N::Target; ROWS] = to_array(&to_rows(&y));
         let (loss, grad) = net.gradients(&xs, &ys);
         let (input_loss, grad_x) = net.input_gradients(&xs, &ys);
         let what = format!("{name}, later layers' |z| up to {largest:e}, case {case}");

@@ -152,7 +152,7 @@ pub(super) struct LossEquations {
     clippy::too_many_lines,
     reason = "one short arm per loss, in both styles"
 )]
-pub(super) fn loss_equations(style: Style, network: &Network) -> LossEquations {
+pub(super) fn loss_equations(style: Style, network: &Network) -> Option<LossEquations> {
     use Symbol::{Minus, Sigma, YHat};
     let n = network.outputs();
     let (y_hat, minus, sigma) = (style.word(YHat), style.word(Minus), style.word(Sigma));
@@ -176,7 +176,7 @@ pub(super) fn loss_equations(style: Style, network: &Network) -> LossEquations {
         Style::Latex => format!("B \\cdot {n}"),
     };
     let error = format!("{y_hat} {minus} Y");
-    let (definition, gradient, fused) = match network.loss {
+    let (definition, gradient, fused) = match network.loss? {
         Loss::Mse => (
             format!(
                 "L = {mean}({error}){}",
@@ -250,11 +250,11 @@ pub(super) fn loss_equations(style: Style, network: &Network) -> LossEquations {
             )
         }
     };
-    LossEquations {
+    Some(LossEquations {
         definition,
         gradient,
         fused,
-    }
+    })
 }
 
 /// Whether `text` has a space outside parentheses, as `softmax(Z³) − Y` does
@@ -311,19 +311,20 @@ fn lines(style: Style, network: &Network) -> Vec<(String, String)> {
     }
     let loss = loss_equations(style, network);
     lines.push((style.word(YHat).to_owned(), style.sup("H", layers)));
-    let (left, right) = loss
-        .definition
-        .split_once(" = ")
-        .unwrap_or(("L", &loss.definition));
-    lines.push((left.to_owned(), right.to_owned()));
-    lines.push((String::new(), "Backward".to_owned()));
     let delta = |l: usize| style.sup(style.word(Delta), l);
-    let (gradient_left, gradient_right) = loss
-        .gradient
-        .split_once(" = ")
-        .unwrap_or(("", &loss.gradient));
-    lines.push((gradient_left.to_owned(), gradient_right.to_owned()));
-    if !loss.fused {
+    // `backward` and `Trace` start from a `∂L/∂Ŷ` the caller computed.
+    // LaTeX's `\text` is for words, not for the symbols.
+    let supplied = match style {
+        Style::Text => "∂L/∂Ŷ",
+        Style::Latex => "gradient of the outputs",
+    };
+    if let Some(loss) = &loss {
+        loss_lines(style, network, loss, &mut lines);
+    } else {
+        lines.push((
+            String::new(),
+            format!("Backward, from a supplied {supplied} (backward, Trace)"),
+        ));
         lines.push((delta(layers), output_delta(style, network)));
     }
     for l in (1..=layers).rev() {
@@ -360,14 +361,8 @@ fn lines(style: Style, network: &Network) -> Vec<(String, String)> {
             lines.push((style.shaped(&style.partial("X"), batch, &n_in), back));
         }
     }
-    if loss.fused {
-        // `backward` and `Trace` start from a `∂L/∂Ŷ` the caller computed,
-        // through the output activation the fused loss skips.
-        // LaTeX's `\text` is for words, not for the symbols.
-        let supplied = match style {
-            Style::Text => "∂L/∂Ŷ",
-            Style::Latex => "gradient of the outputs",
-        };
+    if loss.is_some_and(|loss| loss.fused) {
+        // Through the output activation the fused loss skips.
         lines.push((
             String::new(),
             format!("From a supplied {supplied} (backward, Trace), the steps above start at"),
@@ -375,6 +370,33 @@ fn lines(style: Style, network: &Network) -> Vec<(String, String)> {
         lines.push((delta(layers), output_delta(style, network)));
     }
     lines
+}
+
+/// The loss's lines: `L`, and the start of the backward pass from it.
+fn loss_lines(
+    style: Style,
+    network: &Network,
+    loss: &LossEquations,
+    lines: &mut Vec<(String, String)>,
+) {
+    let (left, right) = loss
+        .definition
+        .split_once(" = ")
+        .unwrap_or(("L", &loss.definition));
+    lines.push((left.to_owned(), right.to_owned()));
+    lines.push((String::new(), "Backward".to_owned()));
+    let (gradient_left, gradient_right) = loss
+        .gradient
+        .split_once(" = ")
+        .unwrap_or(("", &loss.gradient));
+    lines.push((gradient_left.to_owned(), gradient_right.to_owned()));
+    if !loss.fused {
+        let layers = network.layers.len();
+        lines.push((
+            style.sup(style.word(Symbol::Delta), layers),
+            output_delta(style, network),
+        ));
+    }
 }
 
 /// `Δᴸ` from `∂L/∂Ŷ` through the output activation's derivative (for

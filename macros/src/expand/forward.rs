@@ -14,7 +14,7 @@ pub(super) fn layers(cx: &Context) -> TokenStream {
     let rt = &cx.rt;
     let kernels = cx.kernels();
     let last = cx.network.layers.len();
-    let (_, fused) = cx.loss_value();
+    let fused = cx.loss_is_fused();
     let mut statements = TokenStream::new();
     for (index, layer) in cx.network.layers.iter().enumerate() {
         let l = index + 1;
@@ -52,16 +52,17 @@ pub(super) fn layers(cx: &Context) -> TokenStream {
 }
 
 /// The body of `Passes::loss_rows`: the loss on `Ŷ`, or on `Zᴸ` for a loss
-/// fused with the output activation.
-pub(super) fn loss(cx: &Context) -> TokenStream {
+/// fused with the output activation; `None` for `loss = none`, whose
+/// networks keep the trait's default.
+pub(super) fn loss(cx: &Context) -> Option<TokenStream> {
     let rt = &cx.rt;
     let last = cx.network.layers.len();
-    let (loss, fused) = cx.loss_value();
-    if fused {
+    let (loss, fused) = cx.loss_value()?;
+    Some(if fused {
         let logits = Context::preactivation(last);
         quote!(#rt::objective::logit_loss(&#loss, &tape.#logits, y, live, batch_rows, delta))
     } else {
         let output = Context::output(last);
         quote!(#rt::objective::output_loss(&#loss, &tape.#output, y, live, batch_rows, delta))
-    }
+    })
 }

@@ -170,18 +170,24 @@ impl Context<'_> {
         quote!(#rt::ActivationKind::#kind)
     }
 
-    /// The loss's typed description, such as `LossKind::Huber { delta: 0.5 }`.
+    /// The loss's typed description, such as
+    /// `Some(LossKind::Huber { delta: 0.5 })`, or `None` for `loss = none`.
     pub(super) fn loss_kind(&self) -> TokenStream {
         let rt = &self.rt;
-        let kind = written(&self.network.loss);
-        quote!(#rt::LossKind::#kind)
+        if let Some(loss) = &self.network.loss {
+            let kind = written(loss);
+            quote!(#rt::Some(#rt::LossKind::#kind))
+        } else {
+            quote!(#rt::None)
+        }
     }
 
     /// The runtime value computing the loss: a `Loss` on `Ŷ`, or for losses
-    /// fused with their output activation a `LogitLoss` on `Zᴸ` (`true`).
-    pub(super) fn loss_value(&self) -> (TokenStream, bool) {
+    /// fused with their output activation a `LogitLoss` on `Zᴸ` (`true`);
+    /// `None` for `loss = none`.
+    pub(super) fn loss_value(&self) -> Option<(TokenStream, bool)> {
         let rt = &self.rt;
-        match self.network.loss {
+        Some(match self.network.loss? {
             Loss::Mse => (quote!(#rt::Mse), false),
             Loss::Mae => (quote!(#rt::Mae), false),
             Loss::Huber { delta } => {
@@ -190,7 +196,26 @@ impl Context<'_> {
             }
             Loss::CrossEntropy => (quote!(#rt::SoftmaxCrossEntropy), true),
             Loss::Bce => (quote!(#rt::SigmoidBinaryCrossEntropy), true),
+        })
+    }
+
+    /// The row type of the built-in loss's targets: the output row, or for
+    /// `loss = none` the runtime's `NoBuiltInLoss`, of which callers have no
+    /// values, so a call that needs a loss is refused where it is written.
+    pub(super) fn target(&self) -> TokenStream {
+        let rt = &self.rt;
+        if self.network.loss.is_some() {
+            let (float, outputs) = (&self.float, size(self.network.outputs()));
+            quote!([#float; #outputs])
+        } else {
+            quote!(#rt::NoBuiltInLoss)
         }
+    }
+
+    /// Whether the loss reads the logits `Zᴸ`, fused with the output
+    /// activation, so the forward pass may skip that activation.
+    pub(super) fn loss_is_fused(&self) -> bool {
+        self.loss_value().is_some_and(|(_, fused)| fused)
     }
 
     /// The runtime's module of matrix products that `kernels = …` chose.
@@ -288,6 +313,7 @@ fn trait_impl(cx: &Context) -> TokenStream {
         .iter()
         .map(|layer| cx.activation_kind(layer.activation));
     let loss = cx.loss_kind();
+    let target = cx.target();
     let init = network.init.map(|init| {
         let scheme = format_ident!("{}", init.variant());
         quote!(const INIT: #rt::Option<#rt::Init> = #rt::Some(#rt::Init::#scheme);)
@@ -300,9 +326,10 @@ fn trait_impl(cx: &Context) -> TokenStream {
             type Float = #float;
             type Input = [#float; #inputs];
             type Output = [#float; #outputs];
+            type Target = #target;
             const WIDTHS: &'static [#rt::usize] = &[#(#widths),*];
             const ACTIVATIONS: &'static [#rt::ActivationKind] = &[#(#activations),*];
-            const LOSS: #rt::LossKind = #loss;
+            const LOSS: #rt::Option<#rt::LossKind> = #loss;
             #init
             const EQUATIONS: &'static #rt::str = #equations_text;
             const EQUATIONS_LATEX: &'static #rt::str = #equations_latex;

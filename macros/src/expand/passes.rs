@@ -24,14 +24,26 @@ pub(super) fn passes(cx: &Context) -> TokenStream {
     let output = Context::output(last);
     let delta = Context::delta(last);
 
-    let (_, fused) = cx.loss_value();
-    let logits_only = if fused {
+    let logits_only = if cx.loss_is_fused() {
         quote!(logits_only)
     } else {
         quote!(_)
     };
     let forward = forward::layers(cx);
-    let loss = forward::loss(cx);
+    let target = cx.target();
+    let loss_rows = forward::loss(cx).map(|loss| {
+        quote! {
+            fn loss_rows<const B: #rt::usize>(
+                tape: &#tape<B>,
+                y: &[[#float; #outputs]; B],
+                live: #rt::usize,
+                batch_rows: #rt::usize,
+                delta: #rt::Option<&mut [[#float; #outputs]; B]>,
+            ) -> #float {
+                #loss
+            }
+        }
+    });
     let output_is_linear = !cx.keeps_preactivation(last);
     let of_logits = if output_is_linear {
         quote!(_)
@@ -51,7 +63,7 @@ pub(super) fn passes(cx: &Context) -> TokenStream {
         const _: () = {
             #tape_struct
 
-            impl #rt::Passes<#float, [#float; #inputs], [#float; #outputs]> for #name {
+            impl #rt::Passes<#float, [#float; #inputs], [#float; #outputs], #target> for #name {
                 type Tape<const B: #rt::usize> = #tape<B>;
 
                 #tape_fn
@@ -70,15 +82,7 @@ pub(super) fn passes(cx: &Context) -> TokenStream {
                     &tape.#output
                 }
 
-                fn loss_rows<const B: #rt::usize>(
-                    tape: &#tape<B>,
-                    y: &[[#float; #outputs]; B],
-                    live: #rt::usize,
-                    batch_rows: #rt::usize,
-                    delta: #rt::Option<&mut [[#float; #outputs]; B]>,
-                ) -> #float {
-                    #loss
-                }
+                #loss_rows
 
                 #[inline]
                 fn backward_rows<const B: #rt::usize>(

@@ -49,9 +49,10 @@ pub(super) fn stub(invocation: &Invocation, krate: &TokenStream) -> TokenStream 
                 type Float = #float;
                 type Input = #input;
                 type Output = #output;
+                type Target = #output;
                 const WIDTHS: &'static [#rt::usize] = &[#(#widths),*];
                 const ACTIVATIONS: &'static [#rt::ActivationKind] = &[];
-                const LOSS: #rt::LossKind = #rt::LossKind::Mse;
+                const LOSS: #rt::Option<#rt::LossKind> = #rt::None;
                 const EQUATIONS: &'static #rt::str = "";
                 const EQUATIONS_LATEX: &'static #rt::str = "";
                 fn zeros() -> Self { Self }
