@@ -8,6 +8,7 @@
 
 use std::alloc::System;
 
+use backprop::loss::{Huber, Loss, Reduction, Terms, cross_entropy_labels};
 use backprop::{Network, Sgd};
 use stats_alloc::{INSTRUMENTED_SYSTEM, Region, StatsAlloc};
 
@@ -101,4 +102,20 @@ fn training_steps_do_not_allocate_once_buffers_exist() {
         std::hint::black_box(network.gradients(&x, &y));
     });
     assert_eq!(counted, 0, "Control::gradients: {counted} allocations");
+
+    // The batch losses of a loss of your own: a masked, weighted Huber on
+    // the taken action and cross-entropy against class labels.
+    let q: [[f32; 2]; 32] = rows(8);
+    let taken: [[bool; 2]; 32] = core::array::from_fn(|r| [r % 2 == 0, r % 2 == 1]);
+    let weights = [0.5_f32; 32];
+    let labels: [usize; 32] = core::array::from_fn(|r| r % 2);
+    let mut grad_q = [[0.0_f32; 2]; 32];
+    let counted = allocations(|| {
+        let terms = Terms::new(Reduction::Mean).mask(&taken).weights(&weights);
+        let huber = Huber::default().evaluate(&q, &y, terms, Some(&mut grad_q));
+        let row_terms = Terms::new(Reduction::Sum);
+        let ce = cross_entropy_labels(&q, &labels, 0.1, row_terms, Some(&mut grad_q));
+        std::hint::black_box((huber.expect("a valid batch"), ce.expect("a valid batch")));
+    });
+    assert_eq!(counted, 0, "batch losses: {counted} allocations");
 }

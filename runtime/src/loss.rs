@@ -17,8 +17,12 @@
 //! ([`Loss::element`], [`Loss::element_gradient`]), and the loops over a
 //! chunk are written once, as the trait's provided methods.
 
-use crate::Float;
 use crate::activation::{row_max, row_sum, sigmoid};
+use crate::{BatchError, Float};
+
+mod terms;
+
+pub use terms::{Reduction, Terms, cross_entropy_labels};
 
 /// A loss on the network's output `Ŷ`: the mean over the batch and the
 /// outputs of `ℓ(ŷ, y)`, element by element.
@@ -28,6 +32,29 @@ pub trait Loss {
 
     /// `∂ℓ/∂ŷ`.
     fn element_gradient<T: Float>(&self, output: T, target: T) -> T;
+
+    /// The loss of a whole batch of outputs against its targets, with a
+    /// mask, per-sample weights and a [`Reduction`] as `terms` say; writes
+    /// `∂L/∂Ŷ` to `grad` (zero where the mask is `false`), ready for
+    /// [`Network::backward`](crate::Network::backward). For networks trained
+    /// on a loss of your own (`loss = none`); see [`Terms`] for the formula
+    /// and an example.
+    ///
+    /// # Errors
+    ///
+    /// [`BatchError::Empty`] for no rows, [`BatchError::LossRows`] when the
+    /// targets, mask, weights or `grad` have another number of rows, and
+    /// [`BatchError::NonFinite`] for a weight that is NaN or infinite;
+    /// `grad` is then left as it was.
+    fn evaluate<T: Float, const N: usize>(
+        &self,
+        output: &[[T; N]],
+        target: &[[T; N]],
+        terms: Terms<'_, T, N>,
+        grad: Option<&mut [[T; N]]>,
+    ) -> Result<T, BatchError> {
+        terms::evaluate(self, output, target, terms, grad)
+    }
 
     /// This chunk's share of the loss.
     ///
@@ -187,6 +214,25 @@ pub struct SoftmaxCrossEntropy;
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct SigmoidBinaryCrossEntropy;
 
+/// Binary cross-entropy of `σ(ŷ)` against `y`, where the outputs `ŷ` are
+/// logits (a `linear` output layer), in the stable form PyTorch's
+/// `BCEWithLogitsLoss` uses: `ℓ = max(ŷ, 0) − ŷ·y + ln(1 + e^{−|ŷ|})`,
+/// `∂ℓ/∂ŷ = σ(ŷ) − y`. A [`Loss`], so it takes a mask and weights through
+/// [`Loss::evaluate`]; networks that end in `sigmoid` with `loss = bce`
+/// have this fused already.
+///
+/// ```
+/// use backprop::loss::{BceWithLogits, Loss, Reduction, Terms};
+///
+/// let mut grad = [[0.0; 2]];
+/// let loss = BceWithLogits.evaluate(&[[0.0, 0.0]], &[[1.0, 0.0]], Terms::new(Reduction::Sum), Some(&mut grad))?;
+/// assert!((loss - 2.0 * 2.0_f64.ln()).abs() < 1e-12);
+/// assert_eq!(grad, [[-0.5, 0.5]]);
+/// # Ok::<(), backprop::BatchError>(())
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct BceWithLogits;
+
 /// `1 / (batch_rows · n)`: the weight of one element in a mean over the batch and the outputs.
 #[inline]
 fn element_weight<T: Float>(batch_rows: usize, n: usize) -> T {
@@ -337,6 +383,18 @@ const ROW_GROUP: usize = 8;
 #[inline]
 fn binary_cross_entropy_with_logit<T: Float>(z: T, y: T) -> T {
     z.max(T::ZERO) - z * y + (-z.abs()).exp().ln_1p()
+}
+
+impl Loss for BceWithLogits {
+    #[inline]
+    fn element<T: Float>(&self, output: T, target: T) -> T {
+        binary_cross_entropy_with_logit(output, target)
+    }
+
+    #[inline]
+    fn element_gradient<T: Float>(&self, output: T, target: T) -> T {
+        sigmoid(output) - target
+    }
 }
 
 impl LogitLoss for SigmoidBinaryCrossEntropy {

@@ -82,9 +82,28 @@ pub enum BatchError {
         /// Rows of the other slice.
         rows: usize,
     },
+    /// A loss's outputs and another of its slices differ in length.
+    LossRows {
+        /// What the other slice holds (`"targets"`, `"mask"`, `"weights"`,
+        /// `"labels"`, `"gradient"`).
+        what: &'static str,
+        /// Rows of the outputs.
+        outputs: usize,
+        /// Rows of the other slice.
+        rows: usize,
+    },
+    /// A class label is not one of the classes.
+    Label {
+        /// Its row, from 0.
+        row: usize,
+        /// The label.
+        label: usize,
+        /// The number of classes.
+        classes: usize,
+    },
     /// A value is NaN or infinite.
     NonFinite {
-        /// Which rows hold it (`"input"` or `"target"`).
+        /// Which rows hold it (`"input"`, `"target"` or `"weights"`).
         what: &'static str,
         /// Its row, from 0.
         row: usize,
@@ -100,6 +119,23 @@ impl fmt::Display for BatchError {
             Self::RowMismatch { what, inputs, rows } => write!(
                 f,
                 "the batch has {inputs} input rows but {rows} {what} rows; give one row per sample"
+            ),
+            Self::LossRows {
+                what,
+                outputs,
+                rows,
+            } => write!(
+                f,
+                "the loss has {outputs} output rows but {rows} {what} rows; give one row per sample"
+            ),
+            Self::Label {
+                row,
+                label,
+                classes,
+            } => write!(
+                f,
+                "row {row} has label {label}, but there are {classes} classes (0 to {})",
+                classes - 1
             ),
             Self::NonFinite { what, row, column } => write!(
                 f,
