@@ -151,6 +151,7 @@ pub use backprop_runtime as runtime;
 #[cfg(feature = "std")]
 pub use backprop_runtime::io;
 pub use backprop_runtime::loss;
+pub use backprop_runtime::policy;
 pub use backprop_runtime::{
     ActivationKind, Adam, AdamW, BatchError, Float, Init, LossKind, Network, NoBuiltInLoss,
     Optimizer, Row, Sgd, Trace, TrainError, one_hot,

@@ -449,7 +449,7 @@ fn draw_uniform(rng: &mut dyn Rng, bound: f64, count: usize, put: &mut dyn FnMut
 /// and `r·sin θ` (an odd last value uses the cosine alone). Everything is
 /// computed in `f64` with [`libm`], so the values are the same on every
 /// platform.
-fn draw_normal(rng: &mut dyn Rng, std_dev: f64, count: usize, put: &mut dyn FnMut(f64)) {
+pub(crate) fn draw_normal(rng: &mut dyn Rng, std_dev: f64, count: usize, put: &mut dyn FnMut(f64)) {
     for first in (0..count).step_by(2) {
         // 1 − u lies in (0, 1], so the logarithm is finite.
         let radius = std_dev * libm::sqrt(-2.0 * libm::log(1.0 - unit_interval(rng)));
@@ -462,7 +462,7 @@ fn draw_normal(rng: &mut dyn Rng, std_dev: f64, count: usize, put: &mut dyn FnMu
 }
 
 /// A uniform draw from `[0, 1)` with 53 random bits.
-fn unit_interval(rng: &mut dyn Rng) -> f64 {
+pub(crate) fn unit_interval(rng: &mut dyn Rng) -> f64 {
     const SCALE: f64 = 1.0 / (1_u64 << 53) as f64;
     (rng.next_u64() >> 11) as f64 * SCALE
 }

@@ -41,6 +41,7 @@ mod network;
 pub mod objective;
 pub mod optim;
 pub mod params;
+pub mod policy;
 mod trace;
 
 pub use activation::{
