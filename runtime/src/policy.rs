@@ -76,7 +76,8 @@ const HALF_LN_TAU: f64 = 0.918_938_533_204_672_8;
 ///
 /// A logit of `−∞` masks its action: probability 0, never sampled, no
 /// share of the entropy. At least one logit must be finite, and none `+∞`
-/// or NaN; otherwise every value is NaN.
+/// or NaN; otherwise every value is NaN (and [`sample`](Self::sample) and
+/// [`greedy`](Self::greedy) return action 0).
 ///
 /// ```
 /// use backprop_runtime::policy::Categorical;
@@ -100,7 +101,7 @@ impl<T: Float, const N: usize> Categorical<T, N> {
     /// ```
     /// use backprop_runtime::policy::Categorical;
     ///
-    /// // Naive e^{50} / (e^{50} + e^{−50}) would be fine here, but e^{1000} is not.
+    /// // A softmax that does not shift by the maximum overflows at e^{1000}.
     /// let pi = Categorical::new(&[1000.0_f32, -1000.0]);
     /// assert_eq!(pi.log_probs(), &[0.0, -2000.0]);
     /// ```
@@ -219,8 +220,7 @@ impl<T: Float, const N: usize> Categorical<T, N> {
     /// ```
     /// use backprop_runtime::policy::Categorical;
     ///
-    /// // −50 and +50: the naive softmax's e^{−100} is still fine in f64,
-    /// // and its logarithm comes out exact either way.
+    /// // log π(1) = −100 − ln(1 + e^{−100}), which is −100 in f64.
     /// let pi = Categorical::new(&[50.0_f64, -50.0]);
     /// assert!((pi.log_prob(1) + 100.0).abs() < 1e-12);
     /// ```
