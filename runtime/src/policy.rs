@@ -27,8 +27,8 @@
 //! use backprop_runtime::policy::Categorical;
 //!
 //! backprop::network! {
-//!     /// A policy over three actions; its own loss is unused.
-//!     Policy = 4 -> tanh(16) -> linear(3); loss = mse
+//!     /// A policy over three actions, trained from its loss below.
+//!     Policy = 4 -> tanh(16) -> linear(3); loss = none
 //! }
 //!
 //! let mut policy = Policy::seeded(1);
@@ -647,7 +647,7 @@ impl<T: Float, const N: usize> SquashedGaussian<T, N> {
     ///
     /// backprop::network! {
     ///     /// A policy for one action in (−1, 1): outputs μ and log σ.
-    ///     Actor = 3 -> tanh(16) -> linear(2); loss = mse
+    ///     Actor = 3 -> tanh(16) -> linear(2); loss = none
     /// }
     ///
     /// let mut actor = Actor::seeded(5);
@@ -707,7 +707,7 @@ impl<T: Float, const N: usize> SquashedGaussian<T, N> {
     ///
     /// backprop::network! {
     ///     /// μ and log σ of one action, from a state of 3.
-    ///     Actor = 3 -> relu(16) -> linear(2); loss = mse
+    ///     Actor = 3 -> relu(16) -> linear(2); loss = none
     /// }
     /// backprop::network! {
     ///     /// Q of a state and an action.
