@@ -1,0 +1,28 @@
+//! What the reinforcement-learning examples share: the environment, the
+//! replay buffer, the learning curve, and uniform draws from the seeded
+//! generator.
+
+// Each example uses part of this module: the DQN agent the replay buffer,
+// the policy-gradient agent the categorical policy.
+#![allow(dead_code)]
+
+pub(crate) mod cartpole;
+pub(crate) mod curve;
+pub(crate) mod pending;
+pub(crate) mod replay;
+
+use backprop::runtime::rand_core::Rng;
+
+/// A uniform draw from `[0, 1)` with 53 random bits, as `init` draws.
+pub(crate) fn uniform<R: Rng + ?Sized>(rng: &mut R) -> f64 {
+    const SCALE: f64 = 1.0 / (1_u64 << 53) as f64;
+    (rng.next_u64() >> 11) as f64 * SCALE
+}
+
+/// A uniform draw from `0..n`, for `n > 0`.
+// The product lies in `[0, n)`: its integer part is a valid index.
+#[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+pub(crate) fn below<R: Rng + ?Sized>(rng: &mut R, n: usize) -> usize {
+    // `uniform < 1`, so the product is below `n`; `min` guards the rounding.
+    ((uniform(rng) * n as f64) as usize).min(n - 1)
+}
