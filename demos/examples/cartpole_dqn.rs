@@ -27,6 +27,7 @@ use std::error::Error;
 use std::process::ExitCode;
 
 use backprop::init::seeded_rng;
+use backprop::loss::{Huber, Loss, Reduction, Terms};
 use backprop::runtime::rand_core::Rng;
 use backprop::{Adam, Network, Optimizer};
 
@@ -34,14 +35,13 @@ mod rl;
 
 use rl::cartpole::{ACTIONS, CartPole, Observation};
 use rl::curve::Curve;
-use rl::pending::loss::{Huber, Loss, Reduction, Terms};
 use rl::pending::update::hard_update;
 use rl::replay::{Replay, Transition};
 
 backprop::network! {
     /// The scaled observation in, `Q(s, a)` for each of the two pushes out.
     /// The loss is computed outside the network, on the taken action only.
-    pub Q = 4 -> relu(64) -> relu(64) -> linear(2); loss = mse
+    pub Q = 4 -> relu(64) -> relu(64) -> linear(2); loss = none
 }
 
 /// The seed of the initial weights, the environment, the exploration and

@@ -25,18 +25,18 @@ use std::process::ExitCode;
 
 use backprop::data::shuffle;
 use backprop::init::seeded_rng;
+use backprop::policy::Categorical;
 use backprop::{Adam, Network, Optimizer};
 
 mod rl;
 
 use rl::cartpole::{ACTIONS, CartPole, Observation};
 use rl::curve::Curve;
-use rl::pending::policy::Categorical;
 
 backprop::network! {
     /// The observation in, the logits of the two pushes out. Its loss is
     /// computed outside the network, from the sampled actions.
-    pub Policy = 4 -> tanh(64) -> tanh(64) -> linear(2); loss = mse
+    pub Policy = 4 -> tanh(64) -> tanh(64) -> linear(2); loss = none
 }
 
 backprop::network! {

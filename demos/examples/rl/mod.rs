@@ -2,8 +2,8 @@
 //! replay buffer, the learning curve, and uniform draws from the seeded
 //! generator.
 
-// Each example uses part of this module: the DQN agent the replay buffer,
-// the policy-gradient agent the categorical policy.
+// Each example uses part of this module: only the DQN agent the replay
+// buffer and the target-network updates.
 #![allow(dead_code)]
 
 pub(crate) mod cartpole;
