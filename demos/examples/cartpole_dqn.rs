@@ -87,7 +87,7 @@ fn main() -> Result<ExitCode, Box<dyn Error>> {
     let mut curve = Curve::new("cartpole_dqn").goal(GOAL);
 
     let mut total_steps = 0;
-    let mut loss = f32::NAN;
+    let mut loss = None;
     while curve.episodes() < MAX_EPISODES && !curve.reached(GOAL) {
         let (mut cartpole, observation) = CartPole::reset(&mut rng);
         let mut state = scaled(observation);
@@ -114,7 +114,7 @@ fn main() -> Result<ExitCode, Box<dyn Error>> {
 
             if replay.len() >= WARMUP_STEPS && total_steps.is_multiple_of(LEARN_EVERY) {
                 adam.learning_rate = learning_rate(total_steps);
-                loss = learn(&mut online, &target, &mut adam, &replay, &mut rng)?;
+                loss = Some(learn(&mut online, &target, &mut adam, &replay, &mut rng)?);
             }
             if total_steps.is_multiple_of(TARGET_EVERY) {
                 hard_update(&mut target, &online);
@@ -126,7 +126,11 @@ fn main() -> Result<ExitCode, Box<dyn Error>> {
         curve.record(
             episode_return,
             steps,
-            format_args!("ε {:.3}  loss {loss:.5}", epsilon(total_steps)),
+            format_args!(
+                "ε {:.3}  loss {}",
+                epsilon(total_steps),
+                loss.map_or_else(|| "-".to_owned(), |l: f32| format!("{l:.5}"))
+            ),
         );
     }
     let solved = curve.reached(GOAL);

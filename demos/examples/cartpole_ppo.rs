@@ -2,9 +2,9 @@
 //! policy network gives the logits of a categorical distribution over the
 //! two pushes, and a value network estimates the return from a state.
 //!
-//! The agent plays `ROLLOUT` steps with its current policy, then computes
+//! The agent plays 1024 steps with its current policy, then computes
 //! each step's advantage `Â` with generalised advantage estimation (GAE,
-//! `γ = 0.99`, `λ = 0.95`) from the value network, and for `EPOCHS` passes
+//! `γ = 0.99`, `λ = 0.95`) from the value network, and for 10 passes
 //! over the rollout in shuffled batches of 64 ascends the clipped surrogate
 //! `min(ρ·Â, clip(ρ, 1 − ε, 1 + ε)·Â)`, `ρ = π(a|s) / π_old(a|s)`, plus an
 //! entropy bonus. Its gradient with respect to the logits is computed here,
@@ -103,7 +103,7 @@ fn main() -> Result<ExitCode, Box<dyn Error>> {
     let (mut episode_return, mut episode_steps) = (0.0, 0);
     let mut rollout = Vec::with_capacity(ROLLOUT);
     let mut updates = 0_u64;
-    let mut entropy = f32::NAN;
+    let mut entropy = None;
     'training: loop {
         rollout.clear();
         while rollout.len() < ROLLOUT {
@@ -129,7 +129,10 @@ fn main() -> Result<ExitCode, Box<dyn Error>> {
                 curve.record(
                     episode_return,
                     episode_steps,
-                    format_args!("updates {updates}  entropy {entropy:.3}"),
+                    format_args!(
+                        "updates {updates}  entropy {}",
+                        entropy.map_or_else(|| "-".to_owned(), |h: f32| format!("{h:.3}"))
+                    ),
                 );
                 if curve.reached(GOAL) || curve.episodes() >= MAX_EPISODES {
                     break 'training;
@@ -139,14 +142,14 @@ fn main() -> Result<ExitCode, Box<dyn Error>> {
             }
         }
         let targets = Targets::new(&value, &rollout, state)?;
-        entropy = update(
+        entropy = Some(update(
             &mut policy,
             &mut value,
             (&mut policy_adam, &mut value_adam),
             &rollout,
             &targets,
             (seed, updates),
-        );
+        ));
         updates += 1;
     }
     let solved = curve.reached(GOAL);
