@@ -79,6 +79,18 @@ impl CartPole {
         (cartpole, observation)
     }
 
+    /// An episode from a given state: cart position, cart velocity, pole
+    /// angle and pole angular velocity.
+    pub(crate) fn from_state([x, x_dot, theta, theta_dot]: [f64; 4]) -> Self {
+        Self {
+            x,
+            x_dot,
+            theta,
+            theta_dot,
+            steps: 0,
+        }
+    }
+
     /// One step of `TAU` seconds with the cart pushed by `action`.
     ///
     /// # Panics
