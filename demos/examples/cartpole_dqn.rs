@@ -72,12 +72,7 @@ const GOAL: f64 = 195.0;
 const MAX_EPISODES: usize = 1000;
 
 fn main() -> Result<ExitCode, Box<dyn Error>> {
-    let seed = match std::env::var("SEED") {
-        Ok(text) => text
-            .parse()
-            .map_err(|error| format!("SEED={text}: {error}"))?,
-        Err(_) => SEED,
-    };
+    let seed = rl::seed(SEED)?;
     println!("DQN on CartPole, seed {seed}: {} parameters", Q::PARAMS);
     let mut rng = seeded_rng(seed);
     let mut online = Q::seeded(seed);

@@ -81,12 +81,7 @@ struct Experience {
 }
 
 fn main() -> Result<ExitCode, Box<dyn Error>> {
-    let seed = match std::env::var("SEED") {
-        Ok(text) => text
-            .parse()
-            .map_err(|error| format!("SEED={text}: {error}"))?,
-        Err(_) => SEED,
-    };
+    let seed = rl::seed(SEED)?;
     println!(
         "PPO on CartPole, seed {seed}: {} policy and {} value parameters",
         Policy::PARAMS,

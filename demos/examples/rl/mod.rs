@@ -1,6 +1,6 @@
 //! What the reinforcement-learning examples share: the environment, the
-//! replay buffer, the learning curve, and uniform draws from the seeded
-//! generator.
+//! replay buffer, the learning curve, the seed, and uniform draws from the
+//! seeded generator.
 
 // Each example uses part of this module: only the DQN agent the replay
 // buffer and the target-network updates.
@@ -12,6 +12,24 @@ pub(crate) mod pending;
 pub(crate) mod replay;
 
 use backprop::runtime::rand_core::Rng;
+
+/// The seed the `SEED` environment variable gives, else `default`.
+///
+/// # Errors
+///
+/// If `SEED` is set but is not a number from 0 to 2⁶⁴ − 1.
+pub(crate) fn seed(default: u64) -> Result<u64, String> {
+    match std::env::var("SEED") {
+        Ok(text) => text
+            .parse()
+            .map_err(|error| format!("SEED={text} is not a seed: {error}")),
+        Err(std::env::VarError::NotPresent) => Ok(default),
+        Err(std::env::VarError::NotUnicode(text)) => Err(format!(
+            "SEED={} is not a seed: not Unicode",
+            text.to_string_lossy()
+        )),
+    }
+}
 
 /// A uniform draw from `[0, 1)` with 53 random bits, as `init` draws.
 pub(crate) fn uniform<R: Rng + ?Sized>(rng: &mut R) -> f64 {
