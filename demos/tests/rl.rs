@@ -1,6 +1,7 @@
 //! The RL examples' shared code: `CartPole` replays episodes recorded from
-//! Gymnasium (`tools/cartpole_fixtures.py`), and the replay buffer keeps
-//! the newest transitions and samples reproducibly.
+//! Gymnasium (`tools/cartpole_fixtures.py`), the replay buffer keeps the
+//! newest transitions and samples reproducibly, and the learning curve
+//! counts a task solved on the mean of the last 100 episodes only.
 
 // Exact comparisons: a reward of exactly 1, the same seed giving the same draws.
 #![allow(clippy::float_cmp)]
@@ -11,6 +12,7 @@ mod rl;
 use std::path::Path;
 
 use rl::cartpole::CartPole;
+use rl::curve::Curve;
 use rl::replay::{Replay, Transition};
 use serde_json::Value;
 
@@ -143,4 +145,30 @@ fn replay_buffer_samples_every_stored_index_reproducibly() {
     let draw = |seed| replay.sample::<64, _>(&mut backprop::init::seeded_rng(seed));
     assert_eq!(draw(4), draw(4));
     assert_ne!(draw(4), draw(5));
+}
+
+#[test]
+fn curve_is_solved_only_by_the_mean_of_the_last_hundred_episodes() {
+    let mut curve = Curve::new("test");
+    // 99 perfect episodes are not yet 100.
+    for _ in 0..99 {
+        curve.record(200.0, 200, "");
+    }
+    assert!(!curve.reached(195.0));
+    assert_eq!(curve.recent_mean(), 200.0);
+    // One bad episode: the mean of all 100 is 198.1.
+    curve.record(10.0, 10, "");
+    assert!((curve.recent_mean() - 198.1).abs() < 1e-9);
+    assert!(curve.reached(195.0) && !curve.reached(199.0));
+    // 50 more bad ones push the first 50 perfect ones out of the window.
+    for _ in 0..50 {
+        curve.record(10.0, 10, "");
+    }
+    assert_eq!(curve.episodes(), 150);
+    assert!((curve.recent_mean() - (49.0 * 200.0 + 51.0 * 10.0) / 100.0).abs() < 1e-9);
+    assert!(!curve.reached(195.0));
+    assert!(
+        (curve.best_mean() - 198.1).abs() < 1e-9,
+        "the best window is the first"
+    );
 }
