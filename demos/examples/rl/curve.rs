@@ -1,6 +1,6 @@
 //! The learning curve of an agent: every episode's return and the mean of
-//! the last [`WINDOW`], a progress line every few episodes, a PNG chart of
-//! both, and the last line, `solved: …` or `not solved: …`, with an exit
+//! the last [`WINDOW`] (or [`Curve::window`]), a progress line every few
+//! episodes, a PNG chart of both, and the last line, `solved: …` or `not solved: …`, with an exit
 //! code a check can read.
 
 use std::error::Error;
@@ -12,7 +12,8 @@ use std::time::Instant;
 use plotters::prelude::*;
 use plotters::style::{FontStyle, register_font};
 
-/// Episodes in the running mean that decides whether a task is solved.
+/// Episodes in the running mean that decides whether a task is solved,
+/// unless [`Curve::window`] sets another number.
 pub(crate) const WINDOW: usize = 100;
 
 /// Episode returns of one run, from its start.
@@ -23,6 +24,8 @@ pub(crate) struct Curve {
     steps: usize,
     started: Instant,
     report_every: usize,
+    /// Episodes in the running mean.
+    window: usize,
     /// The return a task counts as solved at, drawn as a line.
     goal: Option<f64>,
 }
@@ -41,6 +44,7 @@ impl Curve {
             steps: 0,
             started: Instant::now(),
             report_every: 20,
+            window: WINDOW,
             goal: None,
         }
     }
@@ -49,6 +53,15 @@ impl Curve {
     pub(crate) fn goal(self, goal: f64) -> Self {
         Self {
             goal: Some(goal),
+            ..self
+        }
+    }
+
+    /// Counts a task as solved by the mean of the last `episodes` episodes
+    /// ([`WINDOW`] by default).
+    pub(crate) fn window(self, episodes: usize) -> Self {
+        Self {
+            window: episodes.max(1),
             ..self
         }
     }
@@ -63,7 +76,7 @@ impl Curve {
 
     /// Records an episode of `steps` environment steps; every few episodes
     /// prints a progress line that ends with `detail` (the exploration
-    /// rate, a loss, …). Returns the mean of the last [`WINDOW`] returns.
+    /// rate, a loss, …). Returns the mean of the last `window` returns.
     pub(crate) fn record(
         &mut self,
         episode_return: f64,
@@ -79,15 +92,15 @@ impl Curve {
                 self.returns.len(),
                 self.steps,
                 self.steps_per_second(),
-                self.returns.len().min(WINDOW),
+                self.returns.len().min(self.window),
             );
         }
         mean
     }
 
-    /// The mean return of the last [`WINDOW`] episodes (or of all, if fewer).
+    /// The mean return of the last `window` episodes (or of all, if fewer).
     pub(crate) fn recent_mean(&self) -> f64 {
-        let recent = &self.returns[self.returns.len().saturating_sub(WINDOW)..];
+        let recent = &self.returns[self.returns.len().saturating_sub(self.window)..];
         if recent.is_empty() {
             0.0
         } else {
@@ -95,10 +108,10 @@ impl Curve {
         }
     }
 
-    /// The largest mean return of [`WINDOW`] consecutive episodes so far
+    /// The largest mean return of `window` consecutive episodes so far
     /// (of all of them, if fewer).
     pub(crate) fn best_mean(&self) -> f64 {
-        let window = WINDOW.min(self.returns.len());
+        let window = self.window.min(self.returns.len());
         if window == 0 {
             return 0.0;
         }
@@ -113,10 +126,10 @@ impl Curve {
         self.returns.len()
     }
 
-    /// At least [`WINDOW`] episodes recorded, and the last [`WINDOW`] of
+    /// At least `window` episodes recorded, and the last `window` of
     /// them have a mean return of `goal` or more.
     pub(crate) fn reached(&self, goal: f64) -> bool {
-        self.returns.len() >= WINDOW && self.recent_mean() >= goal
+        self.returns.len() >= self.window && self.recent_mean() >= goal
     }
 
     /// Environment steps per second of wall time since the start.
@@ -145,7 +158,7 @@ impl Curve {
         let summary = format!(
             "mean return {:.1} over the last {} of {} episodes ({} steps, {steps_per_second:.0} steps/s) in {seconds:.1} s",
             self.recent_mean(),
-            self.returns.len().min(WINDOW),
+            self.returns.len().min(self.window),
             self.returns.len(),
             self.steps,
         );
@@ -155,7 +168,7 @@ impl Curve {
         } else {
             println!(
                 "not solved: {summary}; the best mean of {} consecutive episodes was {:.1}",
-                self.returns.len().min(WINDOW),
+                self.returns.len().min(self.window),
                 self.best_mean()
             );
             Ok(ExitCode::FAILURE)
@@ -212,12 +225,12 @@ impl Curve {
             .label("episode return")
             .legend(move |(x, y)| PathElement::new([(x, y), (x + 20, y)], light.stroke_width(1)));
         let means = (1..=self.returns.len()).map(|end| {
-            let window = &self.returns[end.saturating_sub(WINDOW)..end];
+            let window = &self.returns[end.saturating_sub(self.window)..end];
             (end, window.iter().sum::<f64>() / window.len() as f64)
         });
         chart
             .draw_series(LineSeries::new(means, RED.stroke_width(3)))?
-            .label(format!("mean of the last {WINDOW}"))
+            .label(format!("mean of the last {}", self.window))
             .legend(|(x, y)| PathElement::new([(x, y), (x + 20, y)], RED.stroke_width(3)));
         if let Some(goal) = self.goal {
             let line = BLACK.mix(0.6);
