@@ -2,13 +2,14 @@
 //! replay buffer, the learning curve, the seed, and uniform draws from the
 //! seeded generator.
 
-// Each example uses part of this module: only the DQN agent the replay
-// buffer and the target-network updates.
+// Each example uses part of this module: the DQN agent the replay buffer
+// and the target-network updates, the DDPG agent the pendulum.
 #![allow(dead_code)]
 
 pub(crate) mod cartpole;
 pub(crate) mod curve;
 pub(crate) mod pending;
+pub(crate) mod pendulum;
 pub(crate) mod replay;
 
 use backprop::runtime::rand_core::Rng;

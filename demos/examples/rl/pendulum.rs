@@ -12,6 +12,8 @@ use std::f64::consts::PI;
 
 use backprop::runtime::rand_core::Rng;
 
+use super::uniform;
+
 /// The largest torque the motor gives, either way.
 pub(crate) const MAX_TORQUE: f32 = 2.0;
 /// Steps of an episode: it is cut off here, it never ends by itself.
@@ -48,14 +50,21 @@ impl Pendulum {
     }
 
     /// What the agent sees of the state.
+    // The networks compute in `f32`; the state stays `f64`.
+    #[allow(clippy::cast_possible_truncation)]
     pub(crate) fn observe(&self) -> Observation {
-        [self.angle.cos() as f32, self.angle.sin() as f32, self.speed as f32]
+        [
+            self.angle.cos() as f32,
+            self.angle.sin() as f32,
+            self.speed as f32,
+        ]
     }
 
     /// Applies the torque `torque` (clipped to ±[`MAX_TORQUE`]) for one
     /// step and returns the reward, which is that of the state before the
     /// step, as in Gymnasium. The speed is updated first and the angle
     /// moves with the new speed (semi-implicit Euler).
+    #[allow(clippy::cast_possible_truncation)]
     pub(crate) fn step(&mut self, torque: f32) -> f32 {
         let torque = f64::from(torque.clamp(-MAX_TORQUE, MAX_TORQUE));
         let angle = normalize_angle(self.angle);
@@ -68,20 +77,14 @@ impl Pendulum {
     }
 }
 
+/// A torque drawn uniformly from `[−MAX_TORQUE, MAX_TORQUE]`, as a sample
+/// of Gymnasium's action space.
+#[allow(clippy::cast_possible_truncation)]
+pub(crate) fn random_torque<R: Rng + ?Sized>(rng: &mut R) -> f32 {
+    MAX_TORQUE * (2.0 * uniform(rng) - 1.0) as f32
+}
+
 /// `angle` moved into `[−π, π)` by whole turns.
 fn normalize_angle(angle: f64) -> f64 {
     (angle + PI).rem_euclid(2.0 * PI) - PI
-}
-
-/// A uniform draw from `[0, 1)` with 53 random bits.
-pub(crate) fn uniform<R: Rng + ?Sized>(rng: &mut R) -> f64 {
-    const SCALE: f64 = 1.0 / (1_u64 << 53) as f64;
-    (rng.next_u64() >> 11) as f64 * SCALE
-}
-
-/// A draw from the standard normal distribution (Box–Muller).
-pub(crate) fn standard_normal<R: Rng + ?Sized>(rng: &mut R) -> f64 {
-    // `1 − u` lies in `(0, 1]`, so its logarithm is finite.
-    let radius = (-2.0 * (1.0 - uniform(rng)).ln()).sqrt();
-    radius * (2.0 * PI * uniform(rng)).cos()
 }
