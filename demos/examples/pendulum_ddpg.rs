@@ -1,16 +1,16 @@
 //! Deep deterministic policy gradient (DDPG) swings a pendulum up and
 //! balances it (Gymnasium's `Pendulum-v1`).
 //!
-//! The critic `Q(s, a)` learns the return of taking torque `a` in state
-//! `s`, from replayed transitions and slowly following target networks.
-//! The actor `μ(s)` is trained to pick the torque the critic values most:
-//! its loss is `−mean Q(s, μ(s))`, whose gradient with respect to the
-//! actor's output is `−∂Q/∂a / B`. The critic provides `∂Q/∂a` as part of
-//! its input gradient: `critic.backward(&[s, a], &ones)` backpropagates
-//! `∂L/∂Q = 1` down to `∂Q/∂[s, a]`, whose last column is `∂Q/∂a`. Negated,
-//! averaged and multiplied by the torque scale, it is the gradient
-//! supplied to the actor's own backward pass, `actor.trace(&s)` then
-//! `backward_into`. Neither network's built-in loss is used for this.
+//! The critic `Q(s, a)` learns, with its built-in `mse` loss, the
+//! discounted return of torque `a` in state `s` from replayed transitions,
+//! against slowly following target networks. The actor `μ(s)` learns the
+//! torque the critic values most: its loss `L = −mean Q(s, μ(s))` has the
+//! gradient `∂L/∂μ = −(1/B)·∂Q/∂a` at its output, and the critic supplies
+//! `∂Q/∂a` as part of its input gradient: `critic.backward(&[s, μ(s)],
+//! &ones)` backpropagates `∂Q/∂Q = 1` down to `∂Q/∂[s, a]`, whose last
+//! column is `∂Q/∂a`. Negated and averaged, that column is the `∂L/∂Ŷ` the
+//! actor's own backward pass starts from (`actor.trace(&s)`, then
+//! `backward_into`); the actor has no loss of its own (`loss = none`).
 //!
 //! Run with `cargo run --release --example pendulum_ddpg [OUTPUT_DIRECTORY]`
 //! (the seed from the environment variable `SEED`, if set). Prints progress,
@@ -40,8 +40,8 @@ backprop::network! {
 }
 
 backprop::network! {
-    /// The critic: the state and the torque in, the expected discounted
-    /// return out.
+    /// The critic: the state and the torque (as a fraction of the largest)
+    /// in, the expected discounted return out.
     pub Critic = 4 -> relu(64) -> relu(64) -> linear(1); loss = mse
 }
 
