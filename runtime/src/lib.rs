@@ -43,6 +43,7 @@ pub mod optim;
 pub mod params;
 pub mod policy;
 mod trace;
+pub mod update;
 
 pub use activation::{
     Activation, Elu, Gelu, LeakyRelu, Linear, Relu, Sigmoid, Silu, Softplus, Tanh,
