@@ -152,6 +152,7 @@ pub use backprop_runtime as runtime;
 pub use backprop_runtime::io;
 pub use backprop_runtime::loss;
 pub use backprop_runtime::policy;
+pub use backprop_runtime::schedule;
 pub use backprop_runtime::update;
 pub use backprop_runtime::{
     ActivationKind, Adam, AdamW, BatchError, Float, Init, LossKind, Network, NoBuiltInLoss,

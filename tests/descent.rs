@@ -44,6 +44,14 @@ impl<T: Float> Optimizer<T> for Stored {
             *p -= rate * g;
         }
     }
+
+    fn learning_rate(&self) -> f64 {
+        self.0
+    }
+
+    fn set_learning_rate(&mut self, rate: f64) {
+        self.0 = rate;
+    }
 }
 
 /// Deterministic rows in `[-1, 1)`.

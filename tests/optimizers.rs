@@ -32,6 +32,9 @@ struct Fixture {
     y: Vec<Vec<f64>>,
     #[serde(default)]
     losses: Vec<f64>,
+    /// The learning rate of every step, for the fixtures that change it.
+    #[serde(default)]
+    rates: Vec<f64>,
 }
 
 /// Every option PyTorch ran with, defaults included.
@@ -70,6 +73,7 @@ const ADAM_CASES: [&str; 5] = [
 ];
 const ADAMW_CASES: [&str; 3] = ["adamw", "adamw_options", "adamw_amsgrad"];
 const NETWORK_CASES: [&str; 1] = ["network_seed_adam"];
+const RATE_CASES: [&str; 3] = ["sgd_momentum_rates", "adam_rates", "adamw_rates"];
 
 fn fixture_dir() -> String {
     format!("{}/tests/fixtures/optimizers", env!("CARGO_MANIFEST_DIR"))
@@ -143,6 +147,10 @@ fn replay(name: &str, fixture: &Fixture, optimizer: &mut dyn Optimizer<f64>) -> 
     let mut params = fixture.params.clone();
     let mut worst = 0.0_f64;
     for (step, (grad, expected)) in fixture.grads.iter().zip(&fixture.steps).enumerate() {
+        if let Some(&rate) = fixture.rates.get(step) {
+            optimizer.set_learning_rate(rate);
+            assert_eq!(optimizer.learning_rate(), rate);
+        }
         optimizer.step(&mut params, grad);
         let error = worst_relative_error(&params, expected);
         assert!(
@@ -237,13 +245,96 @@ fn every_fixture_is_checked() {
         })
         .collect();
     found.sort();
-    let mut checked: Vec<String> = [&SGD_CASES[..], &ADAM_CASES, &ADAMW_CASES, &NETWORK_CASES]
-        .concat()
-        .into_iter()
-        .map(String::from)
-        .collect();
+    let mut checked: Vec<String> = [
+        &SGD_CASES[..],
+        &ADAM_CASES,
+        &ADAMW_CASES,
+        &NETWORK_CASES,
+        &RATE_CASES,
+    ]
+    .concat()
+    .into_iter()
+    .map(String::from)
+    .collect();
     checked.sort();
     assert_eq!(found, checked);
+}
+
+/// A rate set between steps takes effect on the next step and keeps the
+/// momentum and the moments, as writing `param_groups[0]["lr"]` does.
+#[test]
+fn changed_learning_rates_match_pytorch() {
+    for name in RATE_CASES {
+        let fixture = load(name);
+        assert_eq!(fixture.rates.len(), 3, "{name}: a rate per step");
+        assert_eq!(fixture.rates[0], fixture.options.lr, "{name}");
+        matches_pytorch(name);
+    }
+}
+
+/// Without the changed rates, the rate fixtures would not match: they test them.
+#[test]
+fn rate_fixtures_need_the_changed_rates() {
+    for name in RATE_CASES {
+        let mut fixture = load(name);
+        fixture.rates.clear();
+        let mut params = fixture.params.clone();
+        let mut optimizer = optimizer(&fixture);
+        let mut worst = 0.0_f64;
+        for (grad, expected) in fixture.grads.iter().zip(&fixture.steps) {
+            optimizer.step(&mut params, grad);
+            worst = worst.max(worst_relative_error(&params, expected));
+        }
+        assert!(
+            worst > 1e-6,
+            "{name}: the first rate alone is within {worst:e}"
+        );
+    }
+}
+
+backprop::network! {
+    /// The seed network, in f32, for the fused plain-SGD step.
+    Seed = 2 -> sigmoid(3) -> linear(1); loss = mse
+}
+
+/// `train_step` with plain `Sgd` applies the rate inside the backward pass
+/// (`plain_learning_rate`); a rate set afterwards must reach it.
+#[test]
+fn fused_plain_sgd_follows_a_changed_learning_rate() {
+    let (x, y) = ([[0.0, 1.0], [1.0, 1.0]], [[1.0], [0.0]]);
+    let mut sgd = Sgd::new(0.5);
+    sgd.set_learning_rate(0.125);
+    assert_eq!(Optimizer::<f32>::plain_learning_rate(&sgd), Some(0.125));
+    let mut net = Seed::seeded(3);
+    let (_, grad) = net.gradients(&x, &y);
+    let expected: Vec<f32> = net
+        .params()
+        .iter()
+        .zip(grad.params())
+        .map(|(p, g)| p - 0.125 * g)
+        .collect();
+    net.train_step(&x, &y, &mut sgd);
+    for (ours, theirs) in net.params().iter().zip(&expected) {
+        assert!(
+            (ours - theirs).abs() <= 1e-6 * theirs.abs().max(1.0),
+            "{ours} vs {theirs}"
+        );
+    }
+    // A momentum turns the fused path off, whatever the rate.
+    let sgd = Sgd::<Vec<f32>>::new(0.1).momentum(0.9);
+    assert_eq!(Optimizer::<f32>::plain_learning_rate(&sgd), None);
+}
+
+#[test]
+fn set_learning_rate_refuses_a_negative_or_nan_rate_and_keeps_the_old_one() {
+    for rate in [-1e-3, f64::NAN] {
+        let mut adam = Adam::<Vec<f64>>::new(1e-3);
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            adam.set_learning_rate(rate);
+        }));
+        assert!(result.is_err(), "{rate} was accepted");
+        assert_eq!(Optimizer::<f64>::learning_rate(&adam), 1e-3);
+    }
 }
 
 /// The same steps with the state in arrays and in a borrowed buffer: every

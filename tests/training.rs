@@ -123,6 +123,14 @@ fn train_step_works_with_a_custom_optimizer() {
                 *p -= self.0 * g.signum();
             }
         }
+
+        fn learning_rate(&self) -> f64 {
+            self.0
+        }
+
+        fn set_learning_rate(&mut self, rate: f64) {
+            self.0 = rate;
+        }
     }
 
     let mut net = Xor64::seeded(2);

@@ -6,7 +6,8 @@ tests/optimizers.rs.
 Each case starts from the same parameters and feeds the same three
 gradients; the file records the options, the parameters, the gradients and
 the parameters after every step; Adam and AdamW run with `amsgrad=True`
-too. One more case, `network_seed_adam`, trains the seed network
+too. The `*_rates` cases change the learning rate before every step, as
+a scheduler does. One more case, `network_seed_adam`, trains the seed network
 (2 -> sigmoid(3) -> linear(1), mse) for three Adam steps, so the gradients
 there come from the network itself. The tests read these
 files and need no Python. To regenerate (PyTorch 2.x, CPU is enough):
@@ -68,6 +69,16 @@ CASES = {
     "adamw_amsgrad": (torch.optim.AdamW, {"lr": 0.02, "betas": (0.8, 0.5), "amsgrad": True}),
 }
 
+# Cases whose learning rate changes between steps, as a scheduler changes
+# it (`param_groups[0]["lr"] = rate` before each step); the momentum and
+# the moments carry on.
+RATE_CASES = {
+    "sgd_momentum_rates": (torch.optim.SGD, {"lr": 0.1, "momentum": 0.9}, [0.1, 0.02, 0.05]),
+    "adam_rates": (torch.optim.Adam, {"lr": 0.05}, [0.05, 0.01, 0.2]),
+    # AdamW's decay uses the rate of its own step, 1 - lr·λ.
+    "adamw_rates": (torch.optim.AdamW, {"lr": 0.03, "weight_decay": 0.2}, [0.03, 0.3, 0.001]),
+}
+
 # The seed of the network case, apart from the cases' own.
 NETWORK_SEED = 13
 
@@ -96,26 +107,32 @@ def gradients(generator):
     return rows
 
 
-def case(name, cls, kwargs, seed):
+def case(name, cls, kwargs, seed, rates=None):
     generator = torch.Generator().manual_seed(seed)
     param = parameters().requires_grad_(True)
     initial = param.detach().clone()
     optimizer = cls([param], foreach=False, **kwargs)
+    recorded_options = options(cls, kwargs)
     grads = gradients(generator)
     steps = []
-    for grad in grads:
+    for step, grad in enumerate(grads):
+        if rates is not None:
+            optimizer.param_groups[0]["lr"] = rates[step]
         param.grad = grad.clone()
         optimizer.step()
         steps.append(param.detach().tolist())
-    return {
+    data = {
         "name": name,
         "torch": torch.__version__,
         "optimizer": cls.__name__,
-        "options": options(cls, kwargs),
+        "options": recorded_options,
         "params": initial.tolist(),
         "grads": grads.tolist(),
         "steps": steps,
     }
+    if rates is not None:
+        data["rates"] = rates
+    return data
 
 
 def network_case(seed):
@@ -168,6 +185,9 @@ def main():
     OUT.mkdir(parents=True, exist_ok=True)
     fixtures = [case(name, cls, kwargs, seed) for seed, (name, (cls, kwargs)) in enumerate(CASES.items())]
     fixtures.append(network_case(NETWORK_SEED))
+    first_seed = len(CASES)
+    for seed, (name, (cls, kwargs, rates)) in enumerate(RATE_CASES.items(), start=first_seed):
+        fixtures.append(case(name, cls, kwargs, seed, rates))
     for data in fixtures:
         (OUT / f"{data['name']}.json").write_text(json.dumps(data, indent=1) + "\n")
         print(f"{data['name']}: {data['steps'][-1][:3]}")

@@ -42,6 +42,7 @@ pub mod objective;
 pub mod optim;
 pub mod params;
 pub mod policy;
+pub mod schedule;
 mod trace;
 pub mod update;
 

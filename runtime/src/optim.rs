@@ -49,6 +49,48 @@ pub trait Optimizer<T: Float> {
     fn plain_learning_rate(&self) -> Option<T> {
         None
     }
+
+    /// The learning rate `η` the next step uses (PyTorch's
+    /// `param_groups[0]["lr"]`).
+    ///
+    /// ```
+    /// use backprop_runtime::{Adam, Optimizer};
+    ///
+    /// let adam = Adam::<Vec<f32>>::new(3e-4);
+    /// assert_eq!(adam.learning_rate(), 3e-4);
+    /// ```
+    fn learning_rate(&self) -> f64;
+
+    /// Sets the learning rate of the steps to come, keeping every other
+    /// option and all state (momentum, moments, the step count), as a
+    /// PyTorch scheduler does when it writes `param_groups[i]["lr"]`. A
+    /// [`Schedule`](crate::schedule::Schedule) gives the rate for each
+    /// step or epoch:
+    ///
+    /// ```
+    /// use backprop_runtime::schedule::{Schedule, Step};
+    /// use backprop_runtime::{Optimizer, Sgd};
+    ///
+    /// let schedule = Step { base: 0.1, step_size: 2, gamma: 0.5 };
+    /// let mut sgd = Sgd::new(schedule.learning_rate(0)).momentum(0.9);
+    /// let mut params = [1.0_f64];
+    /// for epoch in 0..4 {
+    ///     sgd.set_learning_rate(schedule.learning_rate(epoch));
+    ///     sgd.step(&mut params, &[1.0]);
+    /// }
+    /// assert_eq!(Optimizer::<f64>::learning_rate(&sgd), 0.05);
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// If `rate` is negative or NaN, as the constructors do; the
+    /// optimizer is left as it was.
+    fn set_learning_rate(&mut self, rate: f64);
+}
+
+/// The check of every constructor and of [`Optimizer::set_learning_rate`].
+const fn check_learning_rate(rate: f64) {
+    assert!(rate >= 0.0, "the learning rate must be zero or positive");
 }
 
 /// Where an optimizer keeps one value of state per parameter: a momentum
@@ -217,10 +259,7 @@ impl<S> Sgd<S> {
     /// [`StateStorage::values`]).
     #[must_use]
     pub const fn with_state(learning_rate: f64, velocity: S) -> Self {
-        assert!(
-            learning_rate >= 0.0,
-            "the learning rate must be zero or positive"
-        );
+        check_learning_rate(learning_rate);
         Self {
             learning_rate,
             momentum: 0.0,
@@ -332,6 +371,15 @@ impl<T: Float, S: StateStorage<T>> Optimizer<T> for Sgd<S> {
     #[inline]
     fn plain_learning_rate(&self) -> Option<T> {
         self.is_plain().then(|| T::from_f64(self.learning_rate))
+    }
+
+    fn learning_rate(&self) -> f64 {
+        self.learning_rate
+    }
+
+    fn set_learning_rate(&mut self, rate: f64) {
+        check_learning_rate(rate);
+        self.learning_rate = rate;
     }
 }
 
@@ -706,10 +754,7 @@ impl<S> Adam<S> {
     /// (see [`StateStorage::values`]).
     #[must_use]
     pub const fn with_state(learning_rate: f64, first: S, second: S) -> Self {
-        assert!(
-            learning_rate >= 0.0,
-            "the learning rate must be zero or positive"
-        );
+        check_learning_rate(learning_rate);
         Self {
             learning_rate,
             betas: (0.9, 0.999),
@@ -907,10 +952,7 @@ impl<S> AdamW<S> {
     /// (see [`StateStorage::values`]).
     #[must_use]
     pub const fn with_state(learning_rate: f64, first: S, second: S) -> Self {
-        assert!(
-            learning_rate >= 0.0,
-            "the learning rate must be zero or positive"
-        );
+        check_learning_rate(learning_rate);
         Self {
             learning_rate,
             betas: (0.9, 0.999),
@@ -1069,6 +1111,15 @@ impl<T: Float, S: StateStorage<T>> Optimizer<T> for Adam<S> {
             WeightDecay::L2(self.weight_decay),
         );
     }
+
+    fn learning_rate(&self) -> f64 {
+        self.learning_rate
+    }
+
+    fn set_learning_rate(&mut self, rate: f64) {
+        check_learning_rate(rate);
+        self.learning_rate = rate;
+    }
 }
 
 impl<T: Float, S: StateStorage<T>> Optimizer<T> for AdamW<S> {
@@ -1082,5 +1133,14 @@ impl<T: Float, S: StateStorage<T>> Optimizer<T> for AdamW<S> {
             self.epsilon,
             WeightDecay::Decoupled(self.weight_decay),
         );
+    }
+
+    fn learning_rate(&self) -> f64 {
+        self.learning_rate
+    }
+
+    fn set_learning_rate(&mut self, rate: f64) {
+        check_learning_rate(rate);
+        self.learning_rate = rate;
     }
 }
