@@ -1,5 +1,6 @@
 //! Random initialisation of weights: Glorot (Xavier) and He (Kaiming),
-//! uniform or normal, and PyTorch's `nn.Linear` default.
+//! uniform or normal, PyTorch's `nn.Linear` default, and orthogonal
+//! matrices (`orthogonal`, with the `alloc` feature).
 //!
 //! A generated network's `new(&mut rng)` draws each layer with the scheme
 //! its activation calls for ([`Init::for_activation`]) unless the network
@@ -425,6 +426,182 @@ pub fn initialize_layers<N: Network, R: Rng + ?Sized>(
 ) {
     let put = &mut writer(network.params_mut());
     draw_network(N::WIDTHS, &mut scheme, &mut rng, put);
+}
+
+/// Redraws every weight matrix of `network` as `torch.nn.init.orthogonal_`
+/// draws it, scaled by that layer's gain, and sets every bias to zero: the
+/// initialisation of PPO, A2C and DQN implementations (`CleanRL`'s
+/// `layer_init`, Stable-Baselines3's `ortho_init`), typically with gain
+/// `√2` for hidden layers, `0.01` for a policy's output and `1` for a
+/// value head.
+///
+/// For each layer, in PyTorch's `[out, in]` orientation as
+/// `orthogonal_` works: a matrix of standard normal draws (row by row, from
+/// `rng`, as [`Init::HeNormal`] draws), transposed if it has fewer rows
+/// than columns; its QR decomposition by Householder reflections in `f64`;
+/// `Q` with each column multiplied by the sign of `R`'s diagonal element,
+/// which makes it the unique one and uniformly distributed; transposed
+/// back; times the gain. So a layer with `fan_out ≥ fan_in` has
+/// orthonormal rows in backprop's `fan_in × fan_out` layout (`W·Wᵀ =
+/// gain²·I`), a narrower one orthonormal columns (`Wᵀ·W = gain²·I`). The
+/// values are not PyTorch's, whose generator differs; a seed gives the
+/// same weights on every platform.
+///
+/// The biases are zero, as RL code follows `orthogonal_(weight, gain)` with
+/// `constant_(bias, 0)`.
+///
+/// ```
+/// use backprop::init::{orthogonal, seeded_rng};
+/// use backprop::Network;
+///
+/// backprop::network! {
+///     /// A PPO policy: 4 observations in, the logits of 2 actions out.
+///     Policy = 4 -> tanh(16) -> tanh(16) -> linear(2); loss = none; float = f64
+/// }
+///
+/// let mut policy = Policy::zeros();
+/// let sqrt2 = 2f64.sqrt();
+/// orthogonal(&mut policy, &[sqrt2, sqrt2, 0.01], &mut seeded_rng(1));
+/// assert!(policy.b1().iter().all(|&b| b == 0.0));
+/// // W¹ is 4 × 16: its rows are orthogonal, each of length √2.
+/// let w1 = policy.w1();
+/// let dot = |a: &[f64; 16], b: &[f64; 16]| a.iter().zip(b).map(|(x, y)| x * y).sum::<f64>();
+/// assert!((dot(&w1[0], &w1[0]) - 2.0).abs() < 1e-12);
+/// assert!(dot(&w1[0], &w1[1]).abs() < 1e-12);
+/// ```
+///
+/// Needs the `alloc` feature: the decomposition works on an `f64` copy of
+/// each layer, whose size the network's widths give only at run time. One
+/// buffer, for the largest layer, is allocated per call.
+///
+/// # Panics
+///
+/// Unless `gains` holds one finite gain per layer ([`Network::LAYERS`]),
+/// before any parameter changes.
+#[cfg(feature = "alloc")]
+pub fn orthogonal<N: Network, R: Rng + ?Sized>(network: &mut N, gains: &[f64], mut rng: &mut R) {
+    check_gains(N::LAYERS, gains);
+    let put = &mut writer(network.params_mut());
+    draw_orthogonal(N::WIDTHS, gains, &mut rng, put);
+}
+
+/// [`orthogonal`]'s check of its gains.
+#[cfg(feature = "alloc")]
+fn check_gains(layers: usize, gains: &[f64]) {
+    assert!(
+        gains.len() == layers,
+        "orthogonal needs one gain per layer: the network has {layers} layers, \
+         but {} gains were given",
+        gains.len()
+    );
+    if let Some(l) = gains.iter().position(|gain| !gain.is_finite()) {
+        panic!(
+            "orthogonal's gains must be finite; layer {}'s is {}",
+            l + 1,
+            gains[l]
+        );
+    }
+}
+
+/// [`orthogonal`]'s draws for layers of these `widths`, each value given
+/// to `put` in the order of [`Network::params`]; compiled once, here.
+#[cfg(feature = "alloc")]
+fn draw_orthogonal(widths: &[usize], gains: &[f64], rng: &mut dyn Rng, put: &mut dyn FnMut(f64)) {
+    let largest = widths.windows(2).map(|w| w[0] * w[1]).max().unwrap_or(0);
+    let widest = widths.iter().copied().max().unwrap_or(0);
+    let mut scratch = alloc::vec![0.0; 2 * largest + widest];
+    for (fans, &gain) in widths.windows(2).zip(gains) {
+        let (fan_in, fan_out) = (fans[0], fans[1]);
+        // PyTorch's weight is `rows × cols` = `fan_out × fan_in`; the QR
+        // is of the taller of it and its transpose, `m × n` with `m ≥ n`.
+        let (rows, cols) = (fan_out, fan_in);
+        let transposed = rows < cols;
+        let (m, n) = if transposed {
+            (cols, rows)
+        } else {
+            (rows, cols)
+        };
+        let (a, rest) = scratch.split_at_mut(m * n);
+        let (q, rest) = rest.split_at_mut(m * n);
+        let diagonal = &mut rest[..n];
+        let mut next = 0;
+        draw_normal(rng, 1.0, rows * cols, &mut |value| {
+            let (r, c) = (next / cols, next % cols);
+            a[if transposed { c * n + r } else { r * n + c }] = value;
+            next += 1;
+        });
+        orthonormal_factor(a, m, n, q, diagonal);
+        // backprop's `W[i][o]` is PyTorch's `weight[o][i]`: `Q[o][i]`, or
+        // `Q[i][o]` where the QR was of the transpose.
+        for i in 0..fan_in {
+            for o in 0..fan_out {
+                put(gain
+                    * if transposed {
+                        q[i * n + o]
+                    } else {
+                        q[o * n + i]
+                    });
+            }
+        }
+        (0..fan_out).for_each(|_| put(0.0));
+    }
+}
+
+/// The `m × n` factor `Q` (`m ≥ n`, orthonormal columns) of the QR
+/// decomposition of the row-major `a`, by Householder reflections, with
+/// each column `k` multiplied by the sign of `R`'s `k`-th diagonal element,
+/// as `orthogonal_` multiplies by `sign(diag(R))`, so that `R`'s diagonal
+/// is positive and `Q` does not depend on the reflections' signs. `a` is
+/// overwritten with the reflections, `diagonal` with `R`'s diagonal.
+#[cfg(feature = "alloc")]
+fn orthonormal_factor(a: &mut [f64], m: usize, n: usize, q: &mut [f64], diagonal: &mut [f64]) {
+    // H_k = I − 2·v·vᵀ / (vᵀ·v), with v in column k of `a`, rows k..m.
+    let reflection_norm =
+        |a: &[f64], k: usize| (k..m).map(|i| a[i * n + k] * a[i * n + k]).sum::<f64>();
+    for k in 0..n {
+        let norm = libm::sqrt(reflection_norm(a, k));
+        // The sign opposite to the pivot's, so that v loses no digits.
+        let alpha = if a[k * n + k] >= 0.0 { -norm } else { norm };
+        diagonal[k] = alpha;
+        a[k * n + k] -= alpha;
+        let vv = reflection_norm(a, k);
+        if vv == 0.0 {
+            continue;
+        }
+        for j in k + 1..n {
+            let dot: f64 = (k..m).map(|i| a[i * n + k] * a[i * n + j]).sum();
+            let factor = 2.0 * dot / vv;
+            for i in k..m {
+                a[i * n + j] -= factor * a[i * n + k];
+            }
+        }
+    }
+    // Q = H₀·H₁·…·H_{n−1}·[I; 0], applying the last reflection first: H_k
+    // changes only rows k.. and, at that point, columns k..
+    q.fill(0.0);
+    for k in 0..n {
+        q[k * n + k] = 1.0;
+    }
+    for k in (0..n).rev() {
+        let vv = reflection_norm(a, k);
+        if vv == 0.0 {
+            continue;
+        }
+        for j in k..n {
+            let dot: f64 = (k..m).map(|i| a[i * n + k] * q[i * n + j]).sum();
+            let factor = 2.0 * dot / vv;
+            for i in k..m {
+                q[i * n + j] -= factor * a[i * n + k];
+            }
+        }
+    }
+    for (k, &r) in diagonal.iter().enumerate() {
+        if r < 0.0 {
+            for i in 0..m {
+                q[i * n + k] = -q[i * n + k];
+            }
+        }
+    }
 }
 
 /// A `put` for the draws below that writes them into `values`, in order.
