@@ -12,7 +12,9 @@
 //! - `heap` (feature `alloc`): parameter storage for networks too large
 //!   for the stack;
 //! - `io` (feature `std`): weights as safetensors in PyTorch's layout;
-//! - [`data`]: seeded, shuffled mini-batches and a training loop.
+//! - [`data`]: seeded, shuffled mini-batches and a training loop;
+//! - [`update`] and [`schedule`]: target networks, gradient clipping and
+//!   learning-rate schedules, as PyTorch computes them.
 //!
 //! The crate is `no_std`: its core (kernels, activations, losses,
 //! [`Network`], optimizers, seeded initialisation) needs neither `std` nor

@@ -78,7 +78,7 @@ pub trait Optimizer<T: Float> {
     ///     sgd.set_learning_rate(schedule.learning_rate(epoch));
     ///     sgd.step(&mut params, &[1.0]);
     /// }
-    /// assert_eq!(Optimizer::<f64>::learning_rate(&sgd), 0.05);
+    /// assert_eq!(sgd.learning_rate(), 0.05);
     /// ```
     ///
     /// # Panics

@@ -25,7 +25,7 @@
 //!     adam.set_learning_rate(schedule.learning_rate(epoch));
 //!     net.train_step(&x, &y, &mut adam);
 //! }
-//! assert!((Optimizer::<f32>::learning_rate(&adam) - schedule.learning_rate(49)).abs() < 1e-15);
+//! assert_eq!(adam.learning_rate(), schedule.learning_rate(49));
 //! assert!(net.loss(&x, &y) < 0.1);
 //! ```
 //!
@@ -63,6 +63,26 @@ pub trait Schedule {
 }
 
 impl<S: Schedule + ?Sized> Schedule for &S {
+    fn learning_rate(&self, step: usize) -> f64 {
+        (**self).learning_rate(step)
+    }
+}
+
+/// A schedule chosen at run time, such as one read from a configuration:
+///
+/// ```
+/// use backprop::schedule::{Cosine, Linear, Schedule};
+///
+/// let anneal = true;
+/// let schedule: Box<dyn Schedule> = if anneal {
+///     Box::new(Linear { base: 2.5e-4, start_factor: 1.0, end_factor: 0.0, total_iters: 100 })
+/// } else {
+///     Box::new(Cosine { base: 2.5e-4, eta_min: 0.0, t_max: 100 })
+/// };
+/// assert_eq!(schedule.learning_rate(100), 0.0);
+/// ```
+#[cfg(feature = "alloc")]
+impl<S: Schedule + ?Sized> Schedule for alloc::boxed::Box<S> {
     fn learning_rate(&self, step: usize) -> f64 {
         (**self).learning_rate(step)
     }
@@ -126,6 +146,9 @@ pub struct Linear {
     /// The factor at step 0; PyTorch's default is 1/3.
     pub start_factor: f64,
     /// The factor from step `total_iters` on; PyTorch's default is 1.
+    /// (PyTorch requires `0 < start_factor ≤ 1` and `0 ≤ end_factor ≤ 1`,
+    /// which its recursive form needs; the closed form here takes any
+    /// factors, a warm-up from 0 included.)
     pub end_factor: f64,
     /// The number of steps from one factor to the other; at least 1
     /// (PyTorch's default is 5).
@@ -217,8 +240,9 @@ pub struct WarmUp<S> {
     /// The length of the warm-up, `steps` in PyTorch's `milestones`; 0 for
     /// no warm-up at all.
     pub steps: usize,
-    /// The factor of the first step, in `(0, 1]` (PyTorch's
-    /// `LinearLR(start_factor=…)`, whose default is 1/3).
+    /// The factor of the first step (PyTorch's `LinearLR(start_factor=…)`,
+    /// whose default is 1/3, and which PyTorch requires to lie in `(0, 1]`;
+    /// here 0 is fine too).
     pub start_factor: f64,
     /// The schedule after the warm-up, which sees its step 0 at step `steps`.
     pub then: S,
