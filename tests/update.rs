@@ -264,3 +264,12 @@ fn clipping_a_network_gradient_in_place() {
     clip_grad_value(grad.params_mut(), 0.01);
     assert!(grad.params().iter().all(|g| g.abs() <= 0.01));
 }
+
+#[test]
+fn an_f32_gradient_whose_norm_exceeds_f32_max_is_clipped_and_reported_infinite() {
+    let mut grad = [3e38_f32, -3e38];
+    assert_eq!(clip_grad_norm(&mut grad, 2.0), f32::INFINITY);
+    // Each entry becomes 2/√2 = √2.
+    let sqrt2 = std::f32::consts::SQRT_2;
+    assert!((grad[0] - sqrt2).abs() < 1e-6 && (grad[1] + sqrt2).abs() < 1e-6);
+}

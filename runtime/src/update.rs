@@ -110,8 +110,9 @@ const CLIP_EPSILON: f64 = 1e-6;
 /// `max_norm / (‖g‖ + 10⁻⁶)` when that is below 1 and left alone otherwise
 /// (PyTorch clamps the coefficient to 1). The sum is accumulated in `f64`,
 /// and rescaled by the largest entry should the squares overflow, so a
-/// finite gradient always has a finite norm (PyTorch's `f64` norm would
-/// be infinite past about 10¹⁵⁴).
+/// finite gradient is always clipped (PyTorch's `f64` norm would be
+/// infinite past about 10¹⁵⁴, and the gradient zeroed); only an `f32`
+/// norm beyond `f32::MAX` is returned as infinity, after clipping.
 ///
 /// A non-finite norm (a NaN or an infinite entry) is returned and the
 /// gradient left as it is: PyTorch's default `error_if_nonfinite=False`
