@@ -535,12 +535,12 @@ fn draw_orthogonal(widths: &[usize], gains: &[f64], rng: &mut dyn Rng, put: &mut
         // `Q[i][o]` where the QR was of the transpose.
         for i in 0..fan_in {
             for o in 0..fan_out {
-                put(gain
-                    * if transposed {
-                        q[i * n + o]
-                    } else {
-                        q[o * n + i]
-                    });
+                let entry = if transposed {
+                    q[i * n + o]
+                } else {
+                    q[o * n + i]
+                };
+                put(gain * entry);
             }
         }
         (0..fan_out).for_each(|_| put(0.0));
@@ -556,15 +556,15 @@ fn draw_orthogonal(widths: &[usize], gains: &[f64], rng: &mut dyn Rng, put: &mut
 #[cfg(feature = "alloc")]
 fn orthonormal_factor(a: &mut [f64], m: usize, n: usize, q: &mut [f64], diagonal: &mut [f64]) {
     // H_k = I − 2·v·vᵀ / (vᵀ·v), with v in column k of `a`, rows k..m.
-    let reflection_norm =
+    let squared_length =
         |a: &[f64], k: usize| (k..m).map(|i| a[i * n + k] * a[i * n + k]).sum::<f64>();
     for k in 0..n {
-        let norm = libm::sqrt(reflection_norm(a, k));
+        let norm = libm::sqrt(squared_length(a, k));
         // The sign opposite to the pivot's, so that v loses no digits.
         let alpha = if a[k * n + k] >= 0.0 { -norm } else { norm };
         diagonal[k] = alpha;
         a[k * n + k] -= alpha;
-        let vv = reflection_norm(a, k);
+        let vv = squared_length(a, k);
         if vv == 0.0 {
             continue;
         }
@@ -583,7 +583,7 @@ fn orthonormal_factor(a: &mut [f64], m: usize, n: usize, q: &mut [f64], diagonal
         q[k * n + k] = 1.0;
     }
     for k in (0..n).rev() {
-        let vv = reflection_norm(a, k);
+        let vv = squared_length(a, k);
         if vv == 0.0 {
             continue;
         }
