@@ -29,13 +29,14 @@ use std::process::ExitCode;
 use backprop::init::seeded_rng;
 use backprop::loss::{Huber, Loss, Reduction, Terms};
 use backprop::runtime::rand_core::Rng;
+use backprop::schedule::{Linear, Schedule};
+use backprop::update::hard_update;
 use backprop::{Adam, Network, Optimizer};
 
 mod rl;
 
 use rl::cartpole::{ACTIONS, CartPole, Observation};
 use rl::curve::Curve;
-use rl::pending::update::hard_update;
 use rl::replay::{Replay, Transition};
 
 backprop::network! {
@@ -62,10 +63,14 @@ const TARGET_EVERY: usize = 500;
 /// `ε` falls linearly from 1 to `EPSILON_END` over this many steps.
 const EPSILON_STEPS: usize = 10_000;
 const EPSILON_END: f64 = 0.01;
-/// The learning rate falls linearly from the first value to the second
-/// over `LEARNING_RATE_STEPS` steps, then stays.
-const LEARNING_RATES: (f64, f64) = (1e-3, 1e-4);
-const LEARNING_RATE_STEPS: usize = 50_000;
+/// Adam's learning rate falls linearly from 1e-3 to 1e-4 over the first
+/// 50 000 steps, then stays (PyTorch's `LinearLR`).
+const LEARNING_RATE: Linear = Linear {
+    base: 1e-3,
+    start_factor: 1.0,
+    end_factor: 0.1,
+    total_iters: 50_000,
+};
 /// Solved: a mean return of at least this over 100 consecutive episodes.
 const GOAL: f64 = 195.0;
 /// The run gives up after this many episodes.
@@ -77,7 +82,7 @@ fn main() -> Result<ExitCode, Box<dyn Error>> {
     let mut rng = seeded_rng(seed);
     let mut online = Q::seeded(seed);
     let mut target = online.clone();
-    let mut adam = Adam::new(LEARNING_RATES.0);
+    let mut adam = Adam::new(LEARNING_RATE.learning_rate(0));
     let mut replay = Replay::<Observation, usize>::new(REPLAY_CAPACITY);
     let mut curve = Curve::new("cartpole_dqn").goal(GOAL);
 
@@ -108,7 +113,7 @@ fn main() -> Result<ExitCode, Box<dyn Error>> {
             total_steps += 1;
 
             if replay.len() >= WARMUP_STEPS && total_steps.is_multiple_of(LEARN_EVERY) {
-                adam.learning_rate = learning_rate(total_steps);
+                adam.set_learning_rate(LEARNING_RATE.learning_rate(total_steps));
                 loss = Some(learn(&mut online, &target, &mut adam, &replay, &mut rng)?);
             }
             if total_steps.is_multiple_of(TARGET_EVERY) {
@@ -143,13 +148,6 @@ fn scaled([x, x_dot, theta, theta_dot]: Observation) -> Observation {
 fn epsilon(steps: usize) -> f64 {
     let progress = (steps as f64 / EPSILON_STEPS as f64).min(1.0);
     1.0 + progress * (EPSILON_END - 1.0)
-}
-
-/// Adam's learning rate after `steps` steps.
-fn learning_rate(steps: usize) -> f64 {
-    let (start, end) = LEARNING_RATES;
-    let progress = (steps as f64 / LEARNING_RATE_STEPS as f64).min(1.0);
-    start + progress * (end - start)
 }
 
 /// The action with the largest `Q` (the first, on ties).

@@ -23,12 +23,12 @@ use std::process::ExitCode;
 
 use backprop::init::seeded_rng;
 use backprop::runtime::rand_core::Rng;
+use backprop::update::soft_update;
 use backprop::{Adam, Network, Optimizer};
 
 mod rl;
 
 use rl::curve::Curve;
-use rl::pending::update::soft_update;
 use rl::pendulum::{EPISODE_STEPS, MAX_TORQUE, Observation, Pendulum, random_torque};
 use rl::replay::{Replay, Transition};
 use rl::uniform;

@@ -2,13 +2,12 @@
 //! replay buffer, the learning curve, the seed, and uniform draws from the
 //! seeded generator.
 
-// Each example uses part of this module: the DQN agent the replay buffer
-// and the target-network updates, the DDPG agent the pendulum.
+// Each example uses part of this module: the CartPole agents the cart,
+// the DQN and DDPG agents the replay buffer, the DDPG agent the pendulum.
 #![allow(dead_code)]
 
 pub(crate) mod cartpole;
 pub(crate) mod curve;
-pub(crate) mod pending;
 pub(crate) mod pendulum;
 pub(crate) mod replay;
 
