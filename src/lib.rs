@@ -148,6 +148,7 @@
 extern crate std;
 
 pub use backprop_runtime as runtime;
+pub use backprop_runtime::gradcheck;
 #[cfg(feature = "std")]
 pub use backprop_runtime::io;
 pub use backprop_runtime::loss;

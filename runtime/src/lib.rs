@@ -32,6 +32,7 @@ pub mod activation;
 pub mod data;
 pub mod diagram;
 mod float;
+pub mod gradcheck;
 #[cfg(feature = "alloc")]
 pub mod heap;
 pub mod init;
