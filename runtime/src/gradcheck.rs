@@ -8,9 +8,10 @@
 //!   backpropagates from it against differences of that loss on
 //!   [`Network::forward`], and your `∂L/∂Ŷ` against differences of your
 //!   loss in `Ŷ`, so that a mistake in it is named where it is;
-//! - [`check_gradient`]: any gradient you computed for a network's
-//!   parameters (say, pushed back from a network downstream) against
-//!   differences of any loss of them.
+//! - [`check_gradient`] and [`check_input_gradient`]: any gradient you
+//!   computed for a network's parameters or for a batch of inputs (say,
+//!   pushed back from a network downstream) against differences of any
+//!   loss of them.
 //!
 //! Each returns a [`GradientCheck`], whose `Display` names the worst entry:
 //!
@@ -214,6 +215,22 @@ impl FiniteDifferences {
         }
     }
 
+    /// [`check_input_gradient`] with these settings.
+    #[must_use]
+    pub fn check_input_gradient<T: Float, R: Row<T>, const B: usize>(
+        &self,
+        x: &[R; B],
+        grad_x: &[R; B],
+        loss: impl FnMut(&[R; B]) -> T,
+    ) -> GradientCheck {
+        let worst = self.compare_rows(x, grad_x, Entry::input, loss);
+        GradientCheck {
+            worst_relative_error: worst.relative_error,
+            worst,
+            output_gradient: None,
+        }
+    }
+
     /// `grad` (and `grad_x`) against central differences of `loss_at`, in
     /// the parameters (and the inputs).
     fn compare_network<N: Network, const B: usize>(
@@ -400,7 +417,8 @@ impl Worst {
     }
 }
 
-/// What [`check`], [`check_own_loss`] or [`check_gradient`] found: the
+/// What [`check`], [`check_own_loss`], [`check_gradient`] or
+/// [`check_input_gradient`] found: the
 /// worst relative error and where it is. Its `Display` is a line a reader
 /// can act on, and a second for a loss of your own; here the `∂L/∂Ŷ` of
 /// [`check_own_loss`]'s example, twice too large in column 1:
@@ -622,6 +640,36 @@ pub fn check_gradient<N: Network>(
     loss: impl FnMut(&N) -> N::Float,
 ) -> GradientCheck {
     FiniteDifferences::for_float::<N::Float>().check_gradient(net, grad, loss)
+}
+
+/// Compares a gradient `grad_x` you computed for a batch `x` with central
+/// differences of `loss(x)`, any loss of it, with the defaults for its
+/// float type: for the input gradients that link networks, such as a
+/// critic's `∂Q/∂a`.
+///
+/// ```
+/// use backprop::Network;
+///
+/// backprop::network! {
+///     Critic = 3 -> tanh(6) -> linear(1); loss = mse; float = f64
+/// }
+///
+/// let critic = Critic::seeded(1);
+/// let state_action = [[0.5, -0.2, 0.1], [0.0, 0.4, -0.3]];
+/// // L = −Σ Q, so ∂L/∂Q = −1 for every row.
+/// let (_, grad_x) = critic.backward(&state_action, &[[-1.0]; 2]);
+/// let check = backprop::gradcheck::check_input_gradient(&state_action, &grad_x, |x| {
+///     -critic.forward(x).iter().map(|[q]| q).sum::<f64>()
+/// });
+/// assert!(check.worst_relative_error < 1e-6, "{check}");
+/// ```
+#[must_use]
+pub fn check_input_gradient<T: Float, R: Row<T>, const B: usize>(
+    x: &[R; B],
+    grad_x: &[R; B],
+    loss: impl FnMut(&[R; B]) -> T,
+) -> GradientCheck {
+    FiniteDifferences::for_float::<T>().check_input_gradient(x, grad_x, loss)
 }
 
 impl fmt::Display for GradientCheck {
