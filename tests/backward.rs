@@ -1,9 +1,15 @@
-//! Backpropagating a gradient the caller supplies (`Network::backward`):
-//! for a loss the network does not know, every parameter and input
-//! gradient equals the central finite difference of that loss, for every
-//! kind of output layer, in `f64`, at batch sizes 1, 4 and 7.
+//! Backpropagating a gradient the caller supplies (`Network::backward`,
+//! `backward_slice`): for a loss the network does not know, every
+//! parameter and input gradient equals the central finite difference of
+//! that loss in `f64` and what the reference MLP backpropagates from the
+//! same `∂L/∂Ŷ`, for every activation as a hidden and as the output layer,
+//! at batch sizes 1, 4 and 7.
 
-use backprop::Network;
+mod common;
+
+use approx::relative_eq;
+use backprop::{Network, gradcheck};
+use common::mlp::{self, Activation as A};
 
 /// A loss of the caller's own: `L = Σ c·ŷ + ½ Σ ŷ²` with fixed weights `c`,
 /// so `∂L/∂Ŷ = c + Ŷ`.
@@ -44,38 +50,101 @@ fn inputs<const B: usize, const N: usize>() -> [[f64; N]; B] {
     x
 }
 
-/// `backward` against central differences of `custom_loss ∘ forward`.
-fn check<N, const B: usize, const I: usize, const O: usize>(net: &N)
+/// `backward`, at a batch size fixed at compile time, and `backward_slice`
+/// on the same rows, against central differences of `custom_loss ∘
+/// forward` (`1e-6` relative, `gradcheck`'s `f64` settings) and against
+/// the reference MLP backpropagating the same `∂L/∂Ŷ` (to rounding).
+fn check<N, const B: usize, const I: usize, const O: usize>(net: &N, reference: &mlp::Architecture)
 where
     N: Network<Float = f64, Input = [f64; I], Output = [f64; O]>,
 {
     let x = inputs::<B, I>();
-    let (grad, grad_x) = net.backward(&x, &custom_gradient(&net.forward(&x)));
-    let loss_at = |net: &N, x: &[[f64; I]; B]| custom_loss(&net.forward(x));
-    let h = 1e-6;
-    for index in 0..N::PARAMS {
-        let (mut up, mut down) = (net.clone(), net.clone());
-        up.params_mut()[index] += h;
-        down.params_mut()[index] -= h;
-        let numeric = (loss_at(&up, &x) - loss_at(&down, &x)) / (2.0 * h);
-        let analytic = grad.params()[index];
+    let output = net.forward(&x);
+    let grad_output = custom_gradient(&output);
+    let (grad, grad_x) = net.backward(&x, &grad_output);
+    let what = format!("{:?}, batch {B}", reference.layers);
+    let kink = kink_margin(reference, net.params(), &x);
+    assert!(
+        kink > 1e-3,
+        "{what}: a pre-activation is {kink:e} from a kink"
+    );
+
+    let check = gradcheck::check_gradient(net, &grad, |net| custom_loss(&net.forward(&x)));
+    assert!(check.worst_relative_error < 1e-6, "{what}: ∂L/∂θ: {check}");
+    let check = gradcheck::check_input_gradient(&x, &grad_x, |x| custom_loss(&net.forward(x)));
+    assert!(check.worst_relative_error < 1e-6, "{what}: ∂L/∂X: {check}");
+
+    let expected = mlp::backward(
+        reference,
+        net.params(),
+        &common::to_vecs(&x),
+        &common::to_vecs(&grad_output),
+    );
+    assert_rounded(
+        output.as_flattened(),
+        &expected.outputs.concat(),
+        &format!("{what}: Ŷ"),
+    );
+    assert_rounded(
+        grad.params(),
+        &expected.param_gradients,
+        &format!("{what}: ∂L/∂θ"),
+    );
+    let expected_x = expected.input_gradients.concat();
+    assert_rounded(
+        grad_x.as_flattened(),
+        &expected_x,
+        &format!("{what}: ∂L/∂X"),
+    );
+
+    let mut slice_grad = N::zeros();
+    let mut slice_grad_x = [[f64::NAN; I]; B];
+    net.backward_slice(&x, &grad_output, &mut slice_grad, Some(&mut slice_grad_x))
+        .expect("rows match");
+    let slice = format!("{what}, backward_slice");
+    assert_rounded(
+        slice_grad.params(),
+        &expected.param_gradients,
+        &format!("{slice}: ∂L/∂θ"),
+    );
+    assert_rounded(
+        slice_grad_x.as_flattened(),
+        &expected_x,
+        &format!("{slice}: ∂L/∂X"),
+    );
+}
+
+/// The smallest distance of a pre-activation of a `relu`, `leaky_relu`
+/// or `elu` layer to its kink at 0, as the reference computes them: finite
+/// differences need it far above their step.
+fn kink_margin<const B: usize, const I: usize>(
+    reference: &mlp::Architecture,
+    params: &[f64],
+    x: &[[f64; I]; B],
+) -> f64 {
+    let (z, _) = mlp::forward(reference, params, &common::to_vecs(x));
+    reference
+        .layers
+        .iter()
+        .zip(&z)
+        .filter(|((activation, _), _)| {
+            matches!(activation, A::Relu | A::LeakyRelu { .. } | A::Elu { .. })
+        })
+        .flat_map(|(_, z)| z.iter().flatten())
+        .fold(f64::INFINITY, |margin, z| margin.min(z.abs()))
+}
+
+/// Equal to rounding, as two implementations written differently compute
+/// it in `f64`: within `10⁻¹¹` relative, or `10⁻¹³` of the largest entry.
+#[track_caller]
+fn assert_rounded(got: &[f64], want: &[f64], what: &str) {
+    assert_eq!(got.len(), want.len(), "{what}: lengths");
+    let scale = want.iter().fold(0.0_f64, |m, w| m.max(w.abs()));
+    for (index, (&a, &b)) in got.iter().zip(want).enumerate() {
         assert!(
-            (numeric - analytic).abs() <= 1e-6 * (1.0 + numeric.abs()),
-            "parameter {index}, batch {B}: finite difference {numeric}, backward {analytic}"
+            relative_eq!(a, b, epsilon = 1e-13 * scale, max_relative = 1e-11),
+            "{what}[{index}]: {a:e}, reference {b:e}"
         );
-    }
-    for row in 0..B {
-        for column in 0..I {
-            let (mut up, mut down) = (x, x);
-            up[row][column] += h;
-            down[row][column] -= h;
-            let numeric = (loss_at(net, &up) - loss_at(net, &down)) / (2.0 * h);
-            let analytic = grad_x[row][column];
-            assert!(
-                (numeric - analytic).abs() <= 1e-6 * (1.0 + numeric.abs()),
-                "input {row},{column}, batch {B}: finite difference {numeric}, backward {analytic}"
-            );
-        }
     }
 }
 
@@ -87,16 +156,98 @@ fn assert_close(got: &[f64], want: &[f64]) {
     }
 }
 
-macro_rules! supplied_gradient_test {
-    ($test:ident, $net:ident, $inputs:literal, $outputs:literal) => {
-        #[test]
-        fn $test() {
-            let net = $net::seeded(7);
-            check::<$net, 1, $inputs, $outputs>(&net);
-            check::<$net, 4, $inputs, $outputs>(&net);
-            check::<$net, 7, $inputs, $outputs>(&net);
+/// For each case, a network of these layers and loss (which plays no
+/// part) in `f64`, in a module of the case's name, with its layers'
+/// activations as the reference MLP names them, and a test that runs
+/// [`check`] at batch sizes 1, 4 and 7 (each through `backward` and
+/// `backward_slice`). The seed is the first from 7 up whose pre-activations
+/// keep away from the kinks in every batch.
+macro_rules! supplied_gradient_tests {
+    ($(
+        $case:ident: $inputs:literal $(-> $activation:ident($($args:tt)*))+; loss = $loss:ident
+            => [$($reference:expr),+];
+    )+) => {$(
+        mod $case {
+            use super::*;
+
+            backprop::network! {
+                /// The case's network.
+                Net = $inputs $(-> $activation($($args)*))+; loss = $loss; float = f64
+            }
+
+            #[test]
+            fn backward_matches_finite_differences_and_the_reference() {
+                const I: usize = Net::INPUTS;
+                const O: usize = Net::OUTPUTS;
+                let reference = mlp::Architecture {
+                    inputs: I,
+                    layers: [$($reference),+].into_iter().zip(Net::WIDTHS[1..].iter().copied()).collect(),
+                    loss: mlp::Loss::Mse,
+                };
+                assert_eq!(reference.layers.len(), Net::LAYERS);
+                let away_from_kinks = |net: &Net| {
+                    let params = net.params();
+                    kink_margin(&reference, params, &inputs::<1, I>()) > 1e-3
+                        && kink_margin(&reference, params, &inputs::<4, I>()) > 1e-3
+                        && kink_margin(&reference, params, &inputs::<7, I>()) > 1e-3
+                };
+                let net = (7..100)
+                    .map(Net::seeded)
+                    .find(away_from_kinks)
+                    .expect("a seed below 100 keeps away from the kinks");
+                check::<Net, 1, I, O>(&net, &reference);
+                check::<Net, 4, I, O>(&net, &reference);
+                check::<Net, 7, I, O>(&net, &reference);
+            }
         }
-    };
+    )+};
+}
+
+// Every activation as a hidden layer and as the output layer (softmax only
+// there), the output's own loss fused with it where the DSL allows, and a
+// deep network of several kinds and a single layer.
+supplied_gradient_tests! {
+    hidden_linear: 3 -> linear(5) -> linear(2); loss = mse => [A::Linear, A::Linear];
+    hidden_sigmoid: 3 -> sigmoid(5) -> linear(2); loss = mse => [A::Sigmoid, A::Linear];
+    hidden_tanh: 3 -> tanh(5) -> linear(2); loss = mse => [A::Tanh, A::Linear];
+    hidden_relu: 3 -> relu(5) -> linear(2); loss = mse => [A::Relu, A::Linear];
+    hidden_leaky_relu: 3 -> leaky_relu(5, slope = 0.2) -> linear(2); loss = mse
+        => [A::LeakyRelu { slope: 0.2 }, A::Linear];
+    hidden_elu: 3 -> elu(5, alpha = 0.7) -> linear(2); loss = mse
+        => [A::Elu { alpha: 0.7 }, A::Linear];
+    hidden_gelu: 3 -> gelu(5) -> linear(2); loss = mse => [A::Gelu, A::Linear];
+    hidden_gelu_tanh: 3 -> gelu(5, approximate = tanh) -> linear(2); loss = mse
+        => [A::GeluTanh, A::Linear];
+    hidden_silu: 3 -> silu(5) -> linear(2); loss = mse => [A::Silu, A::Linear];
+    hidden_softplus: 3 -> softplus(5, beta = 2.0) -> linear(2); loss = mse
+        => [A::Softplus { beta: 2.0 }, A::Linear];
+
+    output_linear: 3 -> tanh(4) -> linear(3); loss = mae => [A::Tanh, A::Linear];
+    output_sigmoid: 3 -> tanh(4) -> sigmoid(3); loss = bce => [A::Tanh, A::Sigmoid];
+    output_tanh: 3 -> sigmoid(4) -> tanh(3); loss = mse => [A::Sigmoid, A::Tanh];
+    output_relu: 3 -> tanh(4) -> relu(3); loss = mse => [A::Tanh, A::Relu];
+    output_leaky_relu: 3 -> tanh(4) -> leaky_relu(3); loss = mse
+        => [A::Tanh, A::LeakyRelu { slope: 0.01 }];
+    output_elu: 3 -> tanh(4) -> elu(3); loss = mse => [A::Tanh, A::Elu { alpha: 1.0 }];
+    output_gelu: 3 -> tanh(4) -> gelu(3); loss = mse => [A::Tanh, A::Gelu];
+    output_gelu_tanh: 3 -> tanh(4) -> gelu(3, approximate = tanh); loss = mse
+        => [A::Tanh, A::GeluTanh];
+    output_silu: 3 -> tanh(4) -> silu(3); loss = mse => [A::Tanh, A::Silu];
+    output_softplus: 3 -> tanh(4) -> softplus(3); loss = huber
+        => [A::Tanh, A::Softplus { beta: 1.0 }];
+    output_softmax: 3 -> relu(6) -> softmax(4); loss = cross_entropy => [A::Relu, A::Softmax];
+    output_softmax_without_its_loss: 3 -> tanh(4) -> softmax(3); loss = mse
+        => [A::Tanh, A::Softmax];
+
+    deep_mixed: 4 -> elu(5) -> silu(4) -> leaky_relu(3, slope = 0.2) -> softplus(3, beta = 2.0)
+        -> tanh(2); loss = huber => [
+            A::Elu { alpha: 1.0 },
+            A::Silu,
+            A::LeakyRelu { slope: 0.2 },
+            A::Softplus { beta: 2.0 },
+            A::Tanh
+        ];
+    single_layer: 3 -> gelu(2, approximate = tanh); loss = mae => [A::GeluTanh];
 }
 
 backprop::network! {
@@ -108,10 +259,6 @@ backprop::network! {
     Softmax = 3 -> relu(6) -> softmax(4); loss = cross_entropy; float = f64
 }
 backprop::network! {
-    /// A sigmoid output, whose own loss would be fused with it.
-    Sigmoid = 2 -> gelu(4) -> sigmoid(3); loss = bce; float = f64
-}
-backprop::network! {
     /// Every other activation, on the way and at the output.
     Mixed = 4 -> elu(5) -> silu(4) -> leaky_relu(3, slope = 0.2) -> softplus(3, beta = 2.0)
         -> tanh(2); loss = huber(delta = 0.5); float = f64
@@ -120,12 +267,6 @@ backprop::network! {
     /// One layer: the input gradient comes straight from `Δ¹`.
     Single = 3 -> gelu(2, approximate = tanh); loss = mae; float = f64
 }
-
-supplied_gradient_test!(linear_output_matches_finite_differences, Linear, 3, 2);
-supplied_gradient_test!(softmax_output_matches_finite_differences, Softmax, 3, 4);
-supplied_gradient_test!(sigmoid_output_matches_finite_differences, Sigmoid, 2, 3);
-supplied_gradient_test!(every_activation_matches_finite_differences, Mixed, 4, 2);
-supplied_gradient_test!(a_single_layer_matches_finite_differences, Single, 3, 2);
 
 /// With `∂L/∂Ŷ` of the network's own loss, `backward` is `gradients`: here
 /// mean squared error, `∂L/∂Ŷ = 2(Ŷ − Y) / (B·n)` written out by hand.
@@ -156,7 +297,12 @@ fn the_own_losss_gradient_gives_what_gradients_gives() {
 #[test]
 fn backward_slice_matches_backward_across_chunks() {
     let net = Softmax::seeded(5);
-    check::<Softmax, 11, 3, 4>(&net);
+    let reference = mlp::Architecture {
+        inputs: 3,
+        layers: vec![(A::Relu, 6), (A::Softmax, 4)],
+        loss: mlp::Loss::Mse,
+    };
+    check::<Softmax, 11, 3, 4>(&net, &reference);
     let x = inputs::<11, 3>();
     let grad_output = custom_gradient(&net.forward(&x));
     let (expected, expected_x) = net.backward(&x, &grad_output);

@@ -456,25 +456,62 @@ pub(crate) fn evaluate(arch: &Architecture, params: &[f64], x: &Matrix, y: &Matr
                     output_gradient[b][k] = slope / elements;
                 }
             }
-            // Through the output activation: its Jacobian for softmax,
-            // ∂h_j/∂z_k = h_j(δ_jk − h_k), else element by element.
-            for b in 0..rows {
-                for k in 0..n {
-                    delta_out[b][k] = match output_activation {
-                        Activation::Softmax => (0..n)
-                            .map(|j| {
-                                let kronecker = if j == k { 1.0 } else { 0.0 };
-                                output_gradient[b][j] * outputs[b][j] * (kronecker - outputs[b][k])
-                            })
-                            .sum(),
-                        activation => output_gradient[b][k] * activation.derivative(logits[b][k]),
-                    };
-                }
-            }
+            delta_out =
+                through_output_activation(output_activation, logits, &outputs, &output_gradient);
         }
     }
 
-    // Backpropagation, from the last layer to the first.
+    let (param_gradients, input_gradients, deltas) = backpropagate(arch, params, &z, &h, delta_out);
+
+    Evaluation {
+        outputs,
+        loss,
+        param_gradients,
+        input_gradients,
+        z,
+        h,
+        delta: deltas,
+        output_gradient,
+    }
+}
+
+/// `Δᴸ = ∂L/∂Zᴸ` from `∂L/∂Ŷ`, through the output activation: its Jacobian
+/// for softmax, `∂h_j/∂z_k = h_j(δ_jk − h_k)`, else element by element.
+fn through_output_activation(
+    activation: Activation,
+    logits: &Matrix,
+    outputs: &Matrix,
+    output_gradient: &Matrix,
+) -> Matrix {
+    let n = logits.first().map_or(0, Vec::len);
+    (0..logits.len())
+        .map(|b| {
+            (0..n)
+                .map(|k| match activation {
+                    Activation::Softmax => (0..n)
+                        .map(|j| {
+                            let kronecker = if j == k { 1.0 } else { 0.0 };
+                            output_gradient[b][j] * outputs[b][j] * (kronecker - outputs[b][k])
+                        })
+                        .sum(),
+                    activation => output_gradient[b][k] * activation.derivative(logits[b][k]),
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// Backpropagation from `Δᴸ`, from the last layer to the first: `∂L/∂θ`,
+/// `∂L/∂X` and every layer's `Δˡ`.
+fn backpropagate(
+    arch: &Architecture,
+    params: &[f64],
+    z: &[Matrix],
+    h: &[Matrix],
+    delta_out: Matrix,
+) -> (Vec<f64>, Matrix, Vec<Matrix>) {
+    let layers = arch.layers.len();
+    let rows = delta_out.len();
     let slots = arch.slots();
     let mut param_gradients = vec![0.0; params.len()];
     let mut deltas = vec![Matrix::new(); layers];
@@ -521,16 +558,52 @@ pub(crate) fn evaluate(arch: &Architecture, params: &[f64], x: &Matrix, y: &Matr
                 .collect();
         }
     }
+    (param_gradients, input_gradients, deltas)
+}
 
-    Evaluation {
-        outputs,
-        loss,
+/// What backpropagating a supplied `∂L/∂Ŷ` gives.
+#[derive(Clone, Debug)]
+pub(crate) struct Backward {
+    /// `Ŷ`.
+    pub(crate) outputs: Matrix,
+    /// `∂L/∂θ` in the flat layout.
+    pub(crate) param_gradients: Vec<f64>,
+    /// `∂L/∂X`.
+    pub(crate) input_gradients: Matrix,
+}
+
+/// The forward pass, then backpropagation from a supplied `∂L/∂Ŷ` (of a
+/// loss the architecture does not name, whose `loss` plays no part):
+/// `Δᴸ = ∂L/∂Ŷ ⊙ f'(Zᴸ)`, or the softmax Jacobian's product with it.
+pub(crate) fn backward(
+    arch: &Architecture,
+    params: &[f64],
+    x: &Matrix,
+    output_gradient: &Matrix,
+) -> Backward {
+    let (z, h) = forward(arch, params, x);
+    let layers = arch.layers.len();
+    assert!(
+        !x.is_empty() && output_gradient.len() == x.len(),
+        "one row of ∂L/∂Ŷ per input row"
+    );
+    assert!(
+        output_gradient
+            .iter()
+            .all(|row| row.len() == arch.outputs()),
+        "∂L/∂Ŷ has a column per output"
+    );
+    let delta_out = through_output_activation(
+        arch.layers[layers - 1].0,
+        &z[layers - 1],
+        &h[layers],
+        output_gradient,
+    );
+    let (param_gradients, input_gradients, _) = backpropagate(arch, params, &z, &h, delta_out);
+    Backward {
+        outputs: h[layers].clone(),
         param_gradients,
         input_gradients,
-        z,
-        h,
-        delta: deltas,
-        output_gradient,
     }
 }
 
