@@ -1,6 +1,7 @@
 //! Once its buffers exist, a network does not touch the heap: forward
 //! passes, gradients into an existing buffer and training steps allocate
-//! nothing, for networks on the stack and on the heap alike. A counting
+//! nothing, for networks on the stack and on the heap alike, and gradient
+//! checks of a network on the stack allocate nothing either. A counting
 //! global allocator proves it.
 //!
 //! This file holds one test only: the counter is global, and tests running
@@ -118,4 +119,26 @@ fn training_steps_do_not_allocate_once_buffers_exist() {
         std::hint::black_box((huber.expect("a valid batch"), ce.expect("a valid batch")));
     });
     assert_eq!(counted, 0, "batch losses: {counted} allocations");
+
+    // Nor do gradient checks of a network on the stack, which perturb a copy.
+    let (x, y): ([[f32; 2]; 4], [[f32; 1]; 4]) = (rows(9), rows(10));
+    let network = Xor::seeded(2);
+    let (_, grad) = network.gradients(&x, &y);
+    let counted = allocations(|| {
+        std::hint::black_box(backprop::gradcheck::check(&network, &x, &y));
+        std::hint::black_box(backprop::gradcheck::check_own_loss(
+            &network,
+            &x,
+            |out, grad| {
+                *grad = *out;
+                out.as_flattened().iter().map(|o| o * o / 2.0).sum()
+            },
+        ));
+        std::hint::black_box(backprop::gradcheck::check_gradient(
+            &network,
+            &grad,
+            |net| net.loss(&x, &y),
+        ));
+    });
+    assert_eq!(counted, 0, "gradcheck: {counted} allocations");
 }

@@ -391,3 +391,42 @@ fn settings_choose_the_step_by_type_and_can_leave_inputs_out() {
     let check = parameters_only.check_own_loss(&net, &x, own_loss);
     assert_eq!(check.worst.compared, Classifier::PARAMS);
 }
+
+/// An input gradient with one entry wrong, from `check_input_gradient`:
+/// named by its sample and column.
+#[test]
+fn a_wrong_input_gradient_entry_is_named_by_its_sample_and_column() {
+    let net = Classifier::seeded(4);
+    let (x, y) = (inputs::<4, 3>(), targets::<4, 3>());
+    let (_, mut grad_x) = net.input_gradients(&x, &y);
+    let loss = |x: &[[f64; 3]; 4]| net.loss(x, &y);
+    let check = gradcheck::check_input_gradient(&x, &grad_x, loss);
+    assert!(check.worst_relative_error < 1e-6, "{check}");
+    assert_eq!(check.worst.compared, 12);
+    grad_x[3][1] = -grad_x[3][1];
+    let check = gradcheck::check_input_gradient(&x, &grad_x, loss);
+    assert_eq!(check.worst.entry, Entry::Input { row: 3, column: 1 });
+    assert!((check.worst_relative_error - 2.0).abs() < 1e-6, "{check}");
+}
+
+/// In `f32` a loss of our own checks within the `f32` bound too, and a
+/// factor of 2 in its `∂L/∂Ŷ` still stands out at its entry.
+#[test]
+fn an_own_loss_in_f32_is_checked_and_a_factor_of_two_stands_out() {
+    let net = Regressor32::seeded(2);
+    let x = to_f32(&inputs::<4, 4>());
+    let squares = |output: &[[f32; 3]; 4], grad: &mut [[f32; 3]; 4]| -> f32 {
+        *grad = *output;
+        output.as_flattened().iter().map(|y| y * y / 2.0).sum()
+    };
+    let check = gradcheck::check_own_loss(&net, &x, squares);
+    assert!(check.worst_relative_error < 2e-2, "{check}");
+    let check = gradcheck::check_own_loss(&net, &x, |output, grad| {
+        let loss = squares(output, grad);
+        grad[1][0] *= 2.0;
+        loss
+    });
+    let output = check.output_gradient.expect("a loss of our own");
+    assert_eq!(output.entry, Entry::Output { row: 1, column: 0 });
+    assert!((output.relative_error - 0.5).abs() < 2e-2, "{check}");
+}

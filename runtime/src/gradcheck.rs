@@ -48,9 +48,9 @@
 //! rounding error as `ε·|L| / h` (`ε` the type's machine epsilon), so the
 //! default steps are near `ε^⅓`. Each entry's relative error is
 //!
-//! `|a − n| / max(|a|, |n|, floor)`, `floor = max(floor · maxₖ |aₖ|, rounding · ε·(|L(v + h)| + |L(v − h)|) / 2h)`
+//! `|a − n| / max(|a|, |n|, f)`, with `f = max(floor · maxₖ |aₖ|, rounding · ε·(|L(v + h)| + |L(v − h)|) / 2h)`,
 //!
-//! with `a` the analytic entry and `maxₖ |aₖ|` the largest of the same
+//! `a` the analytic entry, `maxₖ |aₖ|` the largest of the same
 //! gradient (`∂L/∂θ`, `∂L/∂X` or `∂L/∂Ŷ`): an entry far smaller than the
 //! largest, or than what rounding the loss lets a difference resolve, is
 //! judged by its absolute difference rather than blown up, and zeros are
@@ -85,7 +85,8 @@ use crate::{Float, Network};
 /// relative error and whether `∂L/∂X` is compared too. The defaults for
 /// each float type are [`FiniteDifferences::F64`] and
 /// [`FiniteDifferences::F32`] ([`for_float`](FiniteDifferences::for_float)
-/// picks one); [`check`] and [`check_own_loss`] use them.
+/// picks one), which the module's functions use; its methods of the same
+/// names take these settings instead.
 ///
 /// ```
 /// use backprop::Network;
@@ -288,7 +289,7 @@ impl FiniteDifferences {
                 .all(|(p, q)| p.to_f64().to_bits() == q.to_f64().to_bits()),
             "the probe is restored bit for bit"
         );
-        worst.finish()
+        worst.finish(Entry::parameter(N::WIDTHS, 0))
     }
 
     /// The analytic gradient `grad` of `loss_at` at `rows` against its
@@ -317,7 +318,7 @@ impl FiniteDifferences {
                 );
             }
         }
-        worst.finish()
+        worst.finish(entry(0, 0))
     }
 
     /// The comparisons of a gradient whose analytic entries are `analytic`.
@@ -403,10 +404,11 @@ impl Worst {
         }
     }
 
-    /// The worst comparison, or one of no entries.
-    fn finish(self) -> Comparison {
+    /// The worst comparison, or, if there were no entries (a batch of no
+    /// rows), an error of 0 at `first`.
+    fn finish(self, first: Entry) -> Comparison {
         let mut worst = self.so_far.unwrap_or(Comparison {
-            entry: Entry::Input { row: 0, column: 0 },
+            entry: first,
             analytic: 0.0,
             numeric: 0.0,
             relative_error: 0.0,
