@@ -59,7 +59,7 @@
 //!
 //! | network's float | step | floor | rounding | a correct gradient's worst error |
 //! | --- | --- | --- | --- | --- |
-//! | `f64` | `1e-5` | `1e-4` | `64` | below `1e-6`, typically `1e-8` to `1e-6` |
+//! | `f64` | `1e-5` | `1e-3` | `64` | below `1e-6`, typically `1e-9` to `5e-7` |
 //! | `f32` | `3e-3` | `1e-2` | `128` | below `2e-2`, typically `3e-3` to `1e-2` |
 //!
 //! A wrong gradient gives errors of `0.1` and more (a factor of 2 is 0.5, a
@@ -119,11 +119,11 @@ pub struct FiniteDifferences {
 }
 
 impl FiniteDifferences {
-    /// For `f64` networks: step `1e-5`, floor `1e-4` of the largest entry
+    /// For `f64` networks: step `1e-5`, floor `1e-3` of the largest entry
     /// or 64 times the rounding, with `∂L/∂X`.
     pub const F64: Self = Self {
         step: 1e-5,
-        floor: 1e-4,
+        floor: 1e-3,
         rounding: 64.0,
         inputs: true,
     };
@@ -375,9 +375,10 @@ fn is_worse(error: f64, worst: f64) -> bool {
 
 /// The worst comparison so far of one gradient's entries.
 struct Worst {
-    /// The floor's share of the gradient's largest entry.
+    /// [`FiniteDifferences::floor`] times the gradient's largest entry.
     floor: f64,
-    /// The floor's multiple of a difference's rounding.
+    /// [`FiniteDifferences::rounding`], the floor's multiple of a
+    /// difference's rounding.
     rounding: f64,
     so_far: Option<Comparison>,
     compared: usize,
@@ -455,7 +456,8 @@ pub struct Comparison {
     pub analytic: f64,
     /// The central difference.
     pub numeric: f64,
-    /// `|analytic − numeric| / max(|analytic|, |numeric|, floor)`.
+    /// `|analytic − numeric| / max(|analytic|, |numeric|, f)`, with the
+    /// floor `f` of the [module](self)'s documentation.
     pub relative_error: f64,
     /// How many entries were compared (this one is the worst of them).
     pub compared: usize,
