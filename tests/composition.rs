@@ -368,7 +368,11 @@ fn a_chained_pair_trains_with_an_optimizer_each() {
         *y = [(2.0 * a).sin() * b];
     }
     let (mut features, mut head) = (Features::seeded(1), Regression::seeded(2));
-    let (mut features_adam, mut head_adam) = (Adam::new(0.01), Adam::new(0.01));
+    // Optimizer state in arrays, so that this runs without an allocator too.
+    let mut features_adam =
+        Adam::with_state(0.01, [0.0; Features::PARAMS], [0.0; Features::PARAMS]);
+    let mut head_adam =
+        Adam::with_state(0.01, [0.0; Regression::PARAMS], [0.0; Regression::PARAMS]);
     let loss = |features: &Features, head: &Regression| head.loss(&features.forward(&x), &y);
     let first = loss(&features, &head);
     for _ in 0..300 {
