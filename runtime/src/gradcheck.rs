@@ -421,10 +421,10 @@ impl Worst {
 }
 
 /// What [`check`], [`check_own_loss`], [`check_gradient`] or
-/// [`check_input_gradient`] found: the
-/// worst relative error and where it is. Its `Display` is a line a reader
-/// can act on, and a second for a loss of your own; here the `∂L/∂Ŷ` of
-/// [`check_own_loss`]'s example, twice too large in column 1:
+/// [`check_input_gradient`] found: the worst relative error and where it
+/// is. Its `Display` is a line a reader can act on, and a second for a loss
+/// of your own; here for the `∂L/∂Ŷ` of [`check_own_loss`]'s example,
+/// twice too large in column 1:
 ///
 /// ```text
 /// worst of 24 entries: X [0][1]: analytic -1.88006, numeric -0.886264, relative error 5.3e-1
