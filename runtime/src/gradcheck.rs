@@ -159,7 +159,7 @@ impl FiniteDifferences {
         &self,
         net: &N,
         x: &[N::Input; B],
-        y: &[N::Output; B],
+        y: &[N::Target; B],
     ) -> GradientCheck {
         let (_, grad) = net.gradients(x, y);
         let grad_x = self.inputs.then(|| net.input_gradients(x, y).1);
@@ -564,7 +564,7 @@ impl Entry {
 pub fn check<N: Network, const B: usize>(
     net: &N,
     x: &[N::Input; B],
-    y: &[N::Output; B],
+    y: &[N::Target; B],
 ) -> GradientCheck {
     FiniteDifferences::for_float::<N::Float>().check(net, x, y)
 }
