@@ -38,8 +38,8 @@ fn assert_equal_to_rounding(got: &[f64], want: &[f64], what: &str) {
 // ---------------------------------------------------------------------------
 
 backprop::network! {
-    /// Features of the input; its own loss is not used.
-    Encoder = 3 -> tanh(5) -> sigmoid(4); loss = mse; float = f64
+    /// Features of the input, trained only through the head.
+    Encoder = 3 -> tanh(5) -> sigmoid(4); loss = none; float = f64
 }
 backprop::network! {
     /// Regression on the features.
@@ -135,12 +135,12 @@ fn a_head_backward_from_its_loss_gradient_feeds_the_encoder_as_the_whole_network
 // ---------------------------------------------------------------------------
 
 backprop::network! {
-    /// Features of the state, shared by both heads; its own loss is not used.
-    Trunk = 4 -> tanh(8) -> tanh(6); loss = mse; float = f64
+    /// Features of the state, shared by both heads, trained only through them.
+    Trunk = 4 -> tanh(8) -> tanh(6); loss = none; float = f64
 }
 backprop::network! {
     /// Logits of three actions, trained with a policy-gradient loss of our own.
-    ActorHead = 6 -> linear(3); loss = mse; float = f64
+    ActorHead = 6 -> linear(3); loss = none; float = f64
 }
 backprop::network! {
     /// The state's value, trained with its own mean squared error.
@@ -251,7 +251,7 @@ fn a_trunk_under_two_heads_gets_the_sum_of_their_gradients() {
 
 backprop::network! {
     /// A deterministic policy: three state values to two actions in (−1, 1).
-    Actor = 3 -> tanh(8) -> tanh(2); loss = mse; float = f64
+    Actor = 3 -> tanh(8) -> tanh(2); loss = none; float = f64
 }
 backprop::network! {
     /// `Q(s, a)` of the state (3) and the action (2), side by side.
@@ -348,7 +348,7 @@ fn the_action_columns_of_the_critics_input_gradient_are_dq_da() {
 
 backprop::network! {
     /// Features for the regression below, in `f32`.
-    Features = 2 -> tanh(16); loss = mse
+    Features = 2 -> tanh(16); loss = none
 }
 backprop::network! {
     /// A regression head on the features, in `f32`.

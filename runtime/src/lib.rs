@@ -3,7 +3,9 @@
 //!
 //! - [`kernels`]: the products of batch backpropagation on fixed-size
 //!   row-major matrices (`X·W + 1·bᵀ`, `Hᵀ·Δ`, `1ᵀ·Δ`, `Δ·Wᵀ`);
-//! - [`activation`] and [`loss`]: `f`, `f'`, `L` and `∂L/∂Ŷ`;
+//! - [`activation`] and [`loss`]: `f`, `f'`, `L` and `∂L/∂Ŷ`, and losses
+//!   on a whole batch with masks, weights and class labels for a loss of
+//!   your own;
 //! - [`Network`]: the trait every generated network implements, with the
 //!   batch methods written once in terms of four generated ones;
 //! - [`optim`]: [`Sgd`], [`Adam`] and [`AdamW`], as PyTorch computes them;
@@ -14,7 +16,10 @@
 //! - `io` (feature `std`): weights as safetensors in PyTorch's layout;
 //! - [`data`]: seeded, shuffled mini-batches and a training loop;
 //! - [`update`] and [`schedule`]: target networks, gradient clipping and
-//!   learning-rate schedules, as PyTorch computes them.
+//!   learning-rate schedules, as PyTorch computes them;
+//! - [`policy`]: `Categorical` and `SquashedGaussian` policies, `log π` and
+//!   its gradients;
+//! - [`gradcheck`]: analytic gradients against central finite differences.
 //!
 //! The crate is `no_std`: its core (kernels, activations, losses,
 //! [`Network`], optimizers, seeded initialisation) needs neither `std` nor
