@@ -152,8 +152,8 @@ fn worst_error(name: &str, schedule: &dyn Schedule, expected: &[f64], base: f64)
     worst
 }
 
-#[test]
-fn every_schedule_matches_pytorchs_closed_form() {
+/// Every case against one of the sequences PyTorch recorded.
+fn check_every_case(sequence: fn(&Fixture) -> &[f64], what: &str) {
     for name in CASES {
         let fixture = load(name);
         let schedule = build(&fixture.schedule, fixture.base);
@@ -162,27 +162,21 @@ fn every_schedule_matches_pytorchs_closed_form() {
         let worst = worst_error(
             name,
             &Shifted(&schedule, from),
-            &fixture.closed_form[from..],
+            &sequence(&fixture)[from..],
             fixture.base,
         );
-        println!("{name}: closed form within {worst:.1e}");
+        println!("{name}: {what} within {worst:.1e}");
     }
 }
 
 #[test]
+fn every_schedule_matches_pytorchs_closed_form() {
+    check_every_case(|fixture| &fixture.closed_form, "closed form");
+}
+
+#[test]
 fn every_schedule_matches_pytorchs_recursive_steps() {
-    for name in CASES {
-        let fixture = load(name);
-        let schedule = build(&fixture.schedule, fixture.base);
-        let from = warm_up_differs(&fixture.schedule);
-        let worst = worst_error(
-            name,
-            &Shifted(&schedule, from),
-            &fixture.recursive[from..],
-            fixture.base,
-        );
-        println!("{name}: recursive steps within {worst:.1e}");
-    }
+    check_every_case(|fixture| &fixture.recursive, "recursive steps");
 }
 
 /// `schedule` from step `from` on.
