@@ -1,6 +1,7 @@
 //! The learning curve of an agent: every episode's return and the mean of
 //! the last [`WINDOW`] (or [`Curve::window`]), a progress line every few
-//! episodes, a PNG chart of both, and the last line, `solved: …` or `not solved: …`, with an exit
+//! episodes (with the steps per second since the one before), a PNG chart
+//! of both, and the last line, `solved: …` or `not solved: …`, with an exit
 //! code a check can read.
 
 use std::error::Error;
@@ -23,6 +24,10 @@ pub(crate) struct Curve {
     returns: Vec<f64>,
     steps: usize,
     started: Instant,
+    /// When the last progress line was printed, and the steps by then: the
+    /// line shows the rate since, which warm-up steps without learning
+    /// would otherwise inflate for the whole run.
+    reported: (Instant, usize),
     report_every: usize,
     /// Episodes in the running mean.
     window: usize,
@@ -43,6 +48,7 @@ impl Curve {
             returns: Vec::new(),
             steps: 0,
             started: Instant::now(),
+            reported: (Instant::now(), 0),
             report_every: 20,
             window: WINDOW,
             goal: None,
@@ -87,13 +93,15 @@ impl Curve {
         self.steps += steps;
         let mean = self.recent_mean();
         if self.returns.len().is_multiple_of(self.report_every) {
+            let (since, steps_then) = self.reported;
+            let recent_rate = (self.steps - steps_then) as f64 / since.elapsed().as_secs_f64();
             println!(
-                "episode {:>4}  steps {:>6}  {:>6.0} steps/s  return {episode_return:>6.1}  mean of last {} {mean:>6.1}  {detail}",
+                "episode {:>4}  steps {:>6}  {recent_rate:>6.0} steps/s  return {episode_return:>6.1}  mean of last {} {mean:>6.1}  {detail}",
                 self.returns.len(),
                 self.steps,
-                self.steps_per_second(),
                 self.returns.len().min(self.window),
             );
+            self.reported = (Instant::now(), self.steps);
         }
         mean
     }
