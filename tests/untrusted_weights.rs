@@ -125,7 +125,7 @@ struct Seed {
     target: usize,
 }
 
-/// SplitMix64: small, seeded, and the same on every platform.
+/// `SplitMix64`: small, seeded, and the same on every platform.
 struct Rng(u64);
 
 impl Rng {
@@ -213,7 +213,7 @@ fn number(rng: &mut Rng, near: u64) -> Value {
         3 => Value::from(1_u64 << 40),
         4 => Value::from(1_u64 << 62),
         5 => Value::from(u64::MAX),
-        6 => Value::from(u64::MAX / 4 + 1),
+        6 => Value::from(1_u64 << 63),
         7 => Value::from(-1),
         8 => Value::from(rng.next()),
         9 => Value::from(rng.below(64)),
@@ -243,6 +243,7 @@ fn render(header: &Value) -> String {
 }
 
 /// A header edit that keeps the header valid JSON.
+#[allow(clippy::too_many_lines)]
 fn edit_header(rng: &mut Rng, header: &str, data: &[u8]) -> Vec<u8> {
     let mut data = data.to_vec();
     let mut value: Value = serde_json::from_str(header).expect("a seed's header is JSON");
@@ -686,7 +687,7 @@ fn mutated_weight_files_are_refused_without_panics_giant_allocations_or_changes(
         assert!(allocated <= ALLOWED_CONSTANT, "{length}: {allocated} bytes");
     }
 
-    let mut rng = Rng(0x5EED_0F_F11E5);
+    let mut rng = Rng(0x05EE_D0FF_11E5);
     let mut per_kind = [0_usize; KINDS.len()];
     let mut accepted = 0;
     let mut errors: BTreeMap<String, usize> = BTreeMap::new();
