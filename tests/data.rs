@@ -10,7 +10,9 @@
 use std::collections::HashMap;
 use std::ops::ControlFlow;
 
-use backprop::data::{Batch, DataSet, Trainer, shuffle};
+use std::num::NonZeroUsize;
+
+use backprop::data::{Batch, DataSet, DynamicTrainer, Trainer, shuffle};
 use backprop::{Adam, BatchError, Network, Sgd};
 
 backprop::network! {
@@ -368,4 +370,143 @@ fn non_finite_values_are_refused_by_row_and_column() {
     );
     let finite = [[f64::MAX, f64::MIN_POSITIVE], [-0.0, 1e-310]];
     assert!(DataSet::new(&finite, &finite).is_ok());
+}
+
+/// The batches of `shuffled_batches(batch_size, …)` as vectors of rows.
+fn run_time_batches(
+    data: &DataSet<'_, [f64; 2], [f64; 1]>,
+    batch_size: usize,
+    seed: u64,
+    epoch: u64,
+) -> Vec<Vec<([f64; 2], [f64; 1])>> {
+    let mut batches = data.shuffled_batches(NonZeroUsize::new(batch_size).unwrap(), seed, epoch);
+    let mut all = Vec::new();
+    while let Some((x, y)) = batches.next_batch() {
+        all.push(x.iter().copied().zip(y.iter().copied()).collect());
+    }
+    all
+}
+
+/// The batches of `shuffled::<B>` as vectors of rows.
+fn compile_time_batches<const B: usize>(
+    data: &DataSet<'_, [f64; 2], [f64; 1]>,
+    seed: u64,
+    epoch: u64,
+) -> Vec<Vec<([f64; 2], [f64; 1])>> {
+    data.shuffled::<B>(seed, epoch)
+        .map(|batch| batch.inputs().iter().copied().zip(batch.targets().iter().copied()).collect())
+        .collect()
+}
+
+#[test]
+fn run_time_batches_are_the_compile_time_batches() {
+    let (x, y) = numbered(37);
+    let data = DataSet::new(&x, &y).unwrap();
+    for (seed, epoch) in [(0, 0), (7, 3), (u64::MAX, 11)] {
+        assert_eq!(run_time_batches(&data, 1, seed, epoch), compile_time_batches::<1>(&data, seed, epoch));
+        assert_eq!(run_time_batches(&data, 5, seed, epoch), compile_time_batches::<5>(&data, seed, epoch));
+        assert_eq!(run_time_batches(&data, 16, seed, epoch), compile_time_batches::<16>(&data, seed, epoch));
+        assert_eq!(run_time_batches(&data, 37, seed, epoch), compile_time_batches::<37>(&data, seed, epoch));
+        // Larger than the data set: one batch of every sample.
+        assert_eq!(run_time_batches(&data, 100, seed, epoch), compile_time_batches::<100>(&data, seed, epoch));
+    }
+    let sizes: Vec<usize> = run_time_batches(&data, 16, 1, 0).iter().map(Vec::len).collect();
+    assert_eq!(sizes, [16, 16, 5]);
+    let indices: Vec<Vec<usize>> = run_time_batches(&data, 16, 1, 0)
+        .iter()
+        .map(|batch| batch.iter().map(|(x, _)| x[0] as usize).collect())
+        .collect();
+    assert_each_sample_once(&indices, 37);
+}
+
+#[test]
+fn restarting_run_time_batches_is_starting_them_afresh() {
+    let (x, y) = numbered(23);
+    let data = DataSet::new(&x, &y).unwrap();
+    let size = NonZeroUsize::new(6).unwrap();
+    let mut reused = data.shuffled_batches(size, 4, 0);
+    assert_eq!((reused.batch_size(), reused.batches_per_epoch()), (6, 4));
+    // Stop half-way through epoch 0: a restart still begins at the start.
+    reused.next_batch();
+    for epoch in [1, 2, 9, 2] {
+        reused.restart(4, epoch);
+        let mut fresh = data.shuffled_batches(size, 4, epoch);
+        let mut batches = 0;
+        while let Some((x, y)) = reused.next_batch() {
+            assert_eq!(Some((x, y)), fresh.next_batch());
+            batches += 1;
+        }
+        assert_eq!(fresh.next_batch(), None);
+        assert_eq!(batches, 4);
+        assert_eq!(reused.next_batch(), None, "the end of an epoch stays the end");
+    }
+}
+
+backprop::network! {
+    /// A small classifier in `f32`, for comparing the two trainers.
+    pub Classifier = 4 -> relu(16) -> tanh(8) -> softmax(3); loss = cross_entropy
+}
+
+/// 100 samples (so batches of 16 end with a partial batch of 4) of three
+/// classes, one-hot.
+fn classes() -> (Vec<[f32; 4]>, Vec<[f32; 3]>) {
+    let x: Vec<[f32; 4]> = (0..100)
+        .map(|i| {
+            let t = i as f32 / 100.0;
+            [t, (3.0 * t).sin(), (5.0 * t).cos(), (11.0 * t).fract()]
+        })
+        .collect();
+    let y = x
+        .iter()
+        .map(|r| {
+            let class = usize::from(r[1] > 0.5) + usize::from(r[2] > 0.0);
+            core::array::from_fn(|c| if c == class { 1.0 } else { 0.0 })
+        })
+        .collect();
+    (x, y)
+}
+
+/// Whether `a` and `b` agree within `tolerance` relative to the largest
+/// parameter; returns the largest difference seen, for the message.
+fn largest_difference(a: &[f32], b: &[f32]) -> (f32, f32) {
+    let scale = a.iter().fold(0.0_f32, |m, v| m.max(v.abs()));
+    let difference = a.iter().zip(b).fold(0.0_f32, |m, (a, b)| m.max((a - b).abs()));
+    (difference, scale)
+}
+
+#[test]
+fn a_run_time_batch_size_trains_as_the_compile_time_one() {
+    let (x, y) = classes();
+    let data = DataSet::new(&x, &y).unwrap();
+    let sixteen = NonZeroUsize::new(16).unwrap();
+
+    // Adam: both paths store the gradient, then step.
+    let mut compile_time = Classifier::seeded(5);
+    let mut run_time = Classifier::seeded(5);
+    let losses = Trainer::<16>::new(20).seed(3).run(&mut compile_time, &mut Adam::new(0.01), &data);
+    let dynamic_losses =
+        DynamicTrainer::new(20, sixteen).seed(3).run(&mut run_time, &mut Adam::new(0.01), &data);
+    let (difference, scale) = largest_difference(compile_time.params(), run_time.params());
+    assert!(difference <= 1e-6 * scale, "Adam: parameters differ by {difference} at scale {scale}");
+    for (a, b) in losses.iter().zip(&dynamic_losses) {
+        assert!((a - b).abs() <= 1e-6 * a.abs(), "Adam: epoch losses {a} and {b}");
+    }
+    assert!(losses[19] < losses[0], "it learned: {losses:?}");
+
+    // Plain SGD: the compile-time path updates during the backward pass,
+    // rounding differently at every step, so the runs drift apart by a few
+    // ulps more than Adam's (1.4e-6 of the scale after 5 epochs, 1.6e-6
+    // after 20); one epoch is 7 steps, a partial batch among them.
+    let mut compile_time = Classifier::seeded(5);
+    let mut run_time = Classifier::seeded(5);
+    Trainer::<16>::new(1).seed(3).run(&mut compile_time, &mut Sgd::new(0.1), &data);
+    DynamicTrainer::new(1, sixteen).seed(3).run(&mut run_time, &mut Sgd::new(0.1), &data);
+    let (difference, scale) = largest_difference(compile_time.params(), run_time.params());
+    assert!(difference <= 1e-6 * scale, "SGD: parameters differ by {difference} at scale {scale}");
+
+    // Another seed is another run: the comparison above could fail.
+    let mut other = Classifier::seeded(5);
+    DynamicTrainer::new(1, sixteen).seed(4).run(&mut other, &mut Sgd::new(0.1), &data);
+    let (difference, scale) = largest_difference(compile_time.params(), other.params());
+    assert!(difference > 1e-4 * scale);
 }

@@ -46,6 +46,42 @@
 //!
 //! [`Batch::train_step`] is that `if`, and [`Trainer`] is that loop with
 //! the mean loss of each epoch and a callback that can stop it.
+//! [`Trainer::run_checked`] guards each step against a NaN or infinite loss
+//! or gradient, stopping at or skipping the batch ([`OnNonFinite`]).
+//!
+//! # A batch size chosen at run time
+//!
+//! When the batch size comes from a configuration file or the command line,
+//! [`DataSet::shuffled_batches`] gathers each batch into buffers of its own
+//! and lends it out as slices, for the run-time-size `train_step_slice`, and
+//! [`DynamicTrainer`] is [`Trainer`] with its batch size a value. A seed
+//! visits the same samples in the same order whichever way the size is
+//! given, so the two train the same network, up to rounding:
+//!
+//! ```
+//! use std::num::NonZeroUsize;
+//!
+//! use backprop::data::{DataSet, DynamicTrainer};
+//! use backprop::Adam;
+//!
+//! backprop::network! { Net = 1 -> tanh(8) -> linear(1); loss = mse }
+//!
+//! // `cargo run -- 16` trains in batches of 16; with no argument, of 32.
+//! let batch_size: NonZeroUsize = match std::env::args().nth(1) {
+//!     Some(arg) => arg.parse().map_err(|e| format!("the batch size `{arg}`: {e}"))?,
+//!     None => NonZeroUsize::new(32).unwrap(),
+//! };
+//! # let batch_size = NonZeroUsize::new(16).unwrap(); // a doc test's arguments are the test runner's
+//! let x: Vec<[f32; 1]> = (0..200).map(|i| [i as f32 / 100.0 - 1.0]).collect();
+//! let y: Vec<[f32; 1]> = x.iter().map(|[x]| [x * x]).collect();
+//! let data = DataSet::new(&x, &y)?;
+//!
+//! let mut net = Net::seeded(1);
+//! let losses = DynamicTrainer::new(100, batch_size).seed(7).run(&mut net, &mut Adam::new(0.01), &data);
+//! println!("batches of {batch_size}: loss {} after {} epochs", losses[99], losses.len());
+//! assert!(losses[99] < losses[0] / 10.0);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 //!
 //! # Without an allocator
 //!
@@ -59,6 +95,8 @@
 #[cfg(feature = "alloc")]
 use alloc::vec::Vec;
 #[cfg(feature = "alloc")]
+use core::num::NonZeroUsize;
+#[cfg(feature = "alloc")]
 use core::ops::ControlFlow;
 use core::{fmt, iter::FusedIterator};
 
@@ -66,6 +104,8 @@ use rand_core::Rng;
 
 use crate::init::seeded_rng;
 use crate::network::check_batch;
+#[cfg(feature = "alloc")]
+use crate::TrainError;
 use crate::{BatchError, Float, Network, Optimizer, Row};
 
 /// Input rows and their target rows, one target per input: a training or a
@@ -246,6 +286,155 @@ impl<'a, X: Copy, Y: Copy> DataSet<'a, X, Y> {
             targets: self.targets,
         };
         Batches::new(data, Order::Borrowed(order))
+    }
+
+    /// The batches of epoch `epoch` of `seed` in batches of `batch_size`
+    /// rows, a size known only at run time: the same samples in the same
+    /// order as [`shuffled::<B>`](DataSet::shuffled) with `B = batch_size`.
+    ///
+    /// Each batch is gathered into buffers the batches own and lent out by
+    /// [`ShuffledBatches::next_batch`] as slices, for the network's
+    /// `*_slice` methods. [`ShuffledBatches::restart`] begins another epoch
+    /// in the same buffers, so a whole run allocates only here.
+    ///
+    /// ```
+    /// use std::num::NonZeroUsize;
+    ///
+    /// use backprop::data::DataSet;
+    ///
+    /// let x: Vec<[f32; 1]> = (0..10).map(|i| [i as f32]).collect();
+    /// let data = DataSet::new(&x, &x)?;
+    /// let mut batches = data.shuffled_batches(NonZeroUsize::new(4).unwrap(), 42, 0);
+    /// let mut run_time = Vec::new();
+    /// while let Some((inputs, _targets)) = batches.next_batch() {
+    ///     run_time.push(inputs.to_vec());
+    /// }
+    /// let compile_time: Vec<_> = data.shuffled::<4>(42, 0).map(|b| b.inputs().to_vec()).collect();
+    /// assert_eq!(run_time, compile_time);
+    /// assert_eq!(run_time.iter().map(Vec::len).collect::<Vec<_>>(), [4, 4, 2]);
+    /// # Ok::<(), backprop::BatchError>(())
+    /// ```
+    #[cfg(feature = "alloc")]
+    #[must_use]
+    pub fn shuffled_batches(
+        &self,
+        batch_size: NonZeroUsize,
+        seed: u64,
+        epoch: u64,
+    ) -> ShuffledBatches<'a, X, Y> {
+        let batch_size = batch_size.get();
+        // Never more rows than the data set has: a batch size of a million
+        // for a hundred samples reserves a hundred rows.
+        let capacity = batch_size.min(self.len());
+        let mut batches = ShuffledBatches {
+            data: *self,
+            order: (0..self.len()).collect(),
+            batch_size,
+            position: 0,
+            inputs: Vec::with_capacity(capacity),
+            targets: Vec::with_capacity(capacity),
+        };
+        batches.restart(seed, epoch);
+        batches
+    }
+}
+
+/// The batches of one epoch with a batch size known only at run time, from
+/// [`DataSet::shuffled_batches`]: every sample exactly once, in batches of
+/// [`batch_size`](ShuffledBatches::batch_size) rows and, if that does not
+/// divide the number of samples, a last partial batch.
+///
+/// Not an [`Iterator`]: each batch is lent out of buffers the batches keep
+/// and reuse, so it lives until the next call of
+/// [`next_batch`](ShuffledBatches::next_batch).
+#[cfg(feature = "alloc")]
+#[derive(Clone, Debug)]
+pub struct ShuffledBatches<'a, X, Y> {
+    data: DataSet<'a, X, Y>,
+    order: Vec<usize>,
+    batch_size: usize,
+    position: usize,
+    inputs: Vec<X>,
+    targets: Vec<Y>,
+}
+
+#[cfg(feature = "alloc")]
+impl<X: Copy, Y: Copy> ShuffledBatches<'_, X, Y> {
+    /// The next batch's input and target rows, one target per input, or
+    /// `None` at the end of the epoch. Allocates nothing.
+    ///
+    /// ```
+    /// use std::num::NonZeroUsize;
+    ///
+    /// use backprop::data::DataSet;
+    /// use backprop::{Network, Sgd};
+    ///
+    /// backprop::network! { Net = 2 -> relu(4) -> linear(1); loss = mse }
+    ///
+    /// let x = [[0.0, 1.0], [1.0, 0.0], [1.0, 1.0]];
+    /// let y = [[1.0], [1.0], [2.0]];
+    /// let mut net = Net::seeded(1);
+    /// let mut sgd = Sgd::new(0.05);
+    /// let mut batches = DataSet::new(&x, &y)?.shuffled_batches(NonZeroUsize::new(2).unwrap(), 5, 0);
+    /// while let Some((x, y)) = batches.next_batch() {
+    ///     let loss = net.train_step_slice(x, y, &mut sgd)?;
+    ///     assert!(loss.is_finite());
+    /// }
+    /// # Ok::<(), backprop::BatchError>(())
+    /// ```
+    pub fn next_batch(&mut self) -> Option<(&[X], &[Y])> {
+        let start = self.position;
+        let rows = (self.data.len() - start).min(self.batch_size);
+        if rows == 0 {
+            return None;
+        }
+        self.position += rows;
+        self.inputs.clear();
+        self.targets.clear();
+        for &index in &self.order[start..start + rows] {
+            self.inputs.push(self.data.inputs[index]);
+            self.targets.push(self.data.targets[index]);
+        }
+        Some((&self.inputs, &self.targets))
+    }
+
+    /// Begins epoch `epoch` of `seed` in the same buffers, allocating
+    /// nothing: the batches are then those of
+    /// [`DataSet::shuffled_batches`]`(batch_size, seed, epoch)`.
+    ///
+    /// ```
+    /// use std::num::NonZeroUsize;
+    ///
+    /// use backprop::data::DataSet;
+    ///
+    /// let x: Vec<[f32; 1]> = (0..6).map(|i| [i as f32]).collect();
+    /// let data = DataSet::new(&x, &x)?;
+    /// let three = NonZeroUsize::new(3).unwrap();
+    /// let first = |batches: &mut backprop::data::ShuffledBatches<_, _>| batches.next_batch().unwrap().0.to_vec();
+    /// let mut batches = data.shuffled_batches(three, 9, 0);
+    /// batches.restart(9, 4);
+    /// assert_eq!(first(&mut batches), first(&mut data.shuffled_batches(three, 9, 4)));
+    /// # Ok::<(), backprop::BatchError>(())
+    /// ```
+    pub fn restart(&mut self, seed: u64, epoch: u64) {
+        for (position, index) in self.order.iter_mut().enumerate() {
+            *index = position;
+        }
+        shuffle(&mut self.order, seed, epoch);
+        self.position = 0;
+    }
+
+    /// The number of rows of every batch but perhaps the last.
+    #[must_use]
+    pub const fn batch_size(&self) -> usize {
+        self.batch_size
+    }
+
+    /// The number of batches in an epoch, the last one partial if the
+    /// batch size does not divide the number of samples.
+    #[must_use]
+    pub const fn batches_per_epoch(&self) -> usize {
+        self.data.len().div_ceil(self.batch_size)
     }
 }
 
@@ -661,35 +850,572 @@ impl<const B: usize> Trainer<B> {
         network: &mut N,
         optimizer: &mut O,
         data: &DataSet<'_, N::Input, N::Target>,
-        mut on_epoch: F,
+        on_epoch: F,
     ) -> Vec<N::Float>
     where
         N: Network,
         O: Optimizer<N::Float> + ?Sized,
         F: FnMut(EpochEnd<'_, N, O>) -> ControlFlow<()>,
     {
-        let mut losses = Vec::new();
-        let samples = N::Float::from_usize(data.len());
-        for epoch in 0..self.epochs {
-            let mut total = N::Float::ZERO;
-            for batch in data.shuffled::<B>(self.seed, epoch) {
-                let loss = batch.train_step(network, optimizer);
-                total += loss * N::Float::from_usize(batch.rows());
-            }
-            let mean_loss = total / samples;
-            losses.push(mean_loss);
-            let end = EpochEnd {
-                epoch,
-                epochs: self.epochs,
-                mean_loss,
-                network,
-                optimizer,
-            };
-            if on_epoch(end).is_break() {
-                break;
-            }
+        let mut steps = CompileTimeSteps::<_, _, B> {
+            data: *data,
+            seed: self.seed,
+            batches: None,
+        };
+        let training = run_epochs(self.epochs, &mut steps, network, optimizer, data, None, on_epoch);
+        unguarded(training)
+    }
+
+    /// [`run`](Trainer::run), guarded: every step is
+    /// [`train_step_checked`](Network::train_step_checked) (or its
+    /// run-time-size form for the last, partial batch), so a NaN or
+    /// infinite loss or gradient never reaches the parameters. The
+    /// offending batch then stops the loop or is skipped, as
+    /// `on_non_finite` says.
+    ///
+    /// ```
+    /// use backprop::data::{DataSet, OnNonFinite, Trainer};
+    /// use backprop::{Network, Sgd, TrainError};
+    ///
+    /// backprop::network! { Net = 1 -> linear(1); loss = mse }
+    ///
+    /// // Sample 3's target is finite, but its squared error overflows `f32`.
+    /// let x = [[0.0_f32], [1.0], [2.0], [3.0], [4.0], [5.0]];
+    /// let y = [[1.0_f32], [3.0], [5.0], [1e30], [9.0], [11.0]];
+    /// let data = DataSet::new(&x, &y)?;
+    ///
+    /// let mut net = Net::seeded(1);
+    /// let stop = Trainer::<2>::new(10).run_checked(&mut net, &mut Sgd::new(0.01), &data, OnNonFinite::Stop);
+    /// let stopped = stop.unwrap_err();
+    /// assert_eq!(stopped.epoch, 0); // the first epoch meets it
+    /// assert!(matches!(stopped.error, TrainError::NonFiniteLoss { .. }));
+    /// assert!(net.params().iter().all(|p| p.is_finite()));
+    ///
+    /// let mut net = Net::seeded(1);
+    /// let skip = Trainer::<2>::new(10).run_checked(&mut net, &mut Sgd::new(0.01), &data, OnNonFinite::Skip)?;
+    /// assert_eq!(skip.losses.len(), 10);
+    /// assert_eq!(skip.skipped.len(), 10); // one batch of each epoch holds sample 3
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// With [`OnNonFinite::Stop`], the [`StepFailure`] naming the epoch and
+    /// batch whose step was refused and why; the network and the optimizer
+    /// are then as they were after the step before.
+    pub fn run_checked<N, O>(
+        &self,
+        network: &mut N,
+        optimizer: &mut O,
+        data: &DataSet<'_, N::Input, N::Target>,
+        on_non_finite: OnNonFinite,
+    ) -> Result<Training<N::Float>, StepFailure>
+    where
+        N: Network,
+        O: Optimizer<N::Float> + ?Sized,
+    {
+        self.run_checked_with(network, optimizer, data, on_non_finite, |_| {
+            ControlFlow::Continue(())
+        })
+    }
+
+    /// [`run_checked`](Trainer::run_checked), calling `on_epoch` after each
+    /// epoch as [`run_with`](Trainer::run_with) does.
+    ///
+    /// ```
+    /// use std::ops::ControlFlow;
+    ///
+    /// use backprop::data::{DataSet, OnNonFinite, Trainer};
+    /// use backprop::Sgd;
+    ///
+    /// backprop::network! { Net = 1 -> linear(1); loss = mse }
+    ///
+    /// let x = [[0.0_f32], [1.0], [2.0]];
+    /// let y = [[1.0_f32], [3.0], [5.0]];
+    /// let data = DataSet::new(&x, &y)?;
+    /// let mut net = Net::seeded(1);
+    /// let training = Trainer::<2>::new(50).run_checked_with(&mut net, &mut Sgd::new(0.01), &data, OnNonFinite::Stop, |end| {
+    ///     if end.epoch == 9 { ControlFlow::Break(()) } else { ControlFlow::Continue(()) }
+    /// })?;
+    /// assert_eq!(training.losses.len(), 10);
+    /// assert!(training.skipped.is_empty());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`run_checked`](Trainer::run_checked).
+    pub fn run_checked_with<N, O, F>(
+        &self,
+        network: &mut N,
+        optimizer: &mut O,
+        data: &DataSet<'_, N::Input, N::Target>,
+        on_non_finite: OnNonFinite,
+        on_epoch: F,
+    ) -> Result<Training<N::Float>, StepFailure>
+    where
+        N: Network,
+        O: Optimizer<N::Float> + ?Sized,
+        F: FnMut(EpochEnd<'_, N, O>) -> ControlFlow<()>,
+    {
+        let mut steps = CompileTimeSteps::<_, _, B> {
+            data: *data,
+            seed: self.seed,
+            batches: None,
+        };
+        let guard = Some(on_non_finite);
+        run_epochs(self.epochs, &mut steps, network, optimizer, data, guard, on_epoch)
+    }
+}
+
+/// [`Trainer`] with a batch size chosen at run time, read from a
+/// configuration or the command line: for each epoch, the batches of
+/// [`DataSet::shuffled_batches`] with the seed and the epoch's number, one
+/// [`train_step_slice`](Network::train_step_slice) each.
+///
+/// A separate type rather than a field of [`Trainer`], whose batch size is
+/// part of its type so that full batches compile for that size. The same
+/// seed visits the same samples in the same order as `Trainer::<B>`, so the
+/// two train the same network up to rounding (the run-time path sums the
+/// gradient over chunks of rows). The buffers are made once per run: the
+/// steps allocate nothing.
+///
+/// ```
+/// use std::num::NonZeroUsize;
+/// use std::ops::ControlFlow;
+///
+/// use backprop::data::{DataSet, DynamicTrainer};
+/// use backprop::Adam;
+///
+/// backprop::network! { Net = 2 -> tanh(8) -> linear(1); loss = mse }
+///
+/// let x: Vec<[f32; 2]> = (0..40).map(|i| [(i % 8) as f32 / 4.0 - 1.0, (i / 8) as f32 / 2.0 - 1.0]).collect();
+/// let y: Vec<[f32; 1]> = x.iter().map(|[a, b]| [a * b]).collect();
+/// let data = DataSet::new(&x, &y)?;
+///
+/// let batch_size: NonZeroUsize = "8".parse()?; // from a configuration, say
+/// let mut net = Net::seeded(3);
+/// let losses = DynamicTrainer::new(500, batch_size).seed(1).run_with(&mut net, &mut Adam::new(0.01), &data, |end| {
+///     if end.mean_loss < 1e-3 { ControlFlow::Break(()) } else { ControlFlow::Continue(()) }
+/// });
+/// assert!(losses.len() < 500, "stopped early");
+///
+/// // Zero is not a batch size: the error says so before training starts.
+/// assert!("0".parse::<NonZeroUsize>().is_err());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[cfg(feature = "alloc")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DynamicTrainer {
+    /// The number of epochs to run, unless the callback stops sooner.
+    pub epochs: u64,
+    /// The seed of the shuffles; default `0`.
+    pub seed: u64,
+    /// The number of rows of every batch but perhaps the last of an epoch.
+    pub batch_size: NonZeroUsize,
+}
+
+#[cfg(feature = "alloc")]
+impl DynamicTrainer {
+    /// A loop of `epochs` epochs in batches of `batch_size` rows, with
+    /// seed `0`. A zero batch size cannot be given: parse the size as a
+    /// [`NonZeroUsize`], whose error says that zero is refused.
+    ///
+    /// ```
+    /// use std::num::NonZeroUsize;
+    ///
+    /// use backprop::data::DynamicTrainer;
+    ///
+    /// let trainer = DynamicTrainer::new(10, NonZeroUsize::new(32).unwrap()).seed(4);
+    /// assert_eq!((trainer.epochs, trainer.seed, trainer.batch_size.get()), (10, 4, 32));
+    /// ```
+    #[must_use]
+    pub const fn new(epochs: u64, batch_size: NonZeroUsize) -> Self {
+        Self {
+            epochs,
+            seed: 0,
+            batch_size,
         }
-        losses
+    }
+
+    /// Sets the seed of the shuffles.
+    #[must_use]
+    pub const fn seed(self, seed: u64) -> Self {
+        Self { seed, ..self }
+    }
+
+    /// Trains `network` on `data` with `optimizer` for every epoch; returns
+    /// each epoch's mean loss.
+    ///
+    /// ```
+    /// use std::num::NonZeroUsize;
+    ///
+    /// use backprop::data::{DataSet, DynamicTrainer};
+    /// use backprop::Sgd;
+    ///
+    /// backprop::network! { Net = 1 -> linear(1); loss = mse }
+    ///
+    /// let x = [[0.0_f32], [1.0], [2.0], [3.0], [4.0]];
+    /// let y = [[1.0_f32], [3.0], [5.0], [7.0], [9.0]];
+    /// let mut net = Net::seeded(1);
+    /// let trainer = DynamicTrainer::new(300, NonZeroUsize::new(2).unwrap());
+    /// let losses = trainer.run(&mut net, &mut Sgd::new(0.02), &DataSet::new(&x, &y)?);
+    /// assert!(losses[299] < 1e-4);
+    /// assert!((net.w1()[0][0] - 2.0).abs() < 0.01); // y = 2x + 1
+    /// # Ok::<(), backprop::BatchError>(())
+    /// ```
+    pub fn run<N, O>(
+        &self,
+        network: &mut N,
+        optimizer: &mut O,
+        data: &DataSet<'_, N::Input, N::Target>,
+    ) -> Vec<N::Float>
+    where
+        N: Network,
+        O: Optimizer<N::Float> + ?Sized,
+    {
+        self.run_with(network, optimizer, data, |_| ControlFlow::Continue(()))
+    }
+
+    /// [`run`](DynamicTrainer::run), calling `on_epoch` after each epoch
+    /// as [`Trainer::run_with`] does (see the example of [`DynamicTrainer`]).
+    pub fn run_with<N, O, F>(
+        &self,
+        network: &mut N,
+        optimizer: &mut O,
+        data: &DataSet<'_, N::Input, N::Target>,
+        on_epoch: F,
+    ) -> Vec<N::Float>
+    where
+        N: Network,
+        O: Optimizer<N::Float> + ?Sized,
+        F: FnMut(EpochEnd<'_, N, O>) -> ControlFlow<()>,
+    {
+        let mut steps = RunTimeSteps {
+            batches: data.shuffled_batches(self.batch_size, self.seed, 0),
+            seed: self.seed,
+        };
+        let training = run_epochs(self.epochs, &mut steps, network, optimizer, data, None, on_epoch);
+        unguarded(training)
+    }
+
+    /// [`run`](DynamicTrainer::run), guarded as [`Trainer::run_checked`]
+    /// is, each step a
+    /// [`train_step_slice_checked`](Network::train_step_slice_checked).
+    ///
+    /// ```
+    /// use std::num::NonZeroUsize;
+    ///
+    /// use backprop::data::{DataSet, DynamicTrainer, OnNonFinite};
+    /// use backprop::Sgd;
+    ///
+    /// backprop::network! { Net = 1 -> linear(1); loss = mse }
+    ///
+    /// let x = [[0.0_f32], [1.0], [2.0], [3.0]];
+    /// let y = [[1.0_f32], [1e30], [5.0], [7.0]]; // 1e30² overflows f32
+    /// let mut net = Net::seeded(1);
+    /// let trainer = DynamicTrainer::new(3, NonZeroUsize::new(4).unwrap());
+    /// let stopped = trainer.run_checked(&mut net, &mut Sgd::new(0.01), &DataSet::new(&x, &y)?, OnNonFinite::Stop).unwrap_err();
+    /// assert_eq!((stopped.epoch, stopped.batch), (0, 0));
+    /// assert_eq!(net.params(), Net::seeded(1).params()); // untouched
+    /// # use backprop::Network;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`Trainer::run_checked`].
+    pub fn run_checked<N, O>(
+        &self,
+        network: &mut N,
+        optimizer: &mut O,
+        data: &DataSet<'_, N::Input, N::Target>,
+        on_non_finite: OnNonFinite,
+    ) -> Result<Training<N::Float>, StepFailure>
+    where
+        N: Network,
+        O: Optimizer<N::Float> + ?Sized,
+    {
+        self.run_checked_with(network, optimizer, data, on_non_finite, |_| {
+            ControlFlow::Continue(())
+        })
+    }
+
+    /// [`run_checked`](DynamicTrainer::run_checked), calling `on_epoch`
+    /// after each epoch as [`Trainer::run_with`] does.
+    ///
+    /// ```
+    /// use std::num::NonZeroUsize;
+    /// use std::ops::ControlFlow;
+    ///
+    /// use backprop::data::{DataSet, DynamicTrainer, OnNonFinite};
+    /// use backprop::Sgd;
+    ///
+    /// backprop::network! { Net = 1 -> linear(1); loss = mse }
+    ///
+    /// let x = [[0.0_f32], [1.0], [2.0]];
+    /// let y = [[1.0_f32], [3.0], [5.0]];
+    /// let mut net = Net::seeded(1);
+    /// let trainer = DynamicTrainer::new(50, NonZeroUsize::new(2).unwrap());
+    /// let data = DataSet::new(&x, &y)?;
+    /// let training = trainer.run_checked_with(&mut net, &mut Sgd::new(0.01), &data, OnNonFinite::Skip, |end| {
+    ///     if end.epoch == 4 { ControlFlow::Break(()) } else { ControlFlow::Continue(()) }
+    /// })?;
+    /// assert_eq!(training.losses.len(), 5);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`Trainer::run_checked`].
+    pub fn run_checked_with<N, O, F>(
+        &self,
+        network: &mut N,
+        optimizer: &mut O,
+        data: &DataSet<'_, N::Input, N::Target>,
+        on_non_finite: OnNonFinite,
+        on_epoch: F,
+    ) -> Result<Training<N::Float>, StepFailure>
+    where
+        N: Network,
+        O: Optimizer<N::Float> + ?Sized,
+        F: FnMut(EpochEnd<'_, N, O>) -> ControlFlow<()>,
+    {
+        let mut steps = RunTimeSteps {
+            batches: data.shuffled_batches(self.batch_size, self.seed, 0),
+            seed: self.seed,
+        };
+        let guard = Some(on_non_finite);
+        run_epochs(self.epochs, &mut steps, network, optimizer, data, guard, on_epoch)
+    }
+}
+
+/// What a guarded training loop ([`Trainer::run_checked`],
+/// [`DynamicTrainer::run_checked`]) does with a batch whose loss or
+/// gradient is NaN or infinite. Either way, that batch's update is not
+/// applied.
+///
+/// ```
+/// use backprop::data::OnNonFinite;
+///
+/// assert_ne!(OnNonFinite::Stop, OnNonFinite::Skip);
+/// ```
+#[cfg(feature = "alloc")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum OnNonFinite {
+    /// End the loop with a [`StepFailure`], leaving the network as it was
+    /// after the last good step.
+    Stop,
+    /// Leave the batch out, note it in [`Training::skipped`] and go on.
+    Skip,
+}
+
+/// What a guarded training loop returns when it finishes: the mean loss of
+/// each epoch that ran and the batches it skipped.
+///
+/// ```
+/// use backprop::data::{DataSet, OnNonFinite, Trainer};
+/// use backprop::Sgd;
+///
+/// backprop::network! { Net = 1 -> linear(1); loss = mse }
+///
+/// let x = [[0.0_f32], [1.0]];
+/// let training = Trainer::<1>::new(3).run_checked(&mut Net::seeded(1), &mut Sgd::new(0.1), &DataSet::new(&x, &x)?, OnNonFinite::Skip)?;
+/// assert_eq!(training.losses.len(), 3);
+/// assert!(training.skipped.is_empty());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[cfg(feature = "alloc")]
+#[derive(Clone, Debug, PartialEq)]
+pub struct Training<T> {
+    /// Each epoch's mean loss over the samples of the batches it trained
+    /// on (NaN for an epoch whose every batch was skipped).
+    pub losses: Vec<T>,
+    /// The batches left out, in the order met ([`OnNonFinite::Skip`]).
+    pub skipped: Vec<StepFailure>,
+}
+
+/// A training step a guarded loop refused: the batch, counting epochs and
+/// batches from 0, and why. The error of [`OnNonFinite::Stop`], and an entry
+/// of [`Training::skipped`] with [`OnNonFinite::Skip`].
+///
+/// ```
+/// use backprop::data::StepFailure;
+/// use backprop::TrainError;
+///
+/// let failure = StepFailure { epoch: 3, batch: 7, error: TrainError::NonFiniteLoss { loss: f64::INFINITY } };
+/// assert_eq!(
+///     failure.to_string(),
+///     "epoch 3, batch 7 (from 0): the loss is inf; the update was not applied"
+/// );
+/// ```
+#[cfg(feature = "alloc")]
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct StepFailure {
+    /// The epoch, from 0.
+    pub epoch: u64,
+    /// The batch within the epoch, from 0.
+    pub batch: usize,
+    /// Why its update was not applied.
+    pub error: TrainError,
+}
+
+#[cfg(feature = "alloc")]
+impl fmt::Display for StepFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "epoch {}, batch {} (from 0): {}", self.epoch, self.batch, self.error)
+    }
+}
+
+#[cfg(feature = "alloc")]
+impl core::error::Error for StepFailure {
+    fn source(&self) -> Option<&(dyn core::error::Error + 'static)> {
+        Some(&self.error)
+    }
+}
+
+/// One epoch's batches, stepped one at a time: the part in which the
+/// compile-time and run-time trainers differ.
+#[cfg(feature = "alloc")]
+trait EpochSteps<N: Network> {
+    /// Begins epoch `epoch`.
+    fn start(&mut self, epoch: u64);
+
+    /// One training step on the next batch, guarded if `checked`: its rows
+    /// and the step's result, or `None` at the end of the epoch.
+    fn step<O: Optimizer<N::Float> + ?Sized>(
+        &mut self,
+        network: &mut N,
+        optimizer: &mut O,
+        checked: bool,
+    ) -> Option<(usize, Result<N::Float, TrainError>)>;
+}
+
+/// [`Trainer`]'s batches: full ones stepped at the compile-time size `B`.
+#[cfg(feature = "alloc")]
+struct CompileTimeSteps<'a, X, Y, const B: usize> {
+    data: DataSet<'a, X, Y>,
+    seed: u64,
+    batches: Option<Batches<'a, X, Y, B>>,
+}
+
+#[cfg(feature = "alloc")]
+impl<N: Network, const B: usize> EpochSteps<N> for CompileTimeSteps<'_, N::Input, N::Target, B> {
+    fn start(&mut self, epoch: u64) {
+        self.batches = Some(self.data.shuffled::<B>(self.seed, epoch));
+    }
+
+    fn step<O: Optimizer<N::Float> + ?Sized>(
+        &mut self,
+        network: &mut N,
+        optimizer: &mut O,
+        checked: bool,
+    ) -> Option<(usize, Result<N::Float, TrainError>)> {
+        let batch = self.batches.as_mut()?.next()?;
+        let result = match (checked, batch.full()) {
+            (false, _) => Ok(batch.train_step(network, optimizer)),
+            (true, Some((x, y))) => network.train_step_checked(x, y, optimizer),
+            (true, None) => network.train_step_slice_checked(batch.inputs(), batch.targets(), optimizer),
+        };
+        Some((batch.rows(), result))
+    }
+}
+
+/// [`DynamicTrainer`]'s batches, all stepped at run-time size.
+#[cfg(feature = "alloc")]
+struct RunTimeSteps<'a, X, Y> {
+    batches: ShuffledBatches<'a, X, Y>,
+    seed: u64,
+}
+
+#[cfg(feature = "alloc")]
+impl<N: Network> EpochSteps<N> for RunTimeSteps<'_, N::Input, N::Target> {
+    fn start(&mut self, epoch: u64) {
+        self.batches.restart(self.seed, epoch);
+    }
+
+    fn step<O: Optimizer<N::Float> + ?Sized>(
+        &mut self,
+        network: &mut N,
+        optimizer: &mut O,
+        checked: bool,
+    ) -> Option<(usize, Result<N::Float, TrainError>)> {
+        let (x, y) = self.batches.next_batch()?;
+        let result = if checked {
+            network.train_step_slice_checked(x, y, optimizer)
+        } else {
+            network.train_step_slice(x, y, optimizer).map_err(TrainError::from)
+        };
+        Some((x.len(), result))
+    }
+}
+
+/// The loop both trainers share: the epochs, each epoch's mean loss, the
+/// guard and the callback.
+#[cfg(feature = "alloc")]
+fn run_epochs<N, O, F, S>(
+    epochs: u64,
+    steps: &mut S,
+    network: &mut N,
+    optimizer: &mut O,
+    data: &DataSet<'_, N::Input, N::Target>,
+    guard: Option<OnNonFinite>,
+    mut on_epoch: F,
+) -> Result<Training<N::Float>, StepFailure>
+where
+    N: Network,
+    O: Optimizer<N::Float> + ?Sized,
+    F: FnMut(EpochEnd<'_, N, O>) -> ControlFlow<()>,
+    S: EpochSteps<N>,
+{
+    let mut training = Training {
+        losses: Vec::new(),
+        skipped: Vec::new(),
+    };
+    for epoch in 0..epochs {
+        steps.start(epoch);
+        let (mut total, mut samples) = (N::Float::ZERO, 0);
+        let mut batch = 0;
+        while let Some((rows, result)) = steps.step(network, optimizer, guard.is_some()) {
+            match result {
+                Ok(loss) => {
+                    total += loss * N::Float::from_usize(rows);
+                    samples += rows;
+                }
+                Err(error) => {
+                    let failure = StepFailure { epoch, batch, error };
+                    match guard {
+                        Some(OnNonFinite::Skip) => training.skipped.push(failure),
+                        Some(OnNonFinite::Stop) | None => return Err(failure),
+                    }
+                }
+            }
+            batch += 1;
+        }
+        debug_assert!(samples <= data.len());
+        let mean_loss = total / N::Float::from_usize(samples);
+        training.losses.push(mean_loss);
+        let end = EpochEnd {
+            epoch,
+            epochs,
+            mean_loss,
+            network,
+            optimizer,
+        };
+        if on_epoch(end).is_break() {
+            break;
+        }
+    }
+    Ok(training)
+}
+
+/// The losses of an unguarded loop, whose steps cannot fail: the batches of
+/// a [`DataSet`] are never empty and have one target per input.
+#[cfg(feature = "alloc")]
+fn unguarded<T>(training: Result<Training<T>, StepFailure>) -> Vec<T> {
+    match training {
+        Ok(training) => training.losses,
+        Err(failure) => unreachable!("an unguarded step failed: {failure}"),
     }
 }
 
