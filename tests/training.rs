@@ -1,14 +1,19 @@
 //! Training works and initialisation is what the documentation promises: the
 //! seed network learns XOR with SGD; `seeded` is reproducible; `zeros` is all
-//! zero; `new` draws Glorot / He uniform weights and zero biases.
+//! zero; `new` draws Glorot / He uniform weights and zero biases; a guarded
+//! training loop stops at, or skips, the batch whose loss overflows, leaving
+//! the parameters of the step before.
 
 // Bit-for-bit equality is what some tests mean to check.
 #![allow(clippy::float_cmp)]
 
 mod common;
 
+use std::num::NonZeroUsize;
+
+use backprop::data::{DataSet, DynamicTrainer, OnNonFinite, Trainer};
 use backprop::init::seeded_rng;
-use backprop::{Network, Optimizer, Sgd};
+use backprop::{Adam, Network, Optimizer, Sgd, TrainError};
 
 backprop::network! {
     /// The seed's network, as in `examples/seed.rs`.
@@ -246,4 +251,139 @@ fn new_draws_glorot_or_he_uniform_weights_and_zero_biases() {
         .fold(0.0_f32, |m, w| m.max(w.abs()));
     assert!(f64::from(max1) <= glorot(2, 3) && f64::from(max2) <= glorot(3, 1));
     assert!(net.b1().iter().chain(net.b2()).all(|&b| b == 0.0));
+}
+
+backprop::network! {
+    /// A regression network in `f32`, for the guarded loops.
+    pub Regressor = 2 -> tanh(6) -> linear(1); loss = mse
+}
+
+/// Where the overflowing sample sits: its target squared is beyond `f32`.
+const BAD: usize = 13;
+
+/// 30 samples of `y = a − b`, sample [`BAD`]'s target `1e30`: finite, as
+/// `DataSet::new` requires, but its squared error overflows to infinity.
+fn with_an_overflowing_target() -> (Vec<[f32; 2]>, Vec<[f32; 1]>) {
+    let x: Vec<[f32; 2]> = (0..30)
+        .map(|i| [i as f32 / 15.0 - 1.0, (i % 7) as f32 / 3.5 - 1.0])
+        .collect();
+    let mut y: Vec<[f32; 1]> = x.iter().map(|[a, b]| [a - b]).collect();
+    y[BAD] = [1e30];
+    (x, y)
+}
+
+/// The batch of epoch `epoch` (seed 2, batches of 8) holding sample [`BAD`].
+fn bad_batch(data: &DataSet<'_, [f32; 2], [f32; 1]>, epoch: u64) -> usize {
+    data.shuffled::<8>(2, epoch)
+        .position(|batch| batch.targets().contains(&[1e30]))
+        .expect("every epoch visits every sample")
+}
+
+#[test]
+fn a_checked_trainer_stops_before_the_step_whose_loss_overflows() {
+    let (x, y) = with_an_overflowing_target();
+    let data = DataSet::new(&x, &y).unwrap();
+    let bad = bad_batch(&data, 0);
+    assert!(bad > 0, "the steps before it are part of what is checked");
+
+    // The steps before the offending one, by hand.
+    let mut by_hand = Regressor::seeded(1);
+    let mut adam = Adam::new(0.01);
+    for batch in data.shuffled::<8>(2, 0).take(bad) {
+        batch.train_step(&mut by_hand, &mut adam);
+    }
+
+    let mut net = Regressor::seeded(1);
+    let stopped = Trainer::<8>::new(10)
+        .seed(2)
+        .run_checked(&mut net, &mut Adam::new(0.01), &data, OnNonFinite::Stop)
+        .unwrap_err();
+    assert_eq!((stopped.epoch, stopped.batch), (0, bad));
+    assert!(
+        matches!(stopped.error, TrainError::NonFiniteLoss { loss } if loss == f64::INFINITY),
+        "{stopped}"
+    );
+    assert_eq!(
+        stopped.to_string(),
+        format!("epoch 0, batch {bad} (from 0): the loss is inf; the update was not applied")
+    );
+    assert_eq!(net.params(), by_hand.params());
+
+    // The run-time path stops at the same batch, with the same parameters
+    // up to rounding.
+    let mut dynamic = Regressor::seeded(1);
+    let stopped = DynamicTrainer::new(10, NonZeroUsize::new(8).unwrap())
+        .seed(2)
+        .run_checked(&mut dynamic, &mut Adam::new(0.01), &data, OnNonFinite::Stop)
+        .unwrap_err();
+    assert_eq!((stopped.epoch, stopped.batch), (0, bad));
+    for (a, b) in dynamic.params().iter().zip(by_hand.params()) {
+        assert!((a - b).abs() <= 1e-6 * b.abs().max(1.0), "{a} and {b}");
+    }
+}
+
+#[test]
+fn a_skipping_trainer_leaves_out_exactly_the_batches_holding_the_sample() {
+    let (x, y) = with_an_overflowing_target();
+    let data = DataSet::new(&x, &y).unwrap();
+    let epochs = 6;
+    let expected: Vec<(u64, usize)> = (0..epochs).map(|epoch| (epoch, bad_batch(&data, epoch))).collect();
+    // Different epochs meet it in different batches: the test sees the epoch.
+    assert!(expected.iter().any(|&(_, batch)| batch != expected[0].1));
+
+    // The same loop by hand, leaving those batches out.
+    let mut by_hand = Regressor::seeded(1);
+    let mut adam = Adam::new(0.01);
+    let mut losses = Vec::new();
+    for epoch in 0..epochs {
+        let (mut total, mut samples) = (0.0, 0);
+        for (index, batch) in data.shuffled::<8>(2, epoch).enumerate() {
+            if index != expected[epoch as usize].1 {
+                total += batch.train_step(&mut by_hand, &mut adam) * batch.rows() as f32;
+                samples += batch.rows();
+            }
+        }
+        assert_eq!(samples, 22, "the others' samples (batches of 8, 8, 8, 6)");
+        losses.push(total / samples as f32);
+    }
+
+    let mut net = Regressor::seeded(1);
+    let training = Trainer::<8>::new(epochs)
+        .seed(2)
+        .run_checked(&mut net, &mut Adam::new(0.01), &data, OnNonFinite::Skip)
+        .unwrap();
+    let skipped: Vec<(u64, usize)> = training.skipped.iter().map(|s| (s.epoch, s.batch)).collect();
+    assert_eq!(skipped, expected);
+    assert!(training.skipped.iter().all(|s| matches!(s.error, TrainError::NonFiniteLoss { .. })));
+    assert_eq!(training.losses, losses);
+    assert_eq!(net.params(), by_hand.params());
+    assert!(training.losses.iter().all(|loss| loss.is_finite()));
+
+    let mut dynamic = Regressor::seeded(1);
+    let training = DynamicTrainer::new(epochs, NonZeroUsize::new(8).unwrap())
+        .seed(2)
+        .run_checked(&mut dynamic, &mut Adam::new(0.01), &data, OnNonFinite::Skip)
+        .unwrap();
+    let skipped: Vec<(u64, usize)> = training.skipped.iter().map(|s| (s.epoch, s.batch)).collect();
+    assert_eq!(skipped, expected);
+    for (a, b) in dynamic.params().iter().zip(by_hand.params()) {
+        assert!((a - b).abs() <= 1e-6 * b.abs().max(1.0), "{a} and {b}");
+    }
+}
+
+#[test]
+fn a_checked_trainer_without_bad_samples_is_the_unchecked_one() {
+    let (x, mut y) = with_an_overflowing_target();
+    y[BAD] = [0.5];
+    let data = DataSet::new(&x, &y).unwrap();
+    let mut unchecked = Regressor::seeded(1);
+    let losses = Trainer::<8>::new(4).seed(2).run(&mut unchecked, &mut Adam::new(0.01), &data);
+    let mut checked = Regressor::seeded(1);
+    let training = Trainer::<8>::new(4)
+        .seed(2)
+        .run_checked(&mut checked, &mut Adam::new(0.01), &data, OnNonFinite::Stop)
+        .unwrap();
+    assert_eq!(training.losses, losses);
+    assert!(training.skipped.is_empty());
+    assert_eq!(checked.params(), unchecked.params());
 }
