@@ -394,23 +394,50 @@ fn compile_time_batches<const B: usize>(
     epoch: u64,
 ) -> Vec<Vec<([f64; 2], [f64; 1])>> {
     data.shuffled::<B>(seed, epoch)
-        .map(|batch| batch.inputs().iter().copied().zip(batch.targets().iter().copied()).collect())
+        .map(|batch| {
+            batch
+                .inputs()
+                .iter()
+                .copied()
+                .zip(batch.targets().iter().copied())
+                .collect()
+        })
         .collect()
 }
 
 #[test]
+// The inputs are small whole numbers, the samples' indices.
+#[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
 fn run_time_batches_are_the_compile_time_batches() {
     let (x, y) = numbered(37);
     let data = DataSet::new(&x, &y).unwrap();
     for (seed, epoch) in [(0, 0), (7, 3), (u64::MAX, 11)] {
-        assert_eq!(run_time_batches(&data, 1, seed, epoch), compile_time_batches::<1>(&data, seed, epoch));
-        assert_eq!(run_time_batches(&data, 5, seed, epoch), compile_time_batches::<5>(&data, seed, epoch));
-        assert_eq!(run_time_batches(&data, 16, seed, epoch), compile_time_batches::<16>(&data, seed, epoch));
-        assert_eq!(run_time_batches(&data, 37, seed, epoch), compile_time_batches::<37>(&data, seed, epoch));
+        assert_eq!(
+            run_time_batches(&data, 1, seed, epoch),
+            compile_time_batches::<1>(&data, seed, epoch)
+        );
+        assert_eq!(
+            run_time_batches(&data, 5, seed, epoch),
+            compile_time_batches::<5>(&data, seed, epoch)
+        );
+        assert_eq!(
+            run_time_batches(&data, 16, seed, epoch),
+            compile_time_batches::<16>(&data, seed, epoch)
+        );
+        assert_eq!(
+            run_time_batches(&data, 37, seed, epoch),
+            compile_time_batches::<37>(&data, seed, epoch)
+        );
         // Larger than the data set: one batch of every sample.
-        assert_eq!(run_time_batches(&data, 100, seed, epoch), compile_time_batches::<100>(&data, seed, epoch));
+        assert_eq!(
+            run_time_batches(&data, 100, seed, epoch),
+            compile_time_batches::<100>(&data, seed, epoch)
+        );
     }
-    let sizes: Vec<usize> = run_time_batches(&data, 16, 1, 0).iter().map(Vec::len).collect();
+    let sizes: Vec<usize> = run_time_batches(&data, 16, 1, 0)
+        .iter()
+        .map(Vec::len)
+        .collect();
     assert_eq!(sizes, [16, 16, 5]);
     let indices: Vec<Vec<usize>> = run_time_batches(&data, 16, 1, 0)
         .iter()
@@ -438,7 +465,11 @@ fn restarting_run_time_batches_is_starting_them_afresh() {
         }
         assert_eq!(fresh.next_batch(), None);
         assert_eq!(batches, 4);
-        assert_eq!(reused.next_batch(), None, "the end of an epoch stays the end");
+        assert_eq!(
+            reused.next_batch(),
+            None,
+            "the end of an epoch stays the end"
+        );
     }
 }
 
@@ -470,7 +501,10 @@ fn classes() -> (Vec<[f32; 4]>, Vec<[f32; 3]>) {
 /// parameter; returns the largest difference seen, for the message.
 fn largest_difference(a: &[f32], b: &[f32]) -> (f32, f32) {
     let scale = a.iter().fold(0.0_f32, |m, v| m.max(v.abs()));
-    let difference = a.iter().zip(b).fold(0.0_f32, |m, (a, b)| m.max((a - b).abs()));
+    let difference = a
+        .iter()
+        .zip(b)
+        .fold(0.0_f32, |m, (a, b)| m.max((a - b).abs()));
     (difference, scale)
 }
 
@@ -483,13 +517,23 @@ fn a_run_time_batch_size_trains_as_the_compile_time_one() {
     // Adam: both paths store the gradient, then step.
     let mut compile_time = Classifier::seeded(5);
     let mut run_time = Classifier::seeded(5);
-    let losses = Trainer::<16>::new(20).seed(3).run(&mut compile_time, &mut Adam::new(0.01), &data);
+    let losses = Trainer::<16>::new(20)
+        .seed(3)
+        .run(&mut compile_time, &mut Adam::new(0.01), &data);
     let dynamic_losses =
-        DynamicTrainer::new(20, sixteen).seed(3).run(&mut run_time, &mut Adam::new(0.01), &data);
+        DynamicTrainer::new(20, sixteen)
+            .seed(3)
+            .run(&mut run_time, &mut Adam::new(0.01), &data);
     let (difference, scale) = largest_difference(compile_time.params(), run_time.params());
-    assert!(difference <= 1e-6 * scale, "Adam: parameters differ by {difference} at scale {scale}");
+    assert!(
+        difference <= 1e-6 * scale,
+        "Adam: parameters differ by {difference} at scale {scale}"
+    );
     for (a, b) in losses.iter().zip(&dynamic_losses) {
-        assert!((a - b).abs() <= 1e-6 * a.abs(), "Adam: epoch losses {a} and {b}");
+        assert!(
+            (a - b).abs() <= 1e-6 * a.abs(),
+            "Adam: epoch losses {a} and {b}"
+        );
     }
     assert!(losses[19] < losses[0], "it learned: {losses:?}");
 
@@ -499,14 +543,23 @@ fn a_run_time_batch_size_trains_as_the_compile_time_one() {
     // after 20); one epoch is 7 steps, a partial batch among them.
     let mut compile_time = Classifier::seeded(5);
     let mut run_time = Classifier::seeded(5);
-    Trainer::<16>::new(1).seed(3).run(&mut compile_time, &mut Sgd::new(0.1), &data);
-    DynamicTrainer::new(1, sixteen).seed(3).run(&mut run_time, &mut Sgd::new(0.1), &data);
+    Trainer::<16>::new(1)
+        .seed(3)
+        .run(&mut compile_time, &mut Sgd::new(0.1), &data);
+    DynamicTrainer::new(1, sixteen)
+        .seed(3)
+        .run(&mut run_time, &mut Sgd::new(0.1), &data);
     let (difference, scale) = largest_difference(compile_time.params(), run_time.params());
-    assert!(difference <= 1e-6 * scale, "SGD: parameters differ by {difference} at scale {scale}");
+    assert!(
+        difference <= 1e-6 * scale,
+        "SGD: parameters differ by {difference} at scale {scale}"
+    );
 
     // Another seed is another run: the comparison above could fail.
     let mut other = Classifier::seeded(5);
-    DynamicTrainer::new(1, sixteen).seed(4).run(&mut other, &mut Sgd::new(0.1), &data);
+    DynamicTrainer::new(1, sixteen)
+        .seed(4)
+        .run(&mut other, &mut Sgd::new(0.1), &data);
     let (difference, scale) = largest_difference(compile_time.params(), other.params());
     assert!(difference > 1e-4 * scale);
 }

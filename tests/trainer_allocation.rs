@@ -66,7 +66,10 @@ fn check<N: Network<Float = f32>>(name: &str, x: &[N::Input], y: &[N::Target]) {
             }
         }
     });
-    assert_eq!(counted, 0, "{name}: epochs of run-time batches allocated {counted} times");
+    assert_eq!(
+        counted, 0,
+        "{name}: epochs of run-time batches allocated {counted} times"
+    );
 
     // A run of one epoch: one step of every sample, or one step of all.
     let run = |batch_size: usize, network: &mut N, adam: &mut Adam<Vec<f32>>| {
@@ -79,19 +82,27 @@ fn check<N: Network<Float = f32>>(name: &str, x: &[N::Input], y: &[N::Target]) {
     let one_per_sample = run(1, &mut network, &mut adam);
     let one_for_all = run(x.len(), &mut network, &mut adam);
     assert_eq!(
-        one_per_sample, one_for_all,
+        one_per_sample,
+        one_for_all,
         "{name}: {} steps allocated {one_per_sample} times, one step {one_for_all}",
         x.len()
     );
     // The order, the two gather buffers and the losses; a heap network
     // may take a gradient buffer.
-    assert!(one_per_sample <= 5, "{name}: a run allocated {one_per_sample} times");
+    assert!(
+        one_per_sample <= 5,
+        "{name}: a run allocated {one_per_sample} times"
+    );
     let checked = allocations(|| {
         let trainer = DynamicTrainer::new(1, NonZeroUsize::new(1).unwrap());
         let training = trainer.run_checked(&mut network, &mut adam, &data, OnNonFinite::Skip);
         std::hint::black_box(training.unwrap());
     });
-    assert!(checked <= 6, "{name}: a checked run of {} steps allocated {checked} times", x.len());
+    assert!(
+        checked <= 6,
+        "{name}: a checked run of {} steps allocated {checked} times",
+        x.len()
+    );
 }
 
 #[test]

@@ -102,10 +102,10 @@ use core::{fmt, iter::FusedIterator};
 
 use rand_core::Rng;
 
-use crate::init::seeded_rng;
-use crate::network::check_batch;
 #[cfg(feature = "alloc")]
 use crate::TrainError;
+use crate::init::seeded_rng;
+use crate::network::check_batch;
 use crate::{BatchError, Float, Network, Optimizer, Row};
 
 /// Input rows and their target rows, one target per input: a training or a
@@ -425,6 +425,17 @@ impl<X: Copy, Y: Copy> ShuffledBatches<'_, X, Y> {
     }
 
     /// The number of rows of every batch but perhaps the last.
+    ///
+    /// ```
+    /// use std::num::NonZeroUsize;
+    ///
+    /// use backprop::data::DataSet;
+    ///
+    /// let x = [[0.0_f32]; 10];
+    /// let batches = DataSet::new(&x, &x)?.shuffled_batches(NonZeroUsize::new(4).unwrap(), 0, 0);
+    /// assert_eq!((batches.batch_size(), batches.batches_per_epoch()), (4, 3)); // 4 + 4 + 2
+    /// # Ok::<(), backprop::BatchError>(())
+    /// ```
     #[must_use]
     pub const fn batch_size(&self) -> usize {
         self.batch_size
@@ -432,6 +443,18 @@ impl<X: Copy, Y: Copy> ShuffledBatches<'_, X, Y> {
 
     /// The number of batches in an epoch, the last one partial if the
     /// batch size does not divide the number of samples.
+    ///
+    /// ```
+    /// use std::num::NonZeroUsize;
+    ///
+    /// use backprop::data::DataSet;
+    ///
+    /// let x = [[0.0_f32]; 10];
+    /// let data = DataSet::new(&x, &x)?;
+    /// let per_epoch = |n| data.shuffled_batches(NonZeroUsize::new(n).unwrap(), 0, 0).batches_per_epoch();
+    /// assert_eq!([per_epoch(1), per_epoch(5), per_epoch(6), per_epoch(99)], [10, 2, 2, 1]);
+    /// # Ok::<(), backprop::BatchError>(())
+    /// ```
     #[must_use]
     pub const fn batches_per_epoch(&self) -> usize {
         self.data.len().div_ceil(self.batch_size)
@@ -862,7 +885,15 @@ impl<const B: usize> Trainer<B> {
             seed: self.seed,
             batches: None,
         };
-        let training = run_epochs(self.epochs, &mut steps, network, optimizer, data, None, on_epoch);
+        let training = run_epochs(
+            self.epochs,
+            &mut steps,
+            network,
+            optimizer,
+            data,
+            None,
+            on_epoch,
+        );
         unguarded(training)
     }
 
@@ -964,7 +995,15 @@ impl<const B: usize> Trainer<B> {
             batches: None,
         };
         let guard = Some(on_non_finite);
-        run_epochs(self.epochs, &mut steps, network, optimizer, data, guard, on_epoch)
+        run_epochs(
+            self.epochs,
+            &mut steps,
+            network,
+            optimizer,
+            data,
+            guard,
+            on_epoch,
+        )
     }
 }
 
@@ -1095,7 +1134,15 @@ impl DynamicTrainer {
             batches: data.shuffled_batches(self.batch_size, self.seed, 0),
             seed: self.seed,
         };
-        let training = run_epochs(self.epochs, &mut steps, network, optimizer, data, None, on_epoch);
+        let training = run_epochs(
+            self.epochs,
+            &mut steps,
+            network,
+            optimizer,
+            data,
+            None,
+            on_epoch,
+        );
         unguarded(training)
     }
 
@@ -1186,7 +1233,15 @@ impl DynamicTrainer {
             seed: self.seed,
         };
         let guard = Some(on_non_finite);
-        run_epochs(self.epochs, &mut steps, network, optimizer, data, guard, on_epoch)
+        run_epochs(
+            self.epochs,
+            &mut steps,
+            network,
+            optimizer,
+            data,
+            guard,
+            on_epoch,
+        )
     }
 }
 
@@ -1263,7 +1318,11 @@ pub struct StepFailure {
 #[cfg(feature = "alloc")]
 impl fmt::Display for StepFailure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "epoch {}, batch {} (from 0): {}", self.epoch, self.batch, self.error)
+        write!(
+            f,
+            "epoch {}, batch {} (from 0): {}",
+            self.epoch, self.batch, self.error
+        )
     }
 }
 
@@ -1315,7 +1374,9 @@ impl<N: Network, const B: usize> EpochSteps<N> for CompileTimeSteps<'_, N::Input
         let result = match (checked, batch.full()) {
             (false, _) => Ok(batch.train_step(network, optimizer)),
             (true, Some((x, y))) => network.train_step_checked(x, y, optimizer),
-            (true, None) => network.train_step_slice_checked(batch.inputs(), batch.targets(), optimizer),
+            (true, None) => {
+                network.train_step_slice_checked(batch.inputs(), batch.targets(), optimizer)
+            }
         };
         Some((batch.rows(), result))
     }
@@ -1344,7 +1405,9 @@ impl<N: Network> EpochSteps<N> for RunTimeSteps<'_, N::Input, N::Target> {
         let result = if checked {
             network.train_step_slice_checked(x, y, optimizer)
         } else {
-            network.train_step_slice(x, y, optimizer).map_err(TrainError::from)
+            network
+                .train_step_slice(x, y, optimizer)
+                .map_err(TrainError::from)
         };
         Some((x.len(), result))
     }
@@ -1383,7 +1446,11 @@ where
                     samples += rows;
                 }
                 Err(error) => {
-                    let failure = StepFailure { epoch, batch, error };
+                    let failure = StepFailure {
+                        epoch,
+                        batch,
+                        error,
+                    };
                     match guard {
                         Some(OnNonFinite::Skip) => training.skipped.push(failure),
                         Some(OnNonFinite::Stop) | None => return Err(failure),
