@@ -158,38 +158,31 @@ pub(super) fn evaluate<L: Loss + ?Sized, T: Float, const N: usize>(
     output: &[[T; N]],
     target: &[[T; N]],
     terms: Terms<'_, T, N>,
-    grad: Option<&mut [[T; N]]>,
+    mut grad: Option<&mut [[T; N]]>,
 ) -> Result<T, BatchError> {
     let rows = output.len();
     check_loss_rows("targets", rows, target.len())?;
     terms.check(rows)?;
+    if let Some(grad) = &grad {
+        check_loss_rows("gradient", rows, grad.len())?;
+    }
     let per_term = terms.per_term(rows);
     let mut total = T::ZERO;
-    match grad {
-        Some(grad) => {
-            check_loss_rows("gradient", rows, grad.len())?;
-            for r in 0..rows {
-                for j in 0..N {
-                    let factor = terms.factor(r, j, per_term);
-                    let (o, t) = (output[r][j], target[r][j]);
-                    // Masked-out elements contribute nothing, even a NaN.
-                    if factor == T::ZERO {
-                        grad[r][j] = T::ZERO;
-                    } else {
-                        total += factor * loss.element(o, t);
-                        grad[r][j] = factor * loss.element_gradient(o, t);
-                    }
-                }
+    for r in 0..rows {
+        for j in 0..N {
+            let factor = terms.factor(r, j, per_term);
+            let (o, t) = (output[r][j], target[r][j]);
+            // Masked-out elements contribute nothing, even a NaN.
+            let counts = factor != T::ZERO;
+            if counts {
+                total += factor * loss.element(o, t);
             }
-        }
-        None => {
-            for r in 0..rows {
-                for j in 0..N {
-                    let factor = terms.factor(r, j, per_term);
-                    if factor != T::ZERO {
-                        total += factor * loss.element(output[r][j], target[r][j]);
-                    }
-                }
+            if let Some(grad) = grad.as_deref_mut() {
+                grad[r][j] = if counts {
+                    factor * loss.element_gradient(o, t)
+                } else {
+                    T::ZERO
+                };
             }
         }
     }
@@ -235,7 +228,7 @@ pub fn cross_entropy_labels<T: Float, const N: usize>(
     labels: &[usize],
     label_smoothing: f64,
     terms: Terms<'_, T, 1>,
-    grad: Option<&mut [[T; N]]>,
+    mut grad: Option<&mut [[T; N]]>,
 ) -> Result<T, BatchError> {
     assert!(
         (0.0..=1.0).contains(&label_smoothing),
@@ -260,7 +253,6 @@ pub fn cross_entropy_labels<T: Float, const N: usize>(
         T::ONE - smoothing + smoothing / T::from_usize(N),
     );
     let per_term = terms.per_term(rows);
-    let mut grad = grad;
     let mut total = T::ZERO;
     for (r, row) in logits.iter().enumerate() {
         let factor = terms.factor(r, 0, per_term);
@@ -275,7 +267,8 @@ pub fn cross_entropy_labels<T: Float, const N: usize>(
         for j in 0..N {
             exp[j] = (row[j] - max).exp();
         }
-        let log_sum = row_sum(&exp).ln();
+        let sum = row_sum(&exp);
+        let log_sum = sum.ln();
         let mut loss = T::ZERO;
         for (j, &z) in row.iter().enumerate() {
             let q = if j == labels[r] { on_label } else { uniform };
@@ -283,7 +276,6 @@ pub fn cross_entropy_labels<T: Float, const N: usize>(
         }
         total += factor * loss;
         if let Some(grad) = grad.as_deref_mut() {
-            let sum = row_sum(&exp);
             for j in 0..N {
                 let q = if j == labels[r] { on_label } else { uniform };
                 grad[r][j] = factor * (exp[j] / sum - q);
