@@ -225,9 +225,13 @@ fn number(tokens: &TokenStream) -> Option<f64> {
 }
 
 /// Tokens as the user wrote them, without the spaces a token stream prints
-/// around `-` and `,`: `-3`, not `- 3`.
+/// around `-`, `,` and `::`: `-3`, not `- 3`.
 pub(crate) fn written(tokens: &TokenStream) -> String {
-    tokens.to_string().replace(" ,", ",").replacen("- ", "-", 1)
+    tokens
+        .to_string()
+        .replace(" ,", ",")
+        .replace(" :: ", "::")
+        .replacen("- ", "-", 1)
 }
 
 /// The parenthesised group after a name, as in `huber(delta = 0.5)`, with

@@ -385,18 +385,41 @@ fn layer_width(ast: &LayerAst, first: Option<&TokenStream>) -> syn::Result<usize
         [TokenTree::Literal(literal)] => {
             match syn::parse2::<LitInt>(TokenTree::Literal(literal.clone()).into()) {
                 Ok(lit) => width_of(&lit, &what),
-                Err(_) => Err(not_an_integer(first, &what)),
+                Err(_) => Err(not_an_integer(first, ast, &what)),
             }
         }
-        _ => Err(not_an_integer(first, &what)),
+        _ => Err(not_an_integer(first, ast, &what)),
     }
 }
 
-fn not_an_integer(tokens: &TokenStream, what: &str) -> syn::Error {
+fn not_an_integer(tokens: &TokenStream, ast: &LayerAst, what: &str) -> syn::Error {
+    if is_a_path(tokens) {
+        return named_width(tokens, what, &format!("{}(3)", ast.activation));
+    }
     syn::Error::new_spanned(
         tokens,
         format!(
             "the width of {what} must be a positive integer, found `{}`",
+            args::written(tokens)
+        ),
+    )
+}
+
+/// `HIDDEN` or `config::HIDDEN`: a name, which the macro cannot evaluate.
+fn is_a_path(tokens: &TokenStream) -> bool {
+    syn::parse2::<syn::Path>(tokens.clone()).is_ok()
+}
+
+/// The error for a width given by a name: says why a number is needed and
+/// how to choose widths elsewhere.
+pub(crate) fn named_width(tokens: &TokenStream, what: &str, example: &str) -> syn::Error {
+    syn::Error::new_spanned(
+        tokens,
+        format!(
+            "the width of {what} must be a number, as in `{example}`, not the name `{}`: \
+             `network!` writes each size into the types and equations it generates, \
+             before constants have values; to set widths in one place, wrap `network!` \
+             in a `macro_rules!` macro that takes `$width:literal`",
             args::written(tokens)
         ),
     )

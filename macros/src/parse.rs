@@ -17,8 +17,11 @@
 //! width, an activation or an option value is wrong.
 
 use proc_macro2::{Delimiter, Group, Span, TokenStream, TokenTree};
+use quote::ToTokens;
 use syn::parse::{Parse, ParseStream, Parser};
 use syn::{Attribute, Ident, LitInt, Token, Visibility, parenthesized, token};
+
+use crate::model;
 
 /// A whole `network!` invocation, as written.
 pub(crate) struct Invocation {
@@ -131,6 +134,15 @@ impl Invocation {
             Form::Item { attrs, vis, name }
         };
 
+        // `HIDDEN -> …`, but not a forgotten input width before `sigmoid(3)`.
+        if (input.peek(Ident) && !input.peek2(token::Paren)) || input.peek(Token![::]) {
+            let name: syn::Path = input.parse()?;
+            return Err(model::named_width(
+                &name.to_token_stream(),
+                "the input",
+                "2 -> sigmoid(3) -> linear(1)",
+            ));
+        }
         let input_width = input.parse::<LitInt>().map_err(|e| {
             syn::Error::new(
                 e.span(),
