@@ -1,7 +1,8 @@
 //! Guarded training: a batch that makes the loss or a gradient NaN or
-//! infinite is refused, and the trained weights are kept.
+//! infinite is refused, naming its first non-finite value if it has one,
+//! and the trained weights are kept.
 
-use backprop::{Network, Optimizer, Sgd, TrainError};
+use backprop::{BatchError, Network, Optimizer, Sgd, TrainError};
 
 backprop::network! {
     Net = 1 -> relu(1) -> linear(1); loss = mse
@@ -15,41 +16,96 @@ fn trained() -> Net {
     net
 }
 
+/// `w¹ = 1` and `w² = 0.1`: an input of `1e20` is finite, and so is the
+/// loss (`(ŷ − y)² ≈ 1e38`), but `∂L/∂W² = ∂L/∂ŷ·h¹ ≈ 2e19·1e20` overflows
+/// (parameter 2, after `W¹` and `b¹`).
+fn overflowing() -> Net {
+    let mut net = Net::zeros();
+    net.w1_mut()[0][0] = 1.0;
+    net.w2_mut()[0][0] = 0.1;
+    net
+}
+
 #[test]
-fn a_nan_batch_is_refused_and_the_weights_are_kept() {
+fn a_nan_batch_is_refused_naming_its_row_and_the_weights_are_kept() {
     let mut net = trained();
     let before = net.clone();
+    let x = [[0.5], [f32::NAN]];
+    let y = [[1.0], [1.0]];
     let error = net
-        .train_step_checked(&[[f32::NAN]], &[[1.0]], &mut Sgd::new(0.1))
+        .train_step_checked(&x, &y, &mut Sgd::new(0.1))
         .unwrap_err();
-    assert!(
-        matches!(error, TrainError::NonFiniteLoss { loss } if loss.is_nan()),
-        "{error:?}"
+    assert_eq!(
+        error,
+        TrainError::Batch(BatchError::NonFinite {
+            what: "input",
+            row: 1,
+            column: 0
+        })
     );
     assert_eq!(
         error.to_string(),
-        "the loss is NaN; the update was not applied"
+        "input row 1, column 0 is NaN or infinite; use finite values"
+    );
+    assert_eq!(net, before);
+    let error = net
+        .train_step_slice_checked(&x, &y, &mut Sgd::new(0.1))
+        .unwrap_err();
+    assert!(
+        matches!(
+            error,
+            TrainError::Batch(BatchError::NonFinite { row: 1, .. })
+        ),
+        "{error:?}"
+    );
+    assert_eq!(net, before);
+
+    // A non-finite target is named the same way.
+    let error = net
+        .train_step_checked(&[[0.5]], &[[f32::NEG_INFINITY]], &mut Sgd::new(0.1))
+        .unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "target row 0, column 0 is NaN or infinite; use finite values"
     );
     assert_eq!(net, before);
 
     // Unguarded, the same batch destroys the weights.
-    net.train_step(&[[f32::NAN]], &[[1.0]], &mut Sgd::new(0.1));
+    net.train_step(&x, &y, &mut Sgd::new(0.1));
     assert!(net.params().iter().any(|p| p.is_nan()));
 }
 
 #[test]
-fn a_non_finite_gradient_with_a_finite_loss_is_refused() {
-    // z¹ = −∞, so h¹ = 0 and the loss is finite, but ∂L/∂W¹ = x·Δ¹ = ∞·0 = NaN.
-    let mut net = trained();
+fn a_loss_that_overflows_on_finite_data_is_refused() {
+    let mut net = overflowing();
+    net.w2_mut()[0][0] = 1e19;
     let before = net.clone();
-    let x = [[f32::INFINITY]];
-    let y = [[1.0]];
+    let error = net
+        .train_step_checked(&[[1e20]], &[[0.0]], &mut Sgd::new(0.1))
+        .unwrap_err();
+    assert!(
+        matches!(error, TrainError::NonFiniteLoss { loss } if loss == f64::INFINITY),
+        "{error:?}"
+    );
+    assert_eq!(
+        error.to_string(),
+        "the loss is inf; the update was not applied"
+    );
+    assert_eq!(net, before);
+}
+
+#[test]
+fn a_non_finite_gradient_with_a_finite_loss_is_refused() {
+    let mut net = overflowing();
+    let before = net.clone();
+    let x = [[1e20]];
+    let y = [[0.0]];
     assert!(net.loss(&x, &y).is_finite());
     let error = net
         .train_step_checked(&x, &y, &mut Sgd::new(0.1))
         .unwrap_err();
     assert!(
-        matches!(error, TrainError::NonFiniteGradient { index: 0, value } if value.is_nan()),
+        matches!(error, TrainError::NonFiniteGradient { index: 2, value } if value == f64::INFINITY),
         "{error:?}"
     );
     assert_eq!(net, before);
@@ -58,7 +114,7 @@ fn a_non_finite_gradient_with_a_finite_loss_is_refused() {
         .train_step_slice_checked(&x, &y, &mut Sgd::new(0.1))
         .unwrap_err();
     assert!(
-        matches!(error, TrainError::NonFiniteGradient { index: 0, .. }),
+        matches!(error, TrainError::NonFiniteGradient { index: 2, .. }),
         "{error:?}"
     );
     assert_eq!(net, before);

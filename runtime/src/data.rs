@@ -105,7 +105,7 @@ use rand_core::Rng;
 #[cfg(feature = "alloc")]
 use crate::TrainError;
 use crate::init::seeded_rng;
-use crate::network::check_batch;
+use crate::network::{check_batch, non_finite};
 use crate::{BatchError, Float, Network, Optimizer, Row};
 
 /// Input rows and their target rows, one target per input: a training or a
@@ -1484,14 +1484,4 @@ fn unguarded<T>(training: Result<Training<T>, StepFailure>) -> Vec<T> {
         Ok(training) => training.losses,
         Err(failure) => unreachable!("an unguarded step failed: {failure}"),
     }
-}
-
-/// [`BatchError::NonFinite`] at the first NaN or infinite value of `rows`.
-fn non_finite<T: Float, R: Row<T>>(what: &'static str, rows: &[R]) -> Result<(), BatchError> {
-    for (row, values) in rows.iter().enumerate() {
-        if let Some(column) = values.as_ref().iter().position(|value| !value.is_finite()) {
-            return Err(BatchError::NonFinite { what, row, column });
-        }
-    }
-    Ok(())
 }

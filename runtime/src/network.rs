@@ -214,6 +214,29 @@ fn check_finite<T: Float>(loss: T, grads: &[T]) -> Result<(), TrainError> {
     }
 }
 
+/// A non-finite loss or gradient of a batch that holds a NaN or infinite
+/// value is reported as that value, its likelier cause. Only failed steps
+/// pay for the search.
+fn blame_batch<T: Float, I: Row<T>, Y: Row<T>>(error: TrainError, x: &[I], y: &[Y]) -> TrainError {
+    match non_finite("input", x).and_then(|()| non_finite("target", y)) {
+        Err(cause) => TrainError::Batch(cause),
+        Ok(()) => error,
+    }
+}
+
+/// [`BatchError::NonFinite`] at the first NaN or infinite value of `rows`.
+pub(crate) fn non_finite<T: Float, R: Row<T>>(
+    what: &'static str,
+    rows: &[R],
+) -> Result<(), BatchError> {
+    for (row, values) in rows.iter().enumerate() {
+        if let Some(column) = values.as_ref().iter().position(|value| !value.is_finite()) {
+            return Err(BatchError::NonFinite { what, row, column });
+        }
+    }
+    Ok(())
+}
+
 fn check_rows(what: &'static str, inputs: usize, rows: usize) -> Result<(), BatchError> {
     if inputs == rows {
         Ok(())
@@ -648,7 +671,23 @@ pub trait Network:
     /// # Errors
     ///
     /// [`TrainError::NonFiniteLoss`] or [`TrainError::NonFiniteGradient`];
-    /// the parameters (and the optimizer's state) are then left as they were.
+    /// or, if the batch itself holds a NaN or infinite value, the first one
+    /// as [`TrainError::Batch`] with [`BatchError::NonFinite`], naming its
+    /// row of the batch and its column. The parameters (and the optimizer's
+    /// state) are then left as they were.
+    ///
+    /// ```
+    /// use backprop::{Network, Sgd};
+    ///
+    /// backprop::network! { pub Xor = 2 -> sigmoid(3) -> linear(1); loss = mse }
+    ///
+    /// let mut net = Xor::seeded(1);
+    /// let before = net.clone();
+    /// let x = [[0.0, 1.0], [f32::INFINITY, 0.0]];
+    /// let error = net.train_step_checked(&x, &[[1.0], [1.0]], &mut Sgd::new(0.1)).unwrap_err();
+    /// assert_eq!(error.to_string(), "input row 1, column 0 is NaN or infinite; use finite values");
+    /// assert_eq!(net, before);
+    /// ```
     fn train_step_checked<const B: usize, O: Optimizer<Self::Float> + ?Sized>(
         &mut self,
         x: &[Self::Input; B],
@@ -657,7 +696,7 @@ pub trait Network:
     ) -> Result<Self::Float, TrainError> {
         let mut grad = self.take_gradient_buffer();
         let loss = self.backprop(x, y, B, B, Some((&mut grad, Store::Overwrite)), None);
-        let finite = check_finite(loss, grad.params());
+        let finite = check_finite(loss, grad.params()).map_err(|error| blame_batch(error, x, y));
         if finite.is_ok() {
             optimizer.step(self.params_mut(), grad.params());
         }
@@ -787,7 +826,9 @@ pub trait Network:
     /// # Errors
     ///
     /// [`TrainError::Batch`] if `x` and `y` differ in length or are empty;
-    /// [`TrainError::NonFiniteLoss`] or [`TrainError::NonFiniteGradient`].
+    /// [`TrainError::NonFiniteLoss`] or [`TrainError::NonFiniteGradient`],
+    /// or the batch's first NaN or infinite value as
+    /// [`train_step_checked`](Network::train_step_checked) reports it.
     /// The parameters are then left as they were.
     fn train_step_slice_checked<O: Optimizer<Self::Float> + ?Sized>(
         &mut self,
@@ -799,7 +840,11 @@ pub trait Network:
         let loss = self
             .gradients_slice(x, y, &mut grad)
             .map_err(TrainError::from)
-            .and_then(|loss| check_finite(loss, grad.params()).map(|()| loss));
+            .and_then(|loss| {
+                check_finite(loss, grad.params())
+                    .map(|()| loss)
+                    .map_err(|error| blame_batch(error, x, y))
+            });
         if loss.is_ok() {
             optimizer.step(self.params_mut(), grad.params());
         }
