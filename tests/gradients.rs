@@ -89,13 +89,19 @@ macro_rules! gradient_tests {
 
         #[test]
         fn slice_methods_match_const_size_methods() {
-            // 7 rows: all go one by one; 8: one chunk; 19: two chunks of 8
-            // and three single rows.
+            // 7 rows: one padded chunk of 8; 8: one chunk; 19: two chunks
+            // of 8 and a padded one; 32: one large chunk (training takes
+            // chunks of 32 first); 75: two large chunks, one of 8 and a
+            // padded one.
             let (net, x, y) = case::<7>();
             common::check_slices_match_const(&net, &x, &y, NAME);
             let (net, x, y) = case::<8>();
             common::check_slices_match_const(&net, &x, &y, NAME);
             let (net, x, y) = case::<19>();
+            common::check_slices_match_const(&net, &x, &y, NAME);
+            let (net, x, y) = case::<32>();
+            common::check_slices_match_const(&net, &x, &y, NAME);
+            let (net, x, y) = case::<75>();
             common::check_slices_match_const(&net, &x, &y, NAME);
         }
 

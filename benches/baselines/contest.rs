@@ -21,11 +21,16 @@ const ROUNDS: usize = 41;
 /// One implementation: a name and a call that runs one step.
 type Entry<'a> = (&'static str, Box<dyn FnMut() + 'a>);
 
-/// Named implementations of one workload; `generated` is compared with the
-/// best of `expert` and `ndarray`, the bar the generated code is held to.
+/// Named implementations of one workload; by default `generated` is
+/// compared with the best of `expert` and `ndarray`, the bar the generated
+/// code is held to.
 pub(crate) struct Contest<'a> {
     name: String,
     entries: Vec<Entry<'a>>,
+    /// The implementation whose ratio is printed.
+    subject: &'static str,
+    /// What it is compared with: the fastest of these in each round.
+    bars: &'static [&'static str],
 }
 
 impl<'a> Contest<'a> {
@@ -33,6 +38,17 @@ impl<'a> Contest<'a> {
         Self {
             name: name.into(),
             entries: Vec::new(),
+            subject: "generated",
+            bars: &["expert", "ndarray"],
+        }
+    }
+
+    /// Compares `subject` with the best of `bars` instead.
+    pub(crate) fn compare(self, subject: &'static str, bars: &'static [&'static str]) -> Self {
+        Self {
+            subject,
+            bars,
+            ..self
         }
     }
 
@@ -68,8 +84,7 @@ impl<'a> Contest<'a> {
     /// `ROUNDS` rounds, each timing every implementation for about `ROUND`,
     /// in alternating order;
     /// prints the median time of each and the median per-round ratio of
-    /// `generated` to the best of `expert` and `ndarray`, and returns the
-    /// medians.
+    /// the subject to the best of its bars, and returns the medians.
     fn interleaved(&mut self) -> Vec<(&'static str, f64)> {
         let calls: Vec<u32> = self
             .entries
@@ -107,23 +122,25 @@ impl<'a> Contest<'a> {
             .collect();
         println!("{}, interleaved ({ROUNDS} rounds):", self.name);
         println!("  median per step: {}", shown.join(", "));
-        let (Some(generated), bars) = (index("generated"), ["expert", "ndarray"].map(index)) else {
+        let bars: Vec<usize> = self.bars.iter().filter_map(|bar| index(bar)).collect();
+        let (Some(subject), false) = (index(self.subject), bars.is_empty()) else {
             return medians;
         };
         let ratios: Vec<f64> = (0..ROUNDS)
             .map(|round| {
                 let best = bars
                     .iter()
-                    .flatten()
                     .map(|&bar| times[bar][round])
                     .fold(f64::INFINITY, f64::min);
-                times[generated][round] / best
+                times[subject][round] / best
             })
             .collect();
         let mut sorted = ratios;
         sorted.sort_by(f64::total_cmp);
         println!(
-            "  generated / best of expert and ndarray: {:.3} (quartiles {:.3}–{:.3})",
+            "  {} / best of {}: {:.3} (quartiles {:.3}–{:.3})",
+            self.subject,
+            self.bars.join(" and "),
             sorted[ROUNDS / 2],
             sorted[ROUNDS / 4],
             sorted[3 * ROUNDS / 4]

@@ -10,6 +10,11 @@ use crate::{ActivationKind, Float, Init, LossKind, Optimizer, Trace};
 /// methods; the last rows of a batch that do not fill a chunk are padded.
 const CHUNK_ROWS: usize = 8;
 
+/// Rows of the larger chunks that training on a run-time-size batch takes
+/// first ([`Network::gradients_slice`]): at 8 rows, an epoch in batches of
+/// 32 ran 1.3× as long as with the batch size fixed at compile time.
+const LARGE_CHUNK_ROWS: usize = 32;
+
 /// One sample's values, `[T; N]`: the type of a network's input and output rows.
 pub trait Row<T>: Copy + AsRef<[T]> + AsMut<[T]> + fmt::Debug + sealed::Sealed {
     /// A row of zeros.
@@ -613,7 +618,8 @@ pub trait Network:
         }
         // Rows that pad the last chunk have `∂L/∂Ŷ = 0`, so `Δ = 0` and
         // they add nothing.
-        let chunks = chunks(x, Self::Input::ZERO).zip(chunks(grad_output, Self::Output::ZERO));
+        let chunks = chunks::<_, CHUNK_ROWS>(x, Self::Input::ZERO)
+            .zip(chunks::<_, CHUNK_ROWS>(grad_output, Self::Output::ZERO));
         for ((start, x), (_, grad_output)) in chunks {
             let live = (rows - start).min(CHUNK_ROWS);
             let mut chunk_grad_x = [Self::Input::ZERO; CHUNK_ROWS];
@@ -711,7 +717,7 @@ pub trait Network:
     /// [`BatchError::RowMismatch`] if `out` does not have one row per row of `x`.
     fn forward_slice(&self, x: &[Self::Input], out: &mut [Self::Output]) -> Result<(), BatchError> {
         check_rows("output", x.len(), out.len())?;
-        for (start, x) in chunks(x, Self::Input::ZERO) {
+        for (start, x) in chunks::<_, CHUNK_ROWS>(x, Self::Input::ZERO) {
             let mut tape = Self::tape::<CHUNK_ROWS>();
             self.forward_rows(&x, &mut tape, false);
             let rows = &mut out[start..];
@@ -729,7 +735,9 @@ pub trait Network:
     fn loss_slice(&self, x: &[Self::Input], y: &[Self::Target]) -> Result<Self::Float, BatchError> {
         let rows = check_batch("target", x.len(), y.len())?;
         let mut loss = Self::Float::ZERO;
-        for ((start, x), (_, y)) in chunks(x, Self::Input::ZERO).zip(chunks(y, Self::Target::ZERO))
+        for ((start, x), (_, y)) in
+            chunks::<_, CHUNK_ROWS>(x, Self::Input::ZERO)
+                .zip(chunks::<_, CHUNK_ROWS>(y, Self::Target::ZERO))
         {
             let mut tape = Self::tape::<CHUNK_ROWS>();
             self.forward_rows(
@@ -757,17 +765,15 @@ pub trait Network:
         grad: &mut Self,
     ) -> Result<Self::Float, BatchError> {
         let rows = check_batch("target", x.len(), y.len())?;
-        let mut loss = Self::Float::ZERO;
-        // The first chunk overwrites `grad`; the others add to it. Rows
-        // that pad the last chunk have `Δ = 0`, so they add nothing.
+        // Whole chunks of `LARGE_CHUNK_ROWS` first, whose products run
+        // faster than those of small chunks, then the rest in small ones.
+        let large = rows - rows % LARGE_CHUNK_ROWS;
         let mut store = Store::Overwrite;
-        for ((start, x), (_, y)) in chunks(x, Self::Input::ZERO).zip(chunks(y, Self::Target::ZERO))
-        {
-            let live = (rows - start).min(CHUNK_ROWS);
-            loss += self.backprop(&x, &y, live, rows, Some((grad, store)), None);
-            store = Store::Add;
-        }
-        Ok(loss)
+        let (x, rest_x) = x.split_at(large);
+        let (y, rest_y) = y.split_at(large);
+        let loss = gradients_of_chunks::<_, LARGE_CHUNK_ROWS>(self, x, y, rows, grad, &mut store);
+        Ok(loss
+            + gradients_of_chunks::<_, CHUNK_ROWS>(self, rest_x, rest_y, rows, grad, &mut store))
     }
 
     /// [`input_gradients`](Network::input_gradients) for a batch whose size
@@ -787,7 +793,9 @@ pub trait Network:
         let rows = check_batch("target", x.len(), y.len())?;
         check_rows("input-gradient", x.len(), grad_x.len())?;
         let mut loss = Self::Float::ZERO;
-        for ((start, x), (_, y)) in chunks(x, Self::Input::ZERO).zip(chunks(y, Self::Target::ZERO))
+        for ((start, x), (_, y)) in
+            chunks::<_, CHUNK_ROWS>(x, Self::Input::ZERO)
+                .zip(chunks::<_, CHUNK_ROWS>(y, Self::Target::ZERO))
         {
             let live = (rows - start).min(CHUNK_ROWS);
             let mut chunk_grad_x = [Self::Input::ZERO; CHUNK_ROWS];
@@ -875,16 +883,47 @@ pub trait Network:
     }
 }
 
+/// The share of the loss of the rows `x`, `y` out of a batch of
+/// `batch_rows`, in chunks of `C`, with their `∂L/∂θ` stored in `grad`: the
+/// first chunk as `store` says, the others added (and `store` set to add).
+/// Rows that pad the last chunk have `Δ = 0`, so they add nothing.
+fn gradients_of_chunks<N: Network, const C: usize>(
+    network: &N,
+    x: &[N::Input],
+    y: &[N::Target],
+    batch_rows: usize,
+    grad: &mut N,
+    store: &mut Store,
+) -> N::Float {
+    let mut loss = N::Float::ZERO;
+    for ((start, chunk_x), (_, chunk_y)) in
+        chunks::<_, C>(x, N::Input::ZERO).zip(chunks::<_, C>(y, N::Target::ZERO))
+    {
+        let live = (x.len() - start).min(C);
+        loss += network.backprop(
+            &chunk_x,
+            &chunk_y,
+            live,
+            batch_rows,
+            Some((grad, *store)),
+            None,
+        );
+        *store = Store::Add;
+    }
+    loss
+}
+
 /// Rows of a run-time-size batch taken together by the `*_slice` methods:
 /// whole chunks, then the last rows padded with zeros to a whole chunk (so
 /// every pass is compiled for one number of rows). Each comes with the
 /// index of its first row.
-fn chunks<R: Copy>(rows: &[R], zero: R) -> impl Iterator<Item = (usize, [R; CHUNK_ROWS])> + '_ {
-    rows.chunks(CHUNK_ROWS)
-        .enumerate()
-        .map(move |(index, chunk)| {
-            let mut padded = [zero; CHUNK_ROWS];
-            padded[..chunk.len()].copy_from_slice(chunk);
-            (index * CHUNK_ROWS, padded)
-        })
+fn chunks<R: Copy, const C: usize>(
+    rows: &[R],
+    zero: R,
+) -> impl Iterator<Item = (usize, [R; C])> + '_ {
+    rows.chunks(C).enumerate().map(move |(index, chunk)| {
+        let mut padded = [zero; C];
+        padded[..chunk.len()].copy_from_slice(chunk);
+        (index * C, padded)
+    })
 }
