@@ -65,6 +65,6 @@ pub use loss::{
     Huber, LogitLoss, Loss, Mae, Mse, SigmoidBinaryCrossEntropy, SoftmaxCrossEntropy, one_hot,
 };
 pub use network::{BatchError, Network, NoBuiltInLoss, Passes, Row, TrainError};
-pub use optim::{Adam, AdamW, Optimizer, Sgd, StateStorage};
+pub use optim::{Adam, AdamW, Optimizer, Resume, Sgd, StateError, StateStorage};
 pub use rand_core;
 pub use trace::Trace;

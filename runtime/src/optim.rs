@@ -30,6 +30,10 @@ use alloc::vec::Vec;
 
 use crate::Float;
 
+mod resume;
+
+pub use resume::{Resume, StateError};
+
 /// An update rule over a network's flat parameters, so one optimizer serves
 /// every generated network.
 pub trait Optimizer<T: Float> {
