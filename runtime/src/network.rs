@@ -391,6 +391,15 @@ const fn units(widths: &[usize]) -> usize {
 /// per row: `[Self::Input; B]` is a `B × INPUTS` matrix, and the element
 /// type `Self::Float` is `f32` or `f64`.
 ///
+/// The methods that take `&[Self::Input; B]` need `B` at compile time. A
+/// batch whose size is known only at run time, a `Vec` or a slice, goes to
+/// the `*_slice` form of each ([`forward_slice`](Network::forward_slice),
+/// [`train_step_slice`](Network::train_step_slice), …): the compiler,
+/// given a `Vec` where an array is expected, says only ``expected
+/// `&[[f32; 2]; _]`, found `&Vec<[f32; 2]>` ``. To keep `B` at compile
+/// time, [`as_chunks::<B>`](slice::as_chunks) splits a slice into batches
+/// of `B` rows and the rows left over.
+///
 /// ```
 /// use backprop::{Network, Sgd};
 ///
@@ -480,6 +489,9 @@ pub trait Network:
     fn params_mut(&mut self) -> &mut [Self::Float];
 
     /// The outputs `Ŷ` for a batch of `B` samples.
+    ///
+    /// A `Vec` or a slice, whose length is known only at run time, goes to
+    /// [`forward_slice`](Network::forward_slice).
     #[must_use]
     fn forward<const B: usize>(&self, x: &[Self::Input; B]) -> [Self::Output; B] {
         let mut tape = Self::tape::<B>();
@@ -488,6 +500,9 @@ pub trait Network:
     }
 
     /// The mean loss over a batch of `B` samples.
+    ///
+    /// A `Vec` or a slice, whose length is known only at run time, goes to
+    /// [`loss_slice`](Network::loss_slice).
     #[must_use]
     fn loss<const B: usize>(&self, x: &[Self::Input; B], y: &[Self::Target; B]) -> Self::Float {
         let mut tape = Self::tape::<B>();
@@ -498,6 +513,9 @@ pub trait Network:
     /// The mean loss and its gradient with respect to every parameter, in a
     /// value of the network's own type (so `grad.params()[i]` is `∂L/∂θᵢ`).
     /// [`EQUATIONS`](Network::EQUATIONS) shows what it computes.
+    ///
+    /// A `Vec` or a slice, whose length is known only at run time, goes to
+    /// [`gradients_slice`](Network::gradients_slice).
     #[must_use]
     fn gradients<const B: usize>(
         &self,
@@ -510,6 +528,9 @@ pub trait Network:
     }
 
     /// The mean loss and its gradient with respect to the inputs, `∂L/∂X`.
+    ///
+    /// A `Vec` or a slice, whose length is known only at run time, goes to
+    /// [`input_gradients_slice`](Network::input_gradients_slice).
     #[must_use]
     fn input_gradients<const B: usize>(
         &self,
@@ -528,6 +549,10 @@ pub trait Network:
     /// backward pass starts from `Δᴸ = ∂L/∂Ŷ ⊙ f'(Zᴸ)` (for a `softmax`
     /// output, its Jacobian–vector product); the network's own loss plays
     /// no part.
+    ///
+    /// A `Vec` or a slice, whose length is known only at run time, goes to
+    /// [`backward_slice`](Network::backward_slice), which adds `∂L/∂θ` into
+    /// a gradient you hold.
     ///
     /// ```
     /// use backprop::Network;
@@ -561,6 +586,10 @@ pub trait Network:
 
     /// The forward pass on `x`, kept for a backward pass from a gradient you
     /// compute from its output: see [`Trace`].
+    ///
+    /// A batch whose size is known only at run time has no kept pass: pass
+    /// the `∂L/∂Ŷ` you compute from [`forward_slice`](Network::forward_slice)'s
+    /// output to [`backward_slice`](Network::backward_slice).
     #[must_use]
     fn trace<'a, const B: usize>(&'a self, x: &'a [Self::Input; B]) -> Trace<'a, Self, B> {
         Trace::new(self, x)
@@ -571,7 +600,8 @@ pub trait Network:
     /// into `.grad`: start from [`Network::zeros`] and call it once per
     /// batch, loss term or head to sum their gradients, then step an
     /// optimizer with `grad.params()`. `grad_x`, if given, is overwritten
-    /// with `∂L/∂X`.
+    /// with `∂L/∂X`. A `Vec` or a slice, whose length is known only at run
+    /// time, goes to [`backward_slice`](Network::backward_slice).
     ///
     /// ```
     /// use backprop::{Network, Optimizer, Sgd};
@@ -640,6 +670,9 @@ pub trait Network:
     /// One step of training on a batch: forward pass, loss, backward pass and
     /// the optimizer's update. Returns the loss before the update.
     ///
+    /// A `Vec` or a slice, whose length is known only at run time, goes to
+    /// [`train_step_slice`](Network::train_step_slice).
+    ///
     /// With plain SGD (see [`Optimizer::plain_learning_rate`]) the update is
     /// applied layer by layer during the backward pass, without storing the
     /// gradient; the result is the same up to rounding.
@@ -672,7 +705,9 @@ pub trait Network:
     /// gradient entry is NaN or infinite, the update is not applied and the
     /// error says which, so one bad batch cannot destroy trained weights.
     /// The gradient is always stored first, so with plain SGD the result
-    /// equals `train_step`'s up to rounding.
+    /// equals `train_step`'s up to rounding. A `Vec` or a slice, whose
+    /// length is known only at run time, goes to
+    /// [`train_step_slice_checked`](Network::train_step_slice_checked).
     ///
     /// # Errors
     ///
