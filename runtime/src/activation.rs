@@ -224,13 +224,24 @@ impl Activation for Elu {
         }
     }
 
+    /// `α·(eᶻ − 1)` through the type's vectorised `eˣ − 1` of values `≤ 0`.
+    #[inline]
+    fn apply_row<T: Float>(&self, z: &[T], h: &mut [T]) {
+        let alpha = T::from_f64(self.alpha);
+        through_row(
+            z.len(),
+            |k| nonpositive(z[k]),
+            T::exp_m1_nonpositive_row,
+            |k, e| h[k] = if z[k] > T::ZERO { z[k] } else { alpha * e },
+        );
+    }
+
     /// `α·eᶻ` through the type's vectorised `exp` of values `≤ 0`.
     #[inline]
     fn backprop_row<T: Float>(&self, z: &[T], _h: &[T], grad: &mut [T]) {
         let alpha = T::from_f64(self.alpha);
-        // `z > 0` reads 0, whose `exp` is not used; NaN stays NaN.
-        let nonpositive = |k: usize| if z[k] > T::ZERO { T::ZERO } else { z[k] };
-        with_exps(grad.len(), nonpositive, |k, e| {
+        let nonpositive = |k: usize| nonpositive(z[k]);
+        through_row(grad.len(), nonpositive, T::exp_nonpositive_row, |k, e| {
             grad[k] *= if z[k] > T::ZERO { T::ONE } else { alpha * e };
         });
     }
@@ -373,6 +384,31 @@ impl Activation for Softplus {
         }
     }
 
+    /// `(max(βz, 0) + ln(1 + e^{−|βz|}))/β`, which equals `ln(1 + e^{βz})/β`
+    /// and takes the logarithm only of `[1, 2]`, through the type's
+    /// vectorised `exp` and `ln(1 + x)`.
+    #[inline]
+    fn apply_row<T: Float>(&self, z: &[T], h: &mut [T]) {
+        let beta = T::from_f64(self.beta);
+        let threshold = T::from_f64(SOFTPLUS_THRESHOLD);
+        through_row(
+            z.len(),
+            |k| -(beta * z[k]).abs(),
+            |values| {
+                T::exp_nonpositive_row(values);
+                T::ln_1p_unit_row(values);
+            },
+            |k, log| {
+                let scaled = beta * z[k];
+                h[k] = if scaled > threshold {
+                    z[k]
+                } else {
+                    (nonnegative(scaled) + log) / beta
+                };
+            },
+        );
+    }
+
     /// `σ(βz)` through the type's vectorised sigmoid.
     #[inline]
     fn backprop_row<T: Float>(&self, z: &[T], _h: &[T], grad: &mut [T]) {
@@ -385,6 +421,18 @@ impl Activation for Softplus {
             |k, s| grad[k] *= if beta * z[k] > threshold { T::ONE } else { s },
         );
     }
+}
+
+/// `z` where it is `≤ 0` or NaN, else 0.
+#[inline]
+fn nonpositive<T: Float>(z: T) -> T {
+    if z > T::ZERO { T::ZERO } else { z }
+}
+
+/// `z` where it is `> 0`, else 0 (also for NaN).
+#[inline]
+fn nonnegative<T: Float>(z: T) -> T {
+    if z > T::ZERO { z } else { T::ZERO }
 }
 
 /// Values that the row functions needing an intermediate row take at a
@@ -411,21 +459,27 @@ fn with_sigmoids<T: Float>(len: usize, x: impl Fn(usize) -> T, mut each: impl Fn
     }
 }
 
-/// Calls `each(k, e^{x(k)})` for every `k < len`, each `x(k) ≤ 0` (or NaN),
-/// through the type's vectorised row function, [`PIECE`] values at a time.
+/// Calls `each(k, y)` for every `k < len`, where `y` is `x(k)` after `row`
+/// (one of the type's vectorised row functions, in place), [`PIECE`]
+/// values at a time.
 #[inline(always)]
 #[allow(clippy::inline_always)]
-fn with_exps<T: Float>(len: usize, x: impl Fn(usize) -> T, mut each: impl FnMut(usize, T)) {
+fn through_row<T: Float>(
+    len: usize,
+    x: impl Fn(usize) -> T,
+    row: impl Fn(&mut [T]),
+    mut each: impl FnMut(usize, T),
+) {
     let mut start = 0;
     while start < len {
         let n = (len - start).min(PIECE);
-        let mut e = [T::ZERO; PIECE];
-        for (k, value) in e[..n].iter_mut().enumerate() {
+        let mut values = [T::ZERO; PIECE];
+        for (k, value) in values[..n].iter_mut().enumerate() {
             *value = x(start + k);
         }
-        T::exp_nonpositive_row(&mut e[..n]);
-        for (k, &e) in e[..n].iter().enumerate() {
-            each(start + k, e);
+        row(&mut values[..n]);
+        for (k, &y) in values[..n].iter().enumerate() {
+            each(start + k, y);
         }
         start += n;
     }

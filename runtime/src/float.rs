@@ -130,6 +130,17 @@ pub trait Float:
     #[doc(hidden)]
     fn exp_nonpositive_row(x: &mut [Self]);
 
+    /// `x = eˣ − 1` in place along a row whose entries are all `≤ 0` (or
+    /// NaN), as `elu` needs: vectorised where the type allows.
+    #[doc(hidden)]
+    fn exp_m1_nonpositive_row(x: &mut [Self]);
+
+    /// `x = ln(1 + x)` in place along a row whose entries are all in
+    /// `[0, 1]` (or NaN), as `softplus` needs: vectorised where the type
+    /// allows.
+    #[doc(hidden)]
+    fn ln_1p_unit_row(x: &mut [Self]);
+
     /// `C = A·B` or `C += A·B` through the register-blocked kernel, on
     /// flat row-major slices of run-time sizes: compiled once, in this
     /// crate, for each type (with its AVX2 and FMA copy), rather than in
@@ -176,7 +187,7 @@ pub trait Float:
 }
 
 macro_rules! impl_float {
-    ($t:ident, $block_cols:expr, $tanh_row:path, $sigmoid_row:path, $exp_row:path, $fma:path, $exp:path, $exp_m1:path, $ln:path, $ln_1p:path, $tanh:path, $erf:path, $sqrt:path, $abs:path) => {
+    ($t:ident, $block_cols:expr, $tanh_row:path, $sigmoid_row:path, $exp_row:path, $exp_m1_row:path, $ln_1p_row:path, $fma:path, $exp:path, $exp_m1:path, $ln:path, $ln_1p:path, $tanh:path, $erf:path, $sqrt:path, $abs:path) => {
         impl Float for $t {
             const ZERO: Self = 0.0;
             const ONE: Self = 1.0;
@@ -272,6 +283,14 @@ macro_rules! impl_float {
             fn exp_nonpositive_row(x: &mut [Self]) {
                 $exp_row(x);
             }
+            #[inline(always)]
+            fn exp_m1_nonpositive_row(x: &mut [Self]) {
+                $exp_m1_row(x);
+            }
+            #[inline(always)]
+            fn ln_1p_unit_row(x: &mut [Self]) {
+                $ln_1p_row(x);
+            }
 
             // Not `#[inline]`: a function of no type parameters is compiled
             // here, once, and called from the crates that use it.
@@ -335,6 +354,8 @@ impl_float!(
     fastmath::tanh_row,
     fastmath::sigmoid_row,
     fastmath::exp_nonpositive_row,
+    fastmath::exp_m1_nonpositive_row,
+    fastmath::ln_1p_unit_row,
     libm::fmaf,
     libm::expf,
     libm::expm1f,
@@ -351,6 +372,8 @@ impl_float!(
     libm_rows::tanh_row,
     libm_rows::sigmoid_row,
     libm_rows::exp_row,
+    libm_rows::exp_m1_row,
+    libm_rows::ln_1p_row,
     libm::fma,
     libm::exp,
     libm::expm1,
@@ -386,6 +409,20 @@ mod libm_rows {
     pub(super) fn exp_row(x: &mut [f64]) {
         for x in x {
             *x = libm::exp(*x);
+        }
+    }
+
+    #[inline]
+    pub(super) fn exp_m1_row(x: &mut [f64]) {
+        for x in x {
+            *x = libm::expm1(*x);
+        }
+    }
+
+    #[inline]
+    pub(super) fn ln_1p_row(x: &mut [f64]) {
+        for x in x {
+            *x = libm::log1p(*x);
         }
     }
 }

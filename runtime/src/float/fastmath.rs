@@ -1,6 +1,7 @@
-//! `f32` `tanh`, `σ` and `eˣ` (for `x ≤ 0`) with no calls and no branches,
-//! so that the compiler vectorises them, each within 4 units in the last
-//! place of `libm` (checked below).
+//! `f32` `tanh`, `σ`, `eˣ` and `eˣ − 1` (for `x ≤ 0`) and `ln(1 + x)` (for
+//! `0 ≤ x ≤ 1`) with no calls and no branches, so that the compiler
+//! vectorises them, each within 4 units in the last place of `libm`
+//! (checked below).
 //!
 //! A leaf: it uses nothing else of the crate. [`Float`](crate::Float)'s
 //! row functions for `f32` are these, so the kernels, the activations,
@@ -42,17 +43,39 @@ pub(crate) fn sigmoid_row(z: &[f32], h: &mut [f32]) {
 /// that the loop vectorises.
 #[inline]
 pub(crate) fn exp_nonpositive_row(x: &mut [f32]) {
+    by_fours(x, exp_nonpositive);
+}
+
+/// `x = eˣ − 1` in place along a row of values `≤ 0` (or NaN) through
+/// [`exp_m1_nonpositive`], four at a time, the last few padded.
+#[inline]
+pub(crate) fn exp_m1_nonpositive_row(x: &mut [f32]) {
+    by_fours(x, exp_m1_nonpositive);
+}
+
+/// `x = ln(1 + x)` in place along a row of values in `[0, 1]` (or NaN)
+/// through [`ln_1p_unit`], four at a time, the last few padded.
+#[inline]
+pub(crate) fn ln_1p_unit_row(x: &mut [f32]) {
+    by_fours(x, ln_1p_unit);
+}
+
+/// `x = f(x)` in place, four values at a time, the last few padded to four,
+/// so that the loop vectorises.
+#[inline(always)]
+#[allow(clippy::inline_always)]
+fn by_fours(x: &mut [f32], f: impl Fn(f32) -> f32) {
     let (chunks, rest) = x.as_chunks_mut::<4>();
     for chunk in chunks {
         for value in chunk {
-            *value = exp_nonpositive(*value);
+            *value = f(*value);
         }
     }
     if !rest.is_empty() {
         let mut padded = [0.0; 4];
         padded[..rest.len()].copy_from_slice(rest);
         for value in &mut padded {
-            *value = exp_nonpositive(*value);
+            *value = f(*value);
         }
         rest.copy_from_slice(&padded[..rest.len()]);
     }
@@ -114,18 +137,7 @@ fn sigmoid_f32x4(z: &[f32; 4], h: &mut [f32; 4]) {
 /// the order of the operations keeps it short.
 #[inline]
 fn exp_nonpositive(x: f32) -> f32 {
-    /// 1.5 · 2²³: sums with it have a unit in the last place of 1.
-    const ROUND: f32 = 12_582_912.0;
-    // `n = round(x / ln 2)` without a float-to-int conversion (Rust's
-    // saturates, which keeps the compiler from vectorising a few values at
-    // once): adding `ROUND` rounds to an integer, which then sits in the
-    // low bits of the sum.
-    let rounded = x * core::f32::consts::LOG2_E + ROUND;
-    #[allow(clippy::cast_possible_wrap)]
-    let n = (rounded.to_bits() as i32).wrapping_sub(ROUND.to_bits() as i32);
-    let n_float = rounded - ROUND;
-    // `ln 2` in two parts, so that `r` keeps its low bits.
-    let r = x - n_float * 0.693_359_4 + n_float * 2.121_944_4e-4;
+    let (n, r) = reduce(x);
     // `1 + r + r²·(c₂ + c₃r + (c₄ + c₅r)·r²)`, in pairs of terms (Estrin's
     // scheme) rather than one term after another (Horner's): its chain of
     // dependent operations, which is all the time a few values take, is
@@ -139,15 +151,88 @@ fn exp_nonpositive(x: f32) -> f32 {
     // is scaled by one, then the other, so that only the last product
     // rounds: `2ⁿ` itself is not a number below `2⁻¹⁴⁹`.
     let half = n >> 1;
-    #[allow(clippy::cast_sign_loss)]
-    let power = |k: i32| f32::from_bits((k.wrapping_add(127) as u32) << 23);
-    let e = e_r * power(half) * power(n.wrapping_sub(half));
+    let e = e_r * power_of_two(half) * power_of_two(n.wrapping_sub(half));
     // Below −105, where `eˣ` rounds to 0, the steps above make no sense
     // (`r` is far from 0, `n` out of range, and `−∞` gives NaN); the value
     // is replaced at the end rather than the input clamped at the start,
     // which would put one more operation on the chain. The comparison
     // leaves NaN as it is.
     if x < -105.0 { 0.0 } else { e }
+}
+
+/// `eˣ − 1` for `x ≤ 0` in `f32`, reduced as [`exp_nonpositive`] is:
+/// `2ⁿ·(eʳ − 1) + (2ⁿ − 1)`, where `eʳ − 1 = r + r²·q(r)` has no
+/// cancellation and, for `n ≤ −1`, the result is at most `−0.29`, so the
+/// sum loses nothing. `q` is `(eʳ − 1 − r)/r²`'s Taylor series to `r⁵`,
+/// whose remainder is below `2·10⁻⁸` of `eʳ − 1` for `|r| ≤ ln 2 / 2`
+/// (the polynomial of `exp_nonpositive` is fitted for `eʳ`'s error, which
+/// is too large a share of a small `eʳ − 1`). Below `−30`, where `eˣ − 1`
+/// rounds to `−1`, the input is clamped (which keeps `2ⁿ` a normal
+/// number); signed zeros are returned as they are, as `libm`'s `expm1f`
+/// does.
+#[inline]
+fn exp_m1_nonpositive(x: f32) -> f32 {
+    // The comparison leaves NaN as it is.
+    let clamped = if x < -30.0 { -30.0 } else { x };
+    let (n, r) = reduce(clamped);
+    let q = 1.0 / 2.0
+        + r * (1.0 / 6.0 + r * (1.0 / 24.0 + r * (1.0 / 120.0 + r * (1.0 / 720.0 + r / 5040.0))));
+    let scale = power_of_two(n);
+    let e = (r * r * q + r) * scale + (scale - 1.0);
+    if x == 0.0 { x } else { e }
+}
+
+/// `(n, r)` with `x = n·ln 2 + r`, `|r| ≤ ln 2 / 2`, as Cephes' `expf`
+/// reduces.
+#[inline(always)]
+#[allow(clippy::inline_always)]
+fn reduce(x: f32) -> (i32, f32) {
+    /// 1.5 · 2²³: sums with it have a unit in the last place of 1.
+    const ROUND: f32 = 12_582_912.0;
+    // `n = round(x / ln 2)` without a float-to-int conversion (Rust's
+    // saturates, which keeps the compiler from vectorising a few values at
+    // once): adding `ROUND` rounds to an integer, which then sits in the
+    // low bits of the sum.
+    let rounded = x * core::f32::consts::LOG2_E + ROUND;
+    #[allow(clippy::cast_possible_wrap)]
+    let n = (rounded.to_bits() as i32).wrapping_sub(ROUND.to_bits() as i32);
+    let n_float = rounded - ROUND;
+    // `ln 2` in two parts, so that `r` keeps its low bits.
+    (n, x - n_float * 0.693_359_4 + n_float * 2.121_944_4e-4)
+}
+
+/// `2ᵏ` for `−126 ≤ k ≤ 127`, built from its bits.
+#[inline(always)]
+#[allow(clippy::inline_always, clippy::cast_sign_loss)]
+fn power_of_two(k: i32) -> f32 {
+    f32::from_bits((k.wrapping_add(127) as u32) << 23)
+}
+
+/// `√2`, where [`ln_1p_unit`] halves `1 + x`.
+const SQRT_2: f32 = core::f32::consts::SQRT_2;
+
+/// `ln(1 + x)` for `0 ≤ x ≤ 1` in `f32`: `u = 1 + x` (rounded) is `m·2ᵏ`
+/// with `m` in `[√½, √2]` and `k` 0 or 1, `ln m = 2·atanh s`,
+/// `s = (m − 1)/(m + 1)`, `|s| ≤ 0.172`, by its series to `s⁹` (the next
+/// term is below 5·10⁻⁹ of the sum); then `ln u · x / (u − 1)` undoes the
+/// rounding of `u` (Goldberg's correction; `u − 1` is exact), and where
+/// `u` rounds to 1 the result is `x`.
+#[inline]
+fn ln_1p_unit(x: f32) -> f32 {
+    /// `ln 2` in two parts, so that `k·ln 2` keeps its low bits.
+    const LN_2_HIGH: f32 = 0.693_145_75;
+    const LN_2_LOW: f32 = 1.428_606_8e-6;
+    let u = 1.0 + x;
+    let halved = u > SQRT_2;
+    let m = if halved { 0.5 * u } else { u };
+    let k = if halved { 1.0 } else { 0.0 };
+    let s = (m - 1.0) / (m + 1.0);
+    let s2 = s * s;
+    let series = 1.0 + s2 * (1.0 / 3.0 + s2 * (0.2 + s2 * (1.0 / 7.0 + s2 * (1.0 / 9.0))));
+    let ln_u = k * LN_2_HIGH + (k * LN_2_LOW + 2.0 * s * series);
+    // Exact: `u` is in `[1, 2]`.
+    let grown = u - 1.0;
+    if grown == 0.0 { x } else { ln_u * x / grown }
 }
 
 #[cfg(test)]
@@ -226,6 +311,53 @@ mod tests {
         assert_eq!(e[2].to_bits(), 1.0_f32.to_bits());
         assert_eq!(e[3].to_bits(), 1.0_f32.to_bits());
         assert_eq!(e[4].to_bits(), 0.0_f32.to_bits());
+    }
+
+    #[test]
+    fn vectorised_exp_m1_is_within_a_few_ulps_of_libm() {
+        let mut worst = 0.0_f64;
+        let mut x = -40.0_f32;
+        while x <= 0.0 {
+            // Near 0 in finer steps, where `eˣ − 1` would cancel.
+            let step = if x > -0.01 { 1.1e-7 } else { 0.000_91 };
+            let mut e = [x, x * 0.5, x * 1e-3];
+            exp_m1_nonpositive_row(&mut e);
+            for (&got, scale) in e.iter().zip([1.0_f32, 0.5, 1e-3]) {
+                worst = worst.max(ulps(got, libm::expm1f(x * scale)));
+            }
+            x += step;
+        }
+        assert!(worst <= 4.0, "{worst} ulps");
+        let mut e = [f32::NEG_INFINITY, f32::NAN, -0.0, 0.0, -1e-40, -1e4];
+        exp_m1_nonpositive_row(&mut e);
+        assert_eq!(e[0].to_bits(), (-1.0_f32).to_bits());
+        assert!(e[1].is_nan());
+        assert_eq!(e[2].to_bits(), (-0.0_f32).to_bits());
+        assert_eq!(e[3].to_bits(), 0.0_f32.to_bits());
+        assert_eq!(e[4].to_bits(), (-1e-40_f32).to_bits());
+        assert_eq!(e[5].to_bits(), (-1.0_f32).to_bits());
+    }
+
+    #[test]
+    fn vectorised_ln_1p_is_within_a_few_ulps_of_libm() {
+        let mut worst = 0.0_f64;
+        let mut x = 0.0_f32;
+        while x <= 1.0 {
+            let mut l = [x, x * 1e-4, x * 1e-9];
+            ln_1p_unit_row(&mut l);
+            for (&got, scale) in l.iter().zip([1.0_f32, 1e-4, 1e-9]) {
+                worst = worst.max(ulps(got, libm::log1pf(x * scale)));
+            }
+            x += 0.000_037;
+        }
+        assert!(worst <= 4.0, "{worst} ulps");
+        let mut l = [f32::NAN, 0.0, 1.0, 1e-40, f32::MIN_POSITIVE];
+        ln_1p_unit_row(&mut l);
+        assert!(l[0].is_nan());
+        assert_eq!(l[1].to_bits(), 0.0_f32.to_bits());
+        assert_eq!(l[2].to_bits(), libm::log1pf(1.0).to_bits());
+        assert_eq!(l[3].to_bits(), 1e-40_f32.to_bits());
+        assert_eq!(l[4].to_bits(), f32::MIN_POSITIVE.to_bits());
     }
 
     #[test]
