@@ -156,8 +156,8 @@ pub use backprop_runtime::policy;
 pub use backprop_runtime::schedule;
 pub use backprop_runtime::update;
 pub use backprop_runtime::{
-    ActivationKind, Adam, AdamW, BatchError, Float, Init, LossKind, Network, NoBuiltInLoss,
-    Optimizer, Row, Sgd, Trace, TrainError, one_hot,
+    ActivationKind, Adam, AdamW, Architecture, BatchError, DynNetwork, Float, Init, LossKind,
+    Network, NoBuiltInLoss, Optimizer, Row, Sgd, Trace, TrainError, one_hot,
 };
 pub use backprop_runtime::{data, diagram, init};
 
