@@ -100,6 +100,9 @@
 //!   `gradients_slice`, `input_gradients_slice`, `train_step_slice`, which
 //!   return a [`BatchError`] on mismatched or empty batches.
 //! - An implementation of [`Network`], so generic code works for every network.
+//! - An implementation of [`DynNetwork`], the same methods as a trait object
+//!   on flat row-major buffers, for collections of different networks
+//!   (`Vec<Box<dyn DynNetwork<f32>>>`).
 //! - Training on a data set: [`data`] cuts it into seeded, shuffled
 //!   mini-batches of `B` rows, with a partial last batch for the slice
 //!   methods, and [`data::Trainer`] runs epochs of them (`examples/iris.rs`,
