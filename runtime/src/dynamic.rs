@@ -5,11 +5,11 @@
 //! [`Network`] cannot be a trait object: its methods take batches of
 //! `[Self::Input; B]` with `B` a constant, and its rows are associated
 //! types. `DynNetwork<T>` takes flat, row-major buffers of `T` instead and
-//! forwards each call to the run-time-size (`*_slice`) method of the
-//! network behind it, whose rows it reads in place: nothing is copied and
-//! nothing allocated, and a call through the view returns what the
-//! `*_slice` method returns, bit for bit. It is implemented for every
-//! network, so nothing in the generated code knows of it.
+//! hands each call to the run-time-size (`*_slice`) method of the network
+//! behind it, with the buffers read in place as its rows, so a call through
+//! the view returns what the `*_slice` method returns, bit for bit. It is
+//! implemented for every network, so nothing in the generated code knows
+//! of it.
 
 #[cfg(feature = "alloc")]
 use alloc::boxed::Box;
