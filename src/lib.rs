@@ -100,6 +100,9 @@
 //!   `gradients_slice`, `input_gradients_slice`, `train_step_slice`, which
 //!   return a [`BatchError`] on mismatched or empty batches.
 //! - An implementation of [`Network`], so generic code works for every network.
+//! - An implementation of [`DynNetwork`], the same methods as a trait object
+//!   on flat row-major buffers, for collections of different networks
+//!   (`Vec<Box<dyn DynNetwork<f32>>>`).
 //! - Training on a data set: [`data`] cuts it into seeded, shuffled
 //!   mini-batches of `B` rows, with a partial last batch for the slice
 //!   methods, and [`data::Trainer`] runs epochs of them (`examples/iris.rs`,
@@ -156,8 +159,8 @@ pub use backprop_runtime::policy;
 pub use backprop_runtime::schedule;
 pub use backprop_runtime::update;
 pub use backprop_runtime::{
-    ActivationKind, Adam, AdamW, BatchError, Float, Init, LossKind, Network, NoBuiltInLoss,
-    Optimizer, Row, Sgd, Trace, TrainError, one_hot,
+    ActivationKind, Adam, AdamW, Architecture, BatchError, DynNetwork, Float, Init, LossKind,
+    Network, NoBuiltInLoss, Optimizer, Row, Sgd, Trace, TrainError, one_hot,
 };
 pub use backprop_runtime::{data, diagram, init};
 

@@ -1,7 +1,8 @@
 //! Once its buffers exist, a network does not touch the heap: forward
 //! passes, gradients into an existing buffer and training steps allocate
 //! nothing, for networks on the stack and on the heap alike, and gradient
-//! checks of a network on the stack allocate nothing either. A counting
+//! checks of a network on the stack allocate nothing either, and neither do
+//! the same calls through the object-safe view `DynNetwork`. A counting
 //! global allocator proves it.
 //!
 //! This file holds one test only: the counter is global, and tests running
@@ -10,7 +11,7 @@
 use std::alloc::System;
 
 use backprop::loss::{Huber, Loss, Reduction, Terms, cross_entropy_labels};
-use backprop::{Network, Sgd};
+use backprop::{BatchError, DynNetwork, Network, Sgd};
 use stats_alloc::{INSTRUMENTED_SYSTEM, Region, StatsAlloc};
 
 #[global_allocator]
@@ -87,6 +88,56 @@ fn check<N: Network<Float = f32>, const B: usize>(
     assert_eq!(counted, 0, "{name}: {counted} allocations");
 }
 
+/// The same through `&mut dyn DynNetwork` on flat buffers: forward passes,
+/// losses, training steps (after a warm-up step) and refused calls, and for
+/// a network on the stack `gradients_flat` and `backward_flat`, which a
+/// network on the heap gives a new gradient each.
+fn check_view<N: Network<Float = f32>>(name: &str, rows: usize) {
+    let mut network = N::zeros();
+    let view: &mut dyn DynNetwork<f32> = &mut network;
+    let x = vec![0.25_f32; rows * N::INPUTS];
+    let mut y = vec![0.0_f32; rows * N::OUTPUTS];
+    for row in y.chunks_mut(N::OUTPUTS) {
+        row[0] = 1.0;
+    }
+    let mut out = vec![0.0_f32; rows * N::OUTPUTS];
+    let mut grad = vec![0.0_f32; N::PARAMS];
+    let mut grad_x = vec![0.0_f32; rows * N::INPUTS];
+    let mut sgd = Sgd::new(0.01);
+    let mut momentum = Sgd::with_state(0.01, vec![0.0_f32; N::PARAMS]).momentum(0.9);
+    view.train_step_flat(&x, &y, &mut momentum)
+        .expect("a valid batch");
+    let on_stack = N::PARAM_BYTES <= 16 * 1024;
+    let counted = allocations(|| {
+        view.forward_flat(&x, &mut out).expect("a valid batch");
+        std::hint::black_box(view.loss_flat(&x, &y).expect("a valid batch"));
+        if on_stack {
+            std::hint::black_box(
+                view.gradients_flat(&x, &y, &mut grad)
+                    .expect("a valid batch"),
+            );
+            view.backward_flat(&x, &out, &mut grad, Some(&mut grad_x))
+                .expect("a valid batch");
+        }
+        for _ in 0..3 {
+            view.train_step_flat(&x, &y, &mut sgd)
+                .expect("a valid batch");
+            view.train_step_flat(&x, &y, &mut momentum)
+                .expect("a valid batch");
+            view.train_step_flat_checked(&x, &y, &mut momentum)
+                .expect("finite");
+        }
+        let ragged = view.loss_flat(&x[1..], &y);
+        assert!(matches!(ragged, Err(BatchError::Ragged { .. })));
+        let short = view.gradients_flat(&x, &y, &mut grad[1..]);
+        assert!(matches!(short, Err(BatchError::GradientLength { .. })));
+    });
+    assert_eq!(
+        counted, 0,
+        "{name} through DynNetwork: {counted} allocations"
+    );
+}
+
 #[test]
 fn training_steps_do_not_allocate_once_buffers_exist() {
     check::<Xor, 4>("Xor", &rows(1), &rows(2), &rows(2));
@@ -94,6 +145,9 @@ fn training_steps_do_not_allocate_once_buffers_exist() {
     check::<Control, 32>("Control", &rows(3), &rows(4), &rows(4));
     let digits_y: [[f32; 10]; 64] = core::array::from_fn(|r| backprop::one_hot(r % 10));
     check::<Digits, 64>("Digits", &rows(5), &digits_y, &digits_y);
+    check_view::<Xor>("Xor", 5);
+    check_view::<Control>("Control", 37);
+    check_view::<Digits>("Digits", 64);
 
     // A network on the stack computes its gradient without the heap too.
     let x: [[f32; 8]; 32] = rows(6);

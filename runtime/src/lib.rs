@@ -8,6 +8,8 @@
 //!   your own;
 //! - [`Network`]: the trait every generated network implements, with the
 //!   batch methods written once in terms of four generated ones;
+//!   [`DynNetwork`]: any network as a trait object, on flat buffers, for
+//!   collections of different networks;
 //! - [`optim`]: [`Sgd`], [`Adam`] and [`AdamW`], as PyTorch computes them;
 //!   [`init`]: seeded Glorot, He and PyTorch-default initialisation,
 //!   uniform or normal;
@@ -36,6 +38,7 @@ extern crate std;
 pub mod activation;
 pub mod data;
 pub mod diagram;
+mod dynamic;
 mod float;
 pub mod gradcheck;
 #[cfg(feature = "alloc")]
@@ -58,6 +61,7 @@ pub use activation::{
     Activation, Elu, Gelu, LeakyRelu, Linear, Relu, Sigmoid, Silu, Softplus, Tanh,
 };
 pub use backprop_vocabulary::{ActivationKind, LossKind, WrittenLayer};
+pub use dynamic::{Architecture, DynNetwork};
 pub use float::Float;
 pub use init::Init;
 pub use kernels::{Matrix, Store};

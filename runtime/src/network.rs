@@ -21,6 +21,16 @@ pub trait Row<T>: Copy + AsRef<[T]> + AsMut<[T]> + fmt::Debug + sealed::Sealed {
     const ZERO: Self;
     /// The number of values in a row.
     const LEN: usize;
+
+    /// `values` seen as rows, without copying; `None` if its length is not
+    /// a whole number of rows. What [`DynNetwork`](crate::DynNetwork)
+    /// reads flat buffers with.
+    #[doc(hidden)]
+    fn of_flat(values: &[T]) -> Option<&[Self]>;
+
+    /// [`of_flat`](Row::of_flat), mutable.
+    #[doc(hidden)]
+    fn of_flat_mut(values: &mut [T]) -> Option<&mut [Self]>;
 }
 
 mod sealed {
@@ -32,6 +42,28 @@ mod sealed {
 impl<T: Float, const N: usize> Row<T> for [T; N] {
     const ZERO: Self = [T::ZERO; N];
     const LEN: usize = N;
+
+    #[inline]
+    fn of_flat(values: &[T]) -> Option<&[Self]> {
+        if N == 0 {
+            return None;
+        }
+        match values.as_chunks::<N>() {
+            (rows, []) => Some(rows),
+            _ => None,
+        }
+    }
+
+    #[inline]
+    fn of_flat_mut(values: &mut [T]) -> Option<&mut [Self]> {
+        if N == 0 {
+            return None;
+        }
+        match values.as_chunks_mut::<N>() {
+            (rows, []) => Some(rows),
+            _ => None,
+        }
+    }
 }
 
 /// The targets of a network declared with `loss = none`: it has no
@@ -70,6 +102,15 @@ impl<T> AsMut<[T]> for NoBuiltInLoss {
 impl<T: Float> Row<T> for NoBuiltInLoss {
     const ZERO: Self = Self(());
     const LEN: usize = 0;
+
+    /// There are no targets to read.
+    fn of_flat(_: &[T]) -> Option<&[Self]> {
+        None
+    }
+
+    fn of_flat_mut(_: &mut [T]) -> Option<&mut [Self]> {
+        None
+    }
 }
 
 /// A batch given to a run-time-size method did not have a valid shape.
@@ -115,6 +156,27 @@ pub enum BatchError {
         /// Its column, from 0.
         column: usize,
     },
+    /// A flat buffer of rows ([`DynNetwork`](crate::DynNetwork)) does not
+    /// hold a whole number of rows.
+    Ragged {
+        /// What it holds (`"input"`, `"target"`, `"output"`, …).
+        what: &'static str,
+        /// Its length.
+        len: usize,
+        /// The values in one of its rows.
+        width: usize,
+    },
+    /// A flat gradient buffer ([`DynNetwork`](crate::DynNetwork)) does not
+    /// hold one value per parameter.
+    GradientLength {
+        /// The network's parameters.
+        params: usize,
+        /// The buffer's length.
+        len: usize,
+    },
+    /// A loss was asked of a network declared with `loss = none`, which has
+    /// none.
+    NoLoss,
 }
 
 impl fmt::Display for BatchError {
@@ -145,6 +207,17 @@ impl fmt::Display for BatchError {
             Self::NonFinite { what, row, column } => write!(
                 f,
                 "{what} row {row}, column {column} is NaN or infinite; use finite values"
+            ),
+            Self::Ragged { what, len, width } => write!(
+                f,
+                "the {what} buffer holds {len} values, not a whole number of rows of {width}"
+            ),
+            Self::GradientLength { params, len } => write!(
+                f,
+                "the gradient buffer holds {len} values but the network has {params} parameters"
+            ),
+            Self::NoLoss => f.write_str(
+                "the network is declared with `loss = none`; give a backward pass its ∂L/∂Ŷ instead",
             ),
         }
     }
