@@ -2,9 +2,10 @@
 //!
 //! Whatever differs between them is here, on the sealed [`Float`] trait,
 //! and chosen by the type at compile time: the width of the blocked
-//! kernel's register block, the row functions behind `tanh`, `sigmoid`
-//! and softmax's `exp` (the approximations of [`fastmath`] in `f32`,
-//! `libm` in `f64`), and which compiled copy of the blocked product runs.
+//! kernel's register block, the row functions behind `tanh`, `sigmoid`,
+//! `elu`, `softplus` and softmax's `exp` (the approximations of
+//! [`fastmath`] in `f32` and of `fastmath64` in `f64`), and which compiled
+//! copy of the blocked product runs.
 
 use core::fmt::{Debug, Display};
 use core::iter::Sum;
@@ -18,6 +19,7 @@ use crate::kernels::blocked::{Left, Shape};
 use crate::optim::{AdamStep, SgdStep};
 
 pub(crate) mod fastmath;
+mod fastmath64;
 
 mod sealed {
     pub trait Sealed {}
@@ -369,11 +371,11 @@ impl_float!(
 impl_float!(
     f64,
     4,
-    libm_rows::tanh_row,
-    libm_rows::sigmoid_row,
-    libm_rows::exp_row,
-    libm_rows::exp_m1_row,
-    libm_rows::ln_1p_row,
+    fastmath64::tanh_row,
+    fastmath64::sigmoid_row,
+    fastmath64::exp_nonpositive_row,
+    fastmath64::exp_m1_nonpositive_row,
+    fastmath64::ln_1p_unit_row,
     libm::fma,
     libm::exp,
     libm::expm1,
@@ -384,45 +386,3 @@ impl_float!(
     libm::sqrt,
     libm::fabs
 );
-
-/// The row functions of `f64`: `libm`, value by value.
-mod libm_rows {
-    #[inline]
-    pub(super) fn tanh_row(z: &[f64], h: &mut [f64]) {
-        for (h, &z) in h.iter_mut().zip(z) {
-            *h = libm::tanh(z);
-        }
-    }
-
-    #[inline]
-    pub(super) fn sigmoid_row(z: &[f64], h: &mut [f64]) {
-        // As `activation::sigmoid` computes it (which this module does not
-        // import, so that it stays a leaf).
-        for (h, &z) in h.iter_mut().zip(z) {
-            let e = libm::exp(-libm::fabs(z));
-            let numerator = if z >= 0.0 { 1.0 } else { e };
-            *h = numerator / (1.0 + e);
-        }
-    }
-
-    #[inline]
-    pub(super) fn exp_row(x: &mut [f64]) {
-        for x in x {
-            *x = libm::exp(*x);
-        }
-    }
-
-    #[inline]
-    pub(super) fn exp_m1_row(x: &mut [f64]) {
-        for x in x {
-            *x = libm::expm1(*x);
-        }
-    }
-
-    #[inline]
-    pub(super) fn ln_1p_row(x: &mut [f64]) {
-        for x in x {
-            *x = libm::log1p(*x);
-        }
-    }
-}
