@@ -25,6 +25,11 @@
 //! whose recorded architecture is another network's is refused
 //! ([`WeightsError::OtherArchitecture`]), even when its tensors fit.
 //!
+//! [`save_with_standardiser`] adds a [`Standardiser`]'s statistics as two
+//! more tensors, [`STANDARDISER_MEAN`] and [`STANDARDISER_SCALE`], so the
+//! scaling of the inputs travels with the weights; [`load`] ignores them and
+//! [`load_with_standardiser`] reads both.
+//!
 //! [`load`] and [`load_bytes`] check every tensor's name, shape and dtype
 //! before they change anything: on any error the network keeps its
 //! parameters, and the [`WeightsError`] names the tensor and what the network
@@ -367,7 +372,10 @@ pub fn save<N: Network>(network: &N, path: impl AsRef<Path>) -> Result<(), Weigh
 /// Loads `network`'s parameters from the safetensors file `path`.
 ///
 /// Every tensor's name, shape and dtype is checked, and the file must hold
-/// exactly the network's tensors; only then are the parameters replaced.
+/// exactly the network's tensors, besides a standardiser's
+/// ([`STANDARDISER_MEAN`] and [`STANDARDISER_SCALE`], written by
+/// [`save_with_standardiser`]), which it leaves alone; only then are the
+/// parameters replaced.
 ///
 /// ```
 /// # use backprop::Network;
