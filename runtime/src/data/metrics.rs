@@ -387,6 +387,16 @@ impl<const K: usize> fmt::Display for ConfusionMatrix<K> {
 
 /// A [`ConfusionMatrix`] shown with its classes' names, from
 /// [`ConfusionMatrix::labelled`].
+///
+/// ```
+/// use backprop::data::ConfusionMatrix;
+///
+/// let matrix = ConfusionMatrix::<2>::from_labels(&[1, 1], &[0, 1])?;
+/// let table = matrix.labelled(&["cold", "hot"]).to_string();
+/// assert!(table.lines().nth(1).unwrap().starts_with("cold "));
+/// assert!(table.lines().nth(2).unwrap().starts_with("hot "));
+/// # Ok::<(), backprop::BatchError>(())
+/// ```
 #[derive(Clone, Copy, Debug)]
 pub struct Labelled<'a, const K: usize> {
     matrix: &'a ConfusionMatrix<K>,

@@ -7,6 +7,17 @@ use super::shuffle;
 
 /// A data set cut in two by [`split`] or [`split_stratified`]: rows for
 /// training and rows held out for the test, each input with its target.
+///
+/// ```
+/// use backprop::data::{split, Split};
+///
+/// let Split { train_inputs, train_targets, test_inputs, test_targets } =
+///     split(&[[1.0_f32], [2.0], [3.0], [4.0]], &[10, 20, 30, 40], 0.5, 3)?;
+/// assert_eq!((train_inputs.len(), test_inputs.len()), (2, 2));
+/// assert_eq!(test_targets[0], test_inputs[0][0] as i32 * 10);
+/// assert_eq!(train_targets[1], train_inputs[1][0] as i32 * 10);
+/// # Ok::<(), backprop::data::SplitError>(())
+/// ```
 #[derive(Clone, Debug, PartialEq)]
 pub struct Split<X, Y> {
     /// The training inputs.
