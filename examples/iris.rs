@@ -3,15 +3,20 @@
 //! flowers it never saw.
 //!
 //! Run with `cargo run --release --example iris`. Reads `data/iris.csv`
-//! (see `data/README.md` for its source and licence).
+//! (see `data/README.md` for its source and licence) with the data helpers:
+//! `Table` reads the file, `split_stratified` holds out a fifth of each
+//! species, `Standardiser` scales the measurements, and `accuracy` and
+//! `ConfusionMatrix` score the test.
 
 use std::error::Error;
 use std::ops::ControlFlow;
 use std::path::Path;
 use std::time::Instant;
 
-use backprop::data::{DataSet, Trainer, shuffle};
-use backprop::{Adam, Network, one_hot};
+use backprop::data::{
+    ConfusionMatrix, DataSet, Standardiser, Table, Trainer, accuracy, argmax, split_stratified,
+};
+use backprop::{Adam, Network};
 
 backprop::network! {
     /// Four measurements in, one probability per species out.
@@ -21,8 +26,8 @@ backprop::network! {
 const SPECIES: [&str; 3] = ["setosa", "versicolor", "virginica"];
 /// The seed of the split, the initial weights and the shuffles.
 const SEED: u64 = 2024;
-/// Flowers of each species held out for the test.
-const TEST_PER_SPECIES: usize = 10;
+/// The fraction of each species held out for the test: 10 flowers of 50.
+const TEST_FRACTION: f64 = 0.2;
 const EPOCHS: u64 = 100;
 const BATCH: usize = 16;
 /// The test accuracy below which the run fails, so that a check can run it.
@@ -30,33 +35,26 @@ const REQUIRED_ACCURACY: f64 = 0.95;
 
 fn main() -> Result<(), Box<dyn Error>> {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/iris.csv");
-    let mut flowers = read_iris(&path)?;
+    let flowers = Table::<f32, 4>::read(&path, "species", Some(&SPECIES))?;
     println!("{} flowers from data/iris.csv", flowers.len());
 
-    // A stratified split from a fixed seed: after a seeded shuffle, the first
-    // ten flowers of each species are the test set, the other forty training.
-    shuffle(&mut flowers, SEED, 0);
-    let mut taken = [0; 3];
-    let (mut train, mut test) = (Vec::new(), Vec::new());
-    for (features, species) in flowers {
-        let set = if taken[species] < TEST_PER_SPECIES {
-            &mut test
-        } else {
-            &mut train
-        };
-        taken[species] += 1;
-        set.push((features, species));
-    }
+    // A stratified split from a fixed seed: a fifth of each species for the
+    // test, the rest for training.
+    let targets: Vec<[f32; 3]> = flowers.one_hot()?;
+    let parts = split_stratified(
+        flowers.inputs(),
+        &targets,
+        flowers.labels(),
+        TEST_FRACTION,
+        SEED,
+    )?;
+    let (mut x_train, y_train) = (parts.train_inputs, parts.train_targets);
+    let (mut x_test, y_test) = (parts.test_inputs, parts.test_targets);
 
     // Standardise each measurement with the training set's mean and spread.
-    let scaler = Scaler::fit(train.iter().map(|(features, _)| features));
-    let rows = |set: &[Flower]| -> (Vec<[f32; 4]>, Vec<[f32; 3]>) {
-        set.iter()
-            .map(|(features, species)| (scaler.apply(features), one_hot(*species)))
-            .unzip()
-    };
-    let (x_train, y_train) = rows(&train);
-    let (x_test, y_test) = rows(&test);
+    let scaler = Standardiser::fit(&x_train)?;
+    scaler.apply_all(&mut x_train);
+    scaler.apply_all(&mut x_test);
     println!(
         "{} for training, {} held out for the test\n",
         x_train.len(),
@@ -85,8 +83,10 @@ fn main() -> Result<(), Box<dyn Error>> {
         });
     let elapsed = started.elapsed();
 
-    let train_accuracy = accuracy(&net, &x_train, &y_train);
-    let test_accuracy = accuracy(&net, &x_test, &y_test);
+    let train_outputs = outputs(&net, &x_train)?;
+    let test_outputs = outputs(&net, &x_test)?;
+    let train_accuracy = accuracy(&train_outputs, &y_train)?;
+    let test_accuracy = accuracy(&test_outputs, &y_test)?;
     println!(
         "\ntrained {EPOCHS} epochs of batches of {BATCH} in {:.1} ms",
         elapsed.as_secs_f64() * 1e3
@@ -97,14 +97,18 @@ fn main() -> Result<(), Box<dyn Error>> {
         100.0 * test_accuracy,
         x_test.len()
     );
+    println!(
+        "\n{}",
+        ConfusionMatrix::from_rows(&test_outputs, &y_test)?.labelled(&SPECIES)
+    );
     if test_accuracy < REQUIRED_ACCURACY {
         return Err(format!("the test accuracy is below {}%", 100.0 * REQUIRED_ACCURACY).into());
     }
 
     let probabilities = net.forward(&[x_test[0]]);
-    let truth = arg_max(&y_test[0]);
+    let truth = argmax(&y_test[0]);
     println!(
-        "\nfirst test flower, a {}: {}",
+        "first test flower, a {}: {}",
         SPECIES[truth],
         SPECIES
             .iter()
@@ -116,82 +120,9 @@ fn main() -> Result<(), Box<dyn Error>> {
     Ok(())
 }
 
-/// The fraction of samples whose most probable class is the target's.
-fn accuracy(net: &Iris, x: &[[f32; 4]], y: &[[f32; 3]]) -> f64 {
+/// The network's probabilities for every row of `x`.
+fn outputs(net: &Iris, x: &[[f32; 4]]) -> Result<Vec<[f32; 3]>, backprop::BatchError> {
     let mut outputs = vec![[0.0; 3]; x.len()];
-    net.forward_slice(x, &mut outputs)
-        .expect("one output row per input row");
-    let correct = outputs
-        .iter()
-        .zip(y)
-        .filter(|(p, y)| arg_max(&p[..]) == arg_max(&y[..]))
-        .count();
-    correct as f64 / x.len() as f64
-}
-
-fn arg_max(row: &[f32]) -> usize {
-    (0..row.len())
-        .max_by(|&a, &b| row[a].total_cmp(&row[b]))
-        .unwrap_or_default()
-}
-
-/// Per-column mean and standard deviation, to standardise the inputs.
-struct Scaler {
-    mean: [f32; 4],
-    std: [f32; 4],
-}
-
-impl Scaler {
-    fn fit<'a>(rows: impl Iterator<Item = &'a [f32; 4]> + Clone) -> Self {
-        let n = rows.clone().count() as f32;
-        let mut mean = [0.0; 4];
-        let mut std = [0.0; 4];
-        for row in rows.clone() {
-            for (m, v) in mean.iter_mut().zip(row) {
-                *m += v / n;
-            }
-        }
-        for row in rows {
-            for ((s, v), m) in std.iter_mut().zip(row).zip(&mean) {
-                *s += (v - m) * (v - m) / n;
-            }
-        }
-        Self {
-            mean,
-            std: std.map(f32::sqrt),
-        }
-    }
-
-    fn apply(&self, row: &[f32; 4]) -> [f32; 4] {
-        std::array::from_fn(|i| (row[i] - self.mean[i]) / self.std[i])
-    }
-}
-
-/// A flower's four measurements and its species, 0, 1 or 2.
-type Flower = ([f32; 4], usize);
-
-/// Reads the measurements and the species (as 0, 1 or 2) of every flower.
-fn read_iris(path: &Path) -> Result<Vec<Flower>, Box<dyn Error>> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|error| format!("cannot read {}: {error}", path.display()))?;
-    let mut flowers = Vec::new();
-    for (number, line) in text.lines().enumerate().skip(1) {
-        let at = |message: String| format!("{}:{}: {message}", path.display(), number + 1);
-        let fields: Vec<&str> = line.split(',').collect();
-        let [a, b, c, d, species] = fields[..] else {
-            return Err(at(format!("expected 5 fields, found {}", fields.len())).into());
-        };
-        let mut features = [0.0; 4];
-        for (value, field) in features.iter_mut().zip([a, b, c, d]) {
-            *value = field
-                .parse()
-                .map_err(|error| at(format!("`{field}`: {error}")))?;
-        }
-        let species = SPECIES
-            .iter()
-            .position(|&name| name == species)
-            .ok_or_else(|| at(format!("unknown species `{species}`")))?;
-        flowers.push((features, species));
-    }
-    Ok(flowers)
+    net.forward_slice(x, &mut outputs)?;
+    Ok(outputs)
 }

@@ -107,6 +107,11 @@
 //!   mini-batches of `B` rows, with a partial last batch for the slice
 //!   methods, and [`data::Trainer`] runs epochs of them (`examples/iris.rs`,
 //!   `demos/examples/digits.rs` and `demos/examples/sine.rs` train on real data).
+//! - Data helpers in [`data`]: CSV files read into rows (`data::Table`,
+//!   feature `csv`, on by default), a seeded train/test split, plain or
+//!   stratified, a [`data::Standardiser`] saved with the weights
+//!   (`io::save_with_standardiser`), and [`data::argmax`],
+//!   [`data::accuracy`] and [`data::ConfusionMatrix`].
 //!
 //! # Optimizers and initialisation
 //!

@@ -1,12 +1,14 @@
 //! Handwritten digits, 8×8 pixels, with `64 → relu(128) → softmax(10)` and
 //! cross-entropy: a training loop written out over shuffled mini-batches,
-//! a progress bar, held-out accuracy, the weights saved as safetensors and
-//! a plot of the training and test loss per epoch.
+//! a progress bar, held-out accuracy, the weights saved as safetensors with
+//! the inputs' scaling, and a plot of the training and test loss per epoch.
 //!
 //! Run with `cargo run --release --example digits [OUTPUT_DIRECTORY]`.
 //! Reads `data/digits.csv` (see `data/README.md` for its source and licence)
 //! and writes `digits.safetensors` and `digits-loss.png` to the directory,
-//! `target/digits` by default.
+//! `target/digits` by default. The file holds the standardiser's statistics
+//! beside the weights: loaded back, they score the raw test pixels exactly
+//! as the trained network scored them.
 
 // The batch's hidden layer, 32 rows of 128 units, is a 16 KiB array on the
 // stack: fixed sizes known to the compiler are what `network!` is for.
@@ -16,8 +18,8 @@ use std::error::Error;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use backprop::data::{DataSet, shuffle};
-use backprop::{Adam, Network, one_hot};
+use backprop::data::{DataSet, Standardiser, Table, accuracy, split};
+use backprop::{Adam, Network};
 use indicatif::{ProgressBar, ProgressStyle};
 use plotters::prelude::*;
 use plotters::style::{FontStyle, register_font};
@@ -30,8 +32,11 @@ backprop::network! {
 
 /// The seed of the split, the initial weights and the shuffles.
 const SEED: u64 = 7;
-/// The percentage of the samples held out for the test.
-const TEST_PERCENT: usize = 20;
+/// The fraction of the samples held out for the test.
+const TEST_FRACTION: f64 = 0.2;
+/// The classes, in the order of the outputs: the digit in the file's last
+/// column is its own index.
+const DIGITS: [&str; 10] = ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"];
 const EPOCHS: u64 = 40;
 const BATCH: usize = 32;
 /// The test accuracy below which the run fails, so that a check can run it.
@@ -46,19 +51,28 @@ fn main() -> Result<(), Box<dyn Error>> {
         .map_or_else(|| PathBuf::from("target/digits"), PathBuf::from);
     std::fs::create_dir_all(&directory)?;
 
-    let mut samples =
-        read_digits(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../data/digits.csv"))?;
-    shuffle(&mut samples, SEED, 0);
-    let test_rows = samples.len() * TEST_PERCENT / 100;
-    let (x, y): (Vec<Pixels>, Vec<Target>) = samples.into_iter().unzip();
-    let (x_test, x_train) = x.split_at(test_rows);
-    let (y_test, y_train) = y.split_at(test_rows);
+    let samples = Table::<f32, 64>::read(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../data/digits.csv"),
+        "digit",
+        Some(&DIGITS),
+    )?;
+    let targets: Vec<Target> = samples.one_hot()?;
+    let parts = split(samples.inputs(), &targets, TEST_FRACTION, SEED)?;
+    let (raw_test, y_test) = (parts.test_inputs.clone(), &parts.test_targets[..]);
     println!(
         "{} digits from data/digits.csv: {} for training, {} held out for the test",
-        x.len(),
-        x_train.len(),
-        x_test.len()
+        samples.len(),
+        parts.train_inputs.len(),
+        raw_test.len()
     );
+
+    // Each pixel standardised with the training set's statistics; pixels
+    // that are blank in every training image keep scale 1.
+    let scaler = Standardiser::fit(&parts.train_inputs)?;
+    let (mut x_train, mut x_test) = (parts.train_inputs, parts.test_inputs);
+    scaler.apply_all(&mut x_train);
+    scaler.apply_all(&mut x_test);
+    let (x_train, x_test, y_train) = (&x_train[..], &x_test[..], &parts.train_targets[..]);
 
     let train = DataSet::new(x_train, y_train)?;
     let mut net = Digits::seeded(SEED);
@@ -102,9 +116,9 @@ fn main() -> Result<(), Box<dyn Error>> {
     );
     println!(
         "training accuracy {:.1}%",
-        100.0 * accuracy(&net, x_train, y_train)?
+        100.0 * accuracy(&outputs(&net, x_train)?, y_train)?
     );
-    let test_accuracy = accuracy(&net, x_test, y_test)?;
+    let test_accuracy = accuracy(&outputs(&net, x_test)?, y_test)?;
     println!(
         "test accuracy     {:.1}% ({} digits)",
         100.0 * test_accuracy,
@@ -114,19 +128,7 @@ fn main() -> Result<(), Box<dyn Error>> {
         return Err(format!("the test accuracy is below {}%", 100.0 * REQUIRED_ACCURACY).into());
     }
 
-    let weights = directory.join("digits.safetensors");
-    backprop::io::save(&net, &weights)?;
-    let mut reloaded = Digits::zeros();
-    backprop::io::load(&mut reloaded, &weights)?;
-    assert!(
-        backprop::io::to_bytes(&reloaded) == backprop::io::to_bytes(&net),
-        "the saved weights read back unchanged"
-    );
-    println!(
-        "wrote {} ({} bytes)",
-        weights.display(),
-        std::fs::metadata(&weights)?.len()
-    );
+    save_and_reload(&directory, &net, &scaler, raw_test, y_test, test_accuracy)?;
 
     let plot = directory.join("digits-loss.png");
     plot_losses(&plot, &history)?;
@@ -138,22 +140,48 @@ fn main() -> Result<(), Box<dyn Error>> {
     Ok(())
 }
 
-/// The fraction of samples whose most probable digit is the target's.
-fn accuracy(net: &Digits, x: &[Pixels], y: &[Target]) -> Result<f64, backprop::BatchError> {
-    let mut outputs = vec![[0.0; 10]; x.len()];
-    net.forward_slice(x, &mut outputs)?;
-    let correct = outputs
-        .iter()
-        .zip(y)
-        .filter(|(p, y)| arg_max(&p[..]) == arg_max(&y[..]))
-        .count();
-    Ok(correct as f64 / x.len() as f64)
+/// Saves the weights and the scaling in one file, loads both back and
+/// checks that they score the raw test pixels as the trained network did.
+fn save_and_reload(
+    directory: &Path,
+    net: &Digits,
+    scaler: &Standardiser<f32, 64>,
+    raw_test: Vec<Pixels>,
+    y_test: &[Target],
+    test_accuracy: f64,
+) -> Result<(), Box<dyn Error>> {
+    // The weights and the scaling in one file; a program that loads it
+    // scales its inputs as training did.
+    let weights = directory.join("digits.safetensors");
+    backprop::io::save_with_standardiser(net, scaler, &weights)?;
+    println!(
+        "wrote {} ({} bytes)",
+        weights.display(),
+        std::fs::metadata(&weights)?.len()
+    );
+    let (mut reloaded, mut reloaded_scaler) = (Digits::zeros(), Standardiser::identity());
+    backprop::io::load_with_standardiser(&mut reloaded, &mut reloaded_scaler, &weights)?;
+    let mut scaled = raw_test;
+    reloaded_scaler.apply_all(&mut scaled);
+    let reloaded_accuracy = accuracy(&outputs(&reloaded, &scaled)?, y_test)?;
+    println!(
+        "reloaded from the file, the raw test pixels score {:.1}%",
+        100.0 * reloaded_accuracy
+    );
+    if reloaded_accuracy.to_bits() != test_accuracy.to_bits() {
+        return Err(format!(
+            "the reloaded network scores {reloaded_accuracy}, not {test_accuracy}"
+        )
+        .into());
+    }
+    Ok(())
 }
 
-fn arg_max(row: &[f32]) -> usize {
-    (0..row.len())
-        .max_by(|&a, &b| row[a].total_cmp(&row[b]))
-        .unwrap_or_default()
+/// The network's probabilities for every row of `x`.
+fn outputs(net: &Digits, x: &[Pixels]) -> Result<Vec<Target>, backprop::BatchError> {
+    let mut outputs = vec![[0.0; 10]; x.len()];
+    net.forward_slice(x, &mut outputs)?;
+    Ok(outputs)
 }
 
 /// The training and test loss per epoch, as a PNG line chart.
@@ -205,35 +233,4 @@ fn plot_losses(path: &Path, history: &[(f32, f32)]) -> Result<(), Box<dyn Error>
         .draw()?;
     root.present()?;
     Ok(())
-}
-
-/// Reads every sample: the pixels scaled from 0…16 to 0…1, and the digit as
-/// a one-hot row.
-fn read_digits(path: &Path) -> Result<Vec<(Pixels, Target)>, Box<dyn Error>> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|error| format!("cannot read {}: {error}", path.display()))?;
-    let mut samples = Vec::new();
-    for (number, line) in text.lines().enumerate().skip(1) {
-        let at = |message: String| format!("{}:{}: {message}", path.display(), number + 1);
-        let fields: Vec<&str> = line.split(',').collect();
-        let Some((digit, pixels)) = fields.split_last().filter(|(_, pixels)| pixels.len() == 64)
-        else {
-            return Err(at(format!("expected 65 fields, found {}", fields.len())).into());
-        };
-        let mut row = [0.0; 64];
-        for (value, field) in row.iter_mut().zip(pixels) {
-            let count: u8 = field
-                .parse()
-                .map_err(|error| at(format!("`{field}`: {error}")))?;
-            *value = f32::from(count) / 16.0;
-        }
-        let digit: usize = digit
-            .parse()
-            .map_err(|error| at(format!("`{digit}`: {error}")))?;
-        if digit > 9 {
-            return Err(at(format!("digit {digit} is not 0 to 9")).into());
-        }
-        samples.push((row, one_hot(digit)));
-    }
-    Ok(samples)
 }

@@ -25,6 +25,11 @@
 //! whose recorded architecture is another network's is refused
 //! ([`WeightsError::OtherArchitecture`]), even when its tensors fit.
 //!
+//! [`save_with_standardiser`] adds a [`Standardiser`]'s statistics as two
+//! more tensors, [`STANDARDISER_MEAN`] and [`STANDARDISER_SCALE`], so the
+//! scaling of the inputs travels with the weights; [`load`] ignores them and
+//! [`load_with_standardiser`] reads both.
+//!
 //! [`load`] and [`load_bytes`] check every tensor's name, shape and dtype
 //! before they change anything: on any error the network keeps its
 //! parameters, and the [`WeightsError`] names the tensor and what the network
@@ -80,7 +85,17 @@ use std::{format, vec};
 pub use safetensors;
 use safetensors::{Dtype, SafeTensorError, SafeTensors};
 
+use crate::data::{Standardiser, StandardiserError};
 use crate::{Float, Network};
+
+/// The name of the tensor of a [`Standardiser`]'s means in a file of
+/// [`save_with_standardiser`]: shape `[n₀]`, one per input, in the
+/// network's float type.
+pub const STANDARDISER_MEAN: &str = "standardiser.mean";
+
+/// The name of the tensor of a [`Standardiser`]'s scales, beside
+/// [`STANDARDISER_MEAN`].
+pub const STANDARDISER_SCALE: &str = "standardiser.scale";
 
 /// Why weights could not be loaded or saved.
 ///
@@ -156,6 +171,20 @@ pub enum WeightsError {
         /// This network's.
         expected: String,
     },
+    /// [`load_with_standardiser`] found no standardiser's tensor in the
+    /// file: it was saved without one ([`save`], or PyTorch).
+    MissingStandardiser {
+        /// The tensor, [`STANDARDISER_MEAN`] or [`STANDARDISER_SCALE`].
+        name: &'static str,
+    },
+    /// The file's standardiser has a mean that is not finite, or a scale
+    /// that is not finite and positive.
+    InvalidStandardiser {
+        /// The tensor, [`STANDARDISER_MEAN`] or [`STANDARDISER_SCALE`].
+        name: &'static str,
+        /// What is wrong with it.
+        error: StandardiserError,
+    },
 }
 
 impl fmt::Display for WeightsError {
@@ -212,26 +241,7 @@ impl fmt::Display for WeightsError {
                 name,
                 found,
                 expected,
-            } => {
-                write!(
-                    f,
-                    "tensor `{name}` has shape {found:?}; this network needs {expected:?}"
-                )?;
-                let layer = name
-                    .split('.')
-                    .next()
-                    .and_then(|index| index.parse::<usize>().ok())
-                    .map_or(0, |index| index / 2 + 1);
-                match *expected.as_slice() {
-                    [outputs, inputs] => write!(
-                        f,
-                        " (layer {layer} has {inputs} inputs and {outputs} units; \
-                         nn.Linear stores its weight as [out, in])"
-                    ),
-                    [outputs] => write!(f, " (layer {layer} has {outputs} units)"),
-                    _ => Ok(()),
-                }
-            }
+            } => write_wrong_shape(f, name, found, expected),
             Self::WrongDtype {
                 name,
                 found,
@@ -257,7 +267,47 @@ impl fmt::Display for WeightsError {
                 "the file was saved from `{found}`, not from this network, `{expected}`; \
                  its tensors fit, but they were trained for other activations or another loss"
             ),
+            Self::MissingStandardiser { name } => write!(
+                f,
+                "the file has no tensor `{name}`: it holds weights without a standardiser's \
+                 statistics (save them with io::save_with_standardiser, or load the weights \
+                 alone with io::load)"
+            ),
+            Self::InvalidStandardiser { name, error } => {
+                write!(f, "the file's standardiser (`{name}`) is invalid: {error}")
+            }
         }
+    }
+}
+
+/// [`WeightsError::WrongShape`]'s message: the shapes, and what the
+/// network's layer or standardiser needs.
+fn write_wrong_shape(
+    f: &mut fmt::Formatter<'_>,
+    name: &str,
+    found: &[usize],
+    expected: &[usize],
+) -> fmt::Result {
+    write!(
+        f,
+        "tensor `{name}` has shape {found:?}; this network needs {expected:?}"
+    )?;
+    if name == STANDARDISER_MEAN || name == STANDARDISER_SCALE {
+        return f.write_str(" (a standardiser has one value per input of the network)");
+    }
+    let layer = name
+        .split('.')
+        .next()
+        .and_then(|index| index.parse::<usize>().ok())
+        .map_or(0, |index| index / 2 + 1);
+    match *expected {
+        [outputs, inputs] => write!(
+            f,
+            " (layer {layer} has {inputs} inputs and {outputs} units; \
+             nn.Linear stores its weight as [out, in])"
+        ),
+        [outputs] => write!(f, " (layer {layer} has {outputs} units)"),
+        _ => Ok(()),
     }
 }
 
@@ -322,7 +372,10 @@ pub fn save<N: Network>(network: &N, path: impl AsRef<Path>) -> Result<(), Weigh
 /// Loads `network`'s parameters from the safetensors file `path`.
 ///
 /// Every tensor's name, shape and dtype is checked, and the file must hold
-/// exactly the network's tensors; only then are the parameters replaced.
+/// exactly the network's tensors, besides a standardiser's
+/// ([`STANDARDISER_MEAN`] and [`STANDARDISER_SCALE`], written by
+/// [`save_with_standardiser`]), which it leaves alone; only then are the
+/// parameters replaced.
 ///
 /// ```
 /// # use backprop::Network;
@@ -400,6 +453,221 @@ pub fn load_bytes<N: Network>(network: &mut N, bytes: &[u8]) -> Result<(), Weigh
     Ok(())
 }
 
+/// Saves `network`'s parameters and `standardiser`'s statistics to the
+/// safetensors file `path`, as [`save`] does: the network's tensors, then
+/// [`STANDARDISER_MEAN`] and [`STANDARDISER_SCALE`], of shape `[n₀]`.
+/// Deployment then scales its inputs as training did, from the same file.
+///
+/// [`load`] reads the network from such a file and leaves the two tensors
+/// alone; so does PyTorch's `load_state_dict` once they are removed from
+/// the dictionary (`safetensors.torch.load_file` reads them too).
+///
+/// ```
+/// use backprop::data::Standardiser;
+/// use backprop::runtime::io;
+/// use backprop::Network;
+///
+/// backprop::network! { Net = 2 -> tanh(4) -> linear(1); loss = mse }
+///
+/// # let dir = std::env::temp_dir().join(format!("backprop-save-std-doctest-{}", std::process::id()));
+/// # std::fs::create_dir_all(&dir)?;
+/// let path = dir.join("net.safetensors");
+/// let scaler = Standardiser::fit(&[[1.0, 100.0], [3.0, 300.0]])?;
+/// io::save_with_standardiser(&Net::seeded(3), &scaler, &path)?;
+///
+/// let (mut net, mut loaded) = (Net::zeros(), Standardiser::identity());
+/// io::load_with_standardiser(&mut net, &mut loaded, &path)?;
+/// assert_eq!((net.params(), &loaded), (Net::seeded(3).params(), &scaler));
+///
+/// // The weights alone load too.
+/// let mut weights_only = Net::zeros();
+/// io::load(&mut weights_only, &path)?;
+/// assert_eq!(weights_only.params(), Net::seeded(3).params());
+/// # std::fs::remove_dir_all(&dir)?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+///
+/// # Errors
+///
+/// As [`save`].
+pub fn save_with_standardiser<T, const I: usize, N>(
+    network: &N,
+    standardiser: &Standardiser<T, I>,
+    path: impl AsRef<Path>,
+) -> Result<(), WeightsError>
+where
+    T: Float,
+    N: Network<Float = T, Input = [T; I]>,
+{
+    let path = path.as_ref();
+    let bytes = to_bytes_with_standardiser(network, standardiser);
+    write_atomically(path, &bytes).map_err(|source| WeightsError::Write {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// The bytes of the file [`save_with_standardiser`] writes: the same
+/// network and statistics always give the same bytes.
+///
+/// ```
+/// use backprop::data::Standardiser;
+/// use backprop::runtime::io::{self, safetensors::SafeTensors};
+///
+/// backprop::network! { Net = 2 -> linear(1); loss = mse }
+///
+/// let scaler = Standardiser::from_parts([0.5, -1.0], [2.0, 4.0])?;
+/// let bytes = io::to_bytes_with_standardiser(&Net::seeded(1), &scaler);
+/// let file = SafeTensors::deserialize(&bytes)?;
+/// let scale = file.tensor(io::STANDARDISER_SCALE)?;
+/// assert_eq!(scale.shape(), [2]);
+/// assert_eq!(scale.data(), [2.0_f32.to_le_bytes(), 4.0_f32.to_le_bytes()].concat());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[must_use]
+pub fn to_bytes_with_standardiser<T, const I: usize, N>(
+    network: &N,
+    standardiser: &Standardiser<T, I>,
+) -> Vec<u8>
+where
+    T: Float,
+    N: Network<Float = T, Input = [T; I]>,
+{
+    bytes_of(
+        network,
+        &[
+            (STANDARDISER_MEAN, standardiser.mean()),
+            (STANDARDISER_SCALE, standardiser.scale()),
+        ],
+    )
+}
+
+/// Loads `network`'s parameters and `standardiser`'s statistics from a
+/// file of [`save_with_standardiser`].
+///
+/// ```
+/// use backprop::data::Standardiser;
+/// use backprop::runtime::io::{self, WeightsError};
+/// use backprop::Network;
+///
+/// backprop::network! { Net = 2 -> linear(1); loss = mse }
+///
+/// # let dir = std::env::temp_dir().join(format!("backprop-load-std-doctest-{}", std::process::id()));
+/// # std::fs::create_dir_all(&dir)?;
+/// // A file of weights alone is refused, and nothing changes.
+/// let path = dir.join("weights-only.safetensors");
+/// io::save(&Net::seeded(1), &path)?;
+/// let (mut net, mut scaler) = (Net::seeded(2), Standardiser::identity());
+/// let error = io::load_with_standardiser(&mut net, &mut scaler, &path).unwrap_err();
+/// assert!(matches!(error, WeightsError::MissingStandardiser { name: io::STANDARDISER_MEAN }));
+/// assert_eq!((net.params(), scaler), (Net::seeded(2).params(), Standardiser::identity()));
+/// # std::fs::remove_dir_all(&dir)?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+///
+/// # Errors
+///
+/// [`WeightsError::Read`] if the file cannot be read, and otherwise the
+/// errors of [`load_bytes_with_standardiser`]. On any error `network` and
+/// `standardiser` are left as they were.
+pub fn load_with_standardiser<T, const I: usize, N>(
+    network: &mut N,
+    standardiser: &mut Standardiser<T, I>,
+    path: impl AsRef<Path>,
+) -> Result<(), WeightsError>
+where
+    T: Float,
+    N: Network<Float = T, Input = [T; I]>,
+{
+    let path = path.as_ref();
+    let bytes = fs::read(path).map_err(|source| WeightsError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    load_bytes_with_standardiser(network, standardiser, &bytes).map_err(|error| match error {
+        WeightsError::Corrupt { path: None, reason } => WeightsError::Corrupt {
+            path: Some(path.to_path_buf()),
+            reason,
+        },
+        error => error,
+    })
+}
+
+/// Loads `network`'s parameters and `standardiser`'s statistics from the
+/// bytes of a file of [`save_with_standardiser`].
+///
+/// ```
+/// use backprop::data::Standardiser;
+/// use backprop::runtime::io::{self, WeightsError};
+/// use backprop::Network;
+///
+/// backprop::network! { Net = 2 -> linear(1); loss = mse }
+///
+/// let saved = Standardiser::from_parts([1.0, 2.0], [3.0, 4.0])?;
+/// let bytes = io::to_bytes_with_standardiser(&Net::seeded(1), &saved);
+/// let (mut net, mut scaler) = (Net::zeros(), Standardiser::identity());
+/// io::load_bytes_with_standardiser(&mut net, &mut scaler, &bytes)?;
+/// assert_eq!(scaler, saved);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+///
+/// # Errors
+///
+/// The errors of [`load_bytes`] for the network's tensors, then
+/// [`WeightsError::MissingStandardiser`] if either statistic's tensor is
+/// missing, [`WeightsError::WrongShape`] or [`WeightsError::WrongDtype`] if
+/// it is not `[n₀]` values of the network's float type, and
+/// [`WeightsError::InvalidStandardiser`] if a mean is not finite or a scale
+/// not finite and positive. On any error `network` and `standardiser` are
+/// left as they were.
+pub fn load_bytes_with_standardiser<T, const I: usize, N>(
+    network: &mut N,
+    standardiser: &mut Standardiser<T, I>,
+    bytes: &[u8],
+) -> Result<(), WeightsError>
+where
+    T: Float,
+    N: Network<Float = T, Input = [T; I]>,
+{
+    let params = read_params::<N>(bytes)?;
+    let read = read_standardiser::<T, I>(bytes)?;
+    network.params_mut().copy_from_slice(&params);
+    *standardiser = read;
+    Ok(())
+}
+
+/// The standardiser of a file whose network's tensors have been checked.
+fn read_standardiser<T: Float, const I: usize>(
+    bytes: &[u8],
+) -> Result<Standardiser<T, I>, WeightsError> {
+    let file = SafeTensors::deserialize(bytes).map_err(|error| WeightsError::Corrupt {
+        path: None,
+        reason: corruption(&error, bytes.len()),
+    })?;
+    let precision = Precision::of::<T>();
+    let mut statistics = [[T::ZERO; I]; 2];
+    for (values, name) in statistics
+        .iter_mut()
+        .zip([STANDARDISER_MEAN, STANDARDISER_SCALE])
+    {
+        if file.tensor(name).is_err() {
+            return Err(WeightsError::MissingStandardiser { name });
+        }
+        let tensor = checked::<T>(&file, &[], name.to_owned(), vec![I])?;
+        for (value, read) in values.iter_mut().zip(precision.values::<T>(tensor.data())) {
+            *value = read;
+        }
+    }
+    let [mean, scale] = statistics;
+    Standardiser::from_parts(mean, scale).map_err(|error| WeightsError::InvalidStandardiser {
+        name: match error {
+            StandardiserError::Mean { .. } => STANDARDISER_MEAN,
+            _ => STANDARDISER_SCALE,
+        },
+        error,
+    })
+}
+
 /// The bytes of the safetensors file that [`save`] writes for `network`.
 ///
 /// The same parameters always give the same bytes: the header lists the
@@ -424,10 +692,16 @@ pub fn load_bytes<N: Network>(network: &mut N, bytes: &[u8]) -> Result<(), Weigh
 /// ```
 #[must_use]
 pub fn to_bytes<N: Network>(network: &N) -> Vec<u8> {
+    bytes_of(network, &[])
+}
+
+/// The file of `network`'s tensors followed by `extra` ones, each a vector.
+fn bytes_of<N: Network>(network: &N, extra: &[(&str, &[N::Float])]) -> Vec<u8> {
     let precision = Precision::of::<N::Float>();
     let params = network.params();
-    let mut data = Vec::with_capacity(N::PARAMS * precision.bytes());
-    let mut tensors = Vec::with_capacity(2 * N::LAYERS);
+    let extra_values: usize = extra.iter().map(|(_, values)| values.len()).sum();
+    let mut data = Vec::with_capacity((N::PARAMS + extra_values) * precision.bytes());
+    let mut tensors = Vec::with_capacity(2 * N::LAYERS + extra.len());
     for layer in layers::<N>() {
         let start = data.len();
         let weights = &params[layer.weights()];
@@ -444,6 +718,13 @@ pub fn to_bytes<N: Network>(network: &N) -> Vec<u8> {
             precision.push(&mut data, bias);
         }
         tensors.push((layer.bias_name(), layer.bias_shape(), start..data.len()));
+    }
+    for &(name, values) in extra {
+        let start = data.len();
+        for &value in values {
+            precision.push(&mut data, value);
+        }
+        tensors.push((name.to_owned(), vec![values.len()], start..data.len()));
     }
     let metadata = [
         ("architecture", architecture::<N>()),
@@ -569,7 +850,11 @@ fn read_params<N: Network>(bytes: &[u8]) -> Result<Vec<N::Float>, WeightsError> 
         }
         expected.push(layer.bias_name());
     }
-    if let Some(name) = found.iter().find(|name| !expected.contains(name)) {
+    // A standardiser's statistics (`save_with_standardiser`) are not the
+    // network's; `load_with_standardiser` reads them.
+    if let Some(name) = found.iter().find(|name| {
+        !expected.contains(name) && *name != STANDARDISER_MEAN && *name != STANDARDISER_SCALE
+    }) {
         return Err(WeightsError::UnexpectedTensor {
             name: name.clone(),
             expected,

@@ -16,7 +16,9 @@
 //! - `heap` (feature `alloc`): parameter storage for networks too large
 //!   for the stack;
 //! - `io` (feature `std`): weights as safetensors in PyTorch's layout;
-//! - [`data`]: seeded, shuffled mini-batches and a training loop;
+//! - [`data`]: seeded, shuffled mini-batches and a training loop, and
+//!   the helpers around them: CSV tables (feature `csv`), a standardiser,
+//!   train/test splits, `argmax`, accuracy and a confusion matrix;
 //! - [`update`] and [`schedule`]: target networks, gradient clipping and
 //!   learning-rate schedules, as PyTorch computes them;
 //! - [`policy`]: `Categorical` and `SquashedGaussian` policies, `log π` and
@@ -26,7 +28,7 @@
 //! The crate is `no_std`: its core (kernels, activations, losses,
 //! [`Network`], optimizers, seeded initialisation) needs neither `std` nor
 //! an allocator. The `alloc` feature adds heap-backed optimizer state, and
-//! `std` (on by default) adds I/O.
+//! `std` (on by default) adds I/O; `csv` adds CSV tables.
 
 #![no_std]
 

@@ -1,5 +1,13 @@
 //! Data sets in mini-batches: seeded shuffles, fixed-size batch buffers and
-//! a small training loop.
+//! a small training loop; and the helpers around them, from the file to the
+//! score.
+//!
+//! | helper | what it does | feature |
+//! | --- | --- | --- |
+//! | `Table` | reads a CSV file's numeric columns into rows `[T; N]` and a class column into labels, with `Classes` and one-hot rows | `csv` |
+//! | [`Standardiser`] | each column's mean and population standard deviation, applied and inverted; saved with the weights by `io::save_with_standardiser` | none |
+//! | `split`, `split_stratified` | a seeded train/test split, optionally keeping each class's share | `alloc` |
+//! | [`argmax`], [`accuracy`], [`ConfusionMatrix`] | the predicted class, how often it is right, and per class | none |
 //!
 //! A [`DataSet`] pairs input rows with target rows. Each epoch visits every
 //! row exactly once, in [`Batch`]es of a compile-time size `B`: the rows are
@@ -101,6 +109,20 @@ use core::ops::ControlFlow;
 use core::{fmt, iter::FusedIterator};
 
 use rand_core::Rng;
+
+mod metrics;
+#[cfg(feature = "alloc")]
+mod split;
+mod standardise;
+#[cfg(feature = "csv")]
+mod table;
+
+pub use metrics::{ConfusionMatrix, Labelled, accuracy, argmax};
+#[cfg(feature = "alloc")]
+pub use split::{Split, SplitError, split, split_stratified};
+pub use standardise::{Standardiser, StandardiserError};
+#[cfg(feature = "csv")]
+pub use table::{Classes, CsvError, CsvErrorKind, Table};
 
 #[cfg(feature = "alloc")]
 use crate::TrainError;
