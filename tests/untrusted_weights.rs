@@ -1,10 +1,11 @@
 //! Weight files from untrusted sources: a seeded battery of mutated
-//! safetensors files against `io::load_bytes`.
+//! safetensors files against `io::load_bytes` and `io::load_bytes_training`.
 //!
 //! The seeds are valid files: those `io::to_bytes` writes for networks of
-//! several shapes in `f32` and `f64`, and the files PyTorch wrote in
+//! several shapes in `f32` and `f64`, one `io::to_bytes_training` writes
+//! with Adam's state, and the files PyTorch wrote in
 //! `tests/fixtures/safetensors/`. Each mutant is loaded into its seed's
-//! network, and every load must
+//! network (and optimizer), and every load must
 //!
 //! - return, not panic;
 //! - allocate no more than the file warrants: in all, at most
@@ -12,7 +13,8 @@
 //!   parameters and a small constant, so that a header claiming a 2⁴⁰-element
 //!   tensor or a length prefix of 2⁶⁴ − 1 is an error, not a giant
 //!   allocation;
-//! - on an error, leave the network's parameters as they were, bit for bit.
+//! - on an error, leave the network's parameters (and the optimizer's
+//!   state) as they were, bit for bit.
 //!
 //! The battery runs `BACKPROP_MUTATIONS` mutants (30 000 unless set; CI
 //! runs a million in release) and prints a one-line summary: run it with
@@ -27,8 +29,9 @@ use std::panic::{self, AssertUnwindSafe};
 use std::path::Path;
 use std::time::Instant;
 
-use backprop::Network;
+use backprop::runtime::Resume;
 use backprop::runtime::io::{self, WeightsError};
+use backprop::{Adam, Network};
 use serde_json::{Map, Value};
 use stats_alloc::{INSTRUMENTED_SYSTEM, Region, StatsAlloc};
 
@@ -115,6 +118,66 @@ impl<N: Network> Target for Held<N> {
 
     fn param_bytes(&self) -> usize {
         N::PARAMS * size_of::<N::Float>()
+    }
+}
+
+/// A network and an Adam that has taken a step, which training files are
+/// loaded into.
+struct Resuming<N: Network> {
+    held: Held<N>,
+    adam: Adam<Vec<N::Float>>,
+    state: (u64, Vec<Vec<N::Float>>),
+}
+
+impl<N: Network> Resuming<N> {
+    fn new(mut network: N, x: &[N::Input; 1], y: &[N::Target; 1]) -> Self {
+        let mut adam = Adam::new(0.01);
+        network.train_step(x, y, &mut adam);
+        let state = adam_state(&adam);
+        Self {
+            held: Held::new(network),
+            adam,
+            state,
+        }
+    }
+}
+
+/// The steps and buffers of `adam`, copied.
+fn adam_state<T: backprop::Float>(adam: &Adam<Vec<T>>) -> (u64, Vec<Vec<T>>) {
+    let mut buffers = Vec::new();
+    adam.buffers(&mut |_, values| buffers.push(values.to_vec()));
+    (adam.steps(), buffers)
+}
+
+impl<N: Network> Target for Resuming<N> {
+    fn load(&mut self, bytes: &[u8]) -> Result<(), WeightsError> {
+        let result = io::load_bytes_training(&mut self.held.network, &mut self.adam, bytes);
+        if result.is_err() {
+            let (steps, buffers) = adam_state(&self.adam);
+            assert!(
+                bits(self.held.network.params()) == bits(&self.held.original)
+                    && steps == self.state.0
+                    && buffers.len() == self.state.1.len()
+                    && buffers
+                        .iter()
+                        .zip(&self.state.1)
+                        .all(|(now, before)| bits(now) == bits(before)),
+                "a failed load changed the network or the optimizer ({:?})",
+                result.as_ref().err()
+            );
+        } else {
+            let original = &self.held.original;
+            self.held.network.params_mut().copy_from_slice(original);
+            let views: Vec<&[N::Float]> = self.state.1.iter().map(Vec::as_slice).collect();
+            self.adam
+                .restore(self.state.0, &views)
+                .expect("the state fits");
+        }
+        result
+    }
+
+    fn param_bytes(&self) -> usize {
+        3 * N::PARAMS * size_of::<N::Float>()
     }
 }
 
@@ -574,6 +637,9 @@ fn error_kind(error: &WeightsError) -> String {
         WeightsError::WrongShape { .. } => "WrongShape".to_owned(),
         WeightsError::WrongDtype { .. } => "WrongDtype".to_owned(),
         WeightsError::OtherArchitecture { .. } => "OtherArchitecture".to_owned(),
+        WeightsError::MissingOptimizerState => "MissingOptimizerState".to_owned(),
+        WeightsError::OtherOptimizer { .. } => "OtherOptimizer".to_owned(),
+        WeightsError::OptimizerState(_) => "OptimizerState".to_owned(),
         other => format!("other: {other}"),
     }
 }
@@ -599,7 +665,19 @@ fn mutated_weight_files_are_refused_without_panics_giant_allocations_or_changes(
         Box::new(Held::new(Scalar::seeded(104))),
         Box::new(Held::new(Deep64::seeded(105))),
         Box::new(Held::new(Actor::seeded(106))),
+        Box::new(Resuming::new(
+            TanhLinear::seeded(107),
+            &[[0.5, -0.5, 1.0, 0.0]],
+            &[[1.0, 0.0, -1.0]],
+        )),
     ];
+    let training_file = {
+        let (mut network, mut adam) = (TanhLinear::seeded(7), Adam::new(0.01));
+        for _ in 0..2 {
+            network.train_step(&[[0.1, 0.2, 0.3, 0.4]], &[[0.0, 1.0, 0.0]], &mut adam);
+        }
+        io::to_bytes_training(&network, &adam).expect("the state fits")
+    };
     let seed = |name: &str, bytes: Vec<u8>, target: usize| Seed {
         name: name.to_owned(),
         bytes,
@@ -616,6 +694,7 @@ fn mutated_weight_files_are_refused_without_panics_giant_allocations_or_changes(
         seed("Scalar", io::to_bytes(&Scalar::seeded(4)), 3),
         seed("Deep64", io::to_bytes(&Deep64::seeded(5)), 4),
         seed("Actor", io::to_bytes(&Actor::seeded(6)), 5),
+        seed("TanhLinear with Adam's state", training_file, 6),
         seed("tanh_linear_f32 (PyTorch)", fixture("tanh_linear_f32"), 0),
         seed("tanh_linear_f64 (PyTorch)", fixture("tanh_linear_f64"), 1),
         seed(

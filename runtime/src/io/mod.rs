@@ -73,6 +73,7 @@ use core::ops::Range;
 use core::sync::atomic::{AtomicU64, Ordering};
 
 use std::borrow::ToOwned;
+use std::collections::BTreeMap;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
@@ -86,7 +87,11 @@ pub use safetensors;
 use safetensors::{Dtype, SafeTensorError, SafeTensors};
 
 use crate::data::{Standardiser, StandardiserError};
-use crate::{Float, Network};
+use crate::{Float, Network, StateError};
+
+mod training;
+
+pub use training::{load_bytes_training, load_training, save_training, to_bytes_training};
 
 /// The name of the tensor of a [`Standardiser`]'s means in a file of
 /// [`save_with_standardiser`]: shape `[n₀]`, one per input, in the
@@ -185,6 +190,20 @@ pub enum WeightsError {
         /// What is wrong with it.
         error: StandardiserError,
     },
+    /// [`load_training`] found no optimizer's state in the file: it was
+    /// saved with [`save`] (or by PyTorch), not [`save_training`].
+    MissingOptimizerState,
+    /// The file holds another optimizer's state.
+    OtherOptimizer {
+        /// The optimizer the file records, as PyTorch names it (`Adam`, …).
+        found: String,
+        /// The optimizer given.
+        expected: &'static str,
+    },
+    /// The optimizer's state in the file does not fit the optimizer given
+    /// (other options, such as `amsgrad` or momentum), or, when saving, the
+    /// optimizer's state does not fit the network.
+    OptimizerState(StateError),
 }
 
 impl fmt::Display for WeightsError {
@@ -275,6 +294,17 @@ impl fmt::Display for WeightsError {
             ),
             Self::InvalidStandardiser { name, error } => {
                 write!(f, "the file's standardiser (`{name}`) is invalid: {error}")
+            }
+            Self::MissingOptimizerState => f.write_str(
+                "the file has no optimizer's state: it holds weights alone (save training \
+                 with io::save_training, or load the weights with io::load)",
+            ),
+            Self::OtherOptimizer { found, expected } => write!(
+                f,
+                "the file holds the state of {found}, not of the {expected} given"
+            ),
+            Self::OptimizerState(error) => {
+                write!(f, "the optimizer's state does not fit: {error}")
             }
         }
     }
@@ -539,6 +569,8 @@ where
             (STANDARDISER_MEAN, standardiser.mean()),
             (STANDARDISER_SCALE, standardiser.scale()),
         ],
+        &[],
+        &[],
     )
 }
 
@@ -692,32 +724,48 @@ fn read_standardiser<T: Float, const I: usize>(
 /// ```
 #[must_use]
 pub fn to_bytes<N: Network>(network: &N) -> Vec<u8> {
-    bytes_of(network, &[])
+    bytes_of(network, &[], &[], &[])
 }
 
-/// The file of `network`'s tensors followed by `extra` ones, each a vector.
-fn bytes_of<N: Network>(network: &N, extra: &[(&str, &[N::Float])]) -> Vec<u8> {
+/// The file of `network`'s tensors followed by `extra` ones, each a vector,
+/// and by `state`: vectors of one value per parameter, each written as the
+/// network's tensors are, under its name as a prefix
+/// (`optimizer.exp_avg.0.weight`), with `metadata` after the usual keys.
+fn bytes_of<N: Network>(
+    network: &N,
+    extra: &[(&str, &[N::Float])],
+    state: &[(String, &[N::Float])],
+    metadata: &[(&str, String)],
+) -> Vec<u8> {
     let precision = Precision::of::<N::Float>();
-    let params = network.params();
     let extra_values: usize = extra.iter().map(|(_, values)| values.len()).sum();
-    let mut data = Vec::with_capacity((N::PARAMS + extra_values) * precision.bytes());
-    let mut tensors = Vec::with_capacity(2 * N::LAYERS + extra.len());
-    for layer in layers::<N>() {
-        let start = data.len();
-        let weights = &params[layer.weights()];
-        // PyTorch's [out, in] is the transpose of our in × out, row-major.
-        for unit in 0..layer.outputs {
-            for input in 0..layer.inputs {
-                precision.push(&mut data, weights[input * layer.outputs + unit]);
+    let mut data =
+        Vec::with_capacity(((1 + state.len()) * N::PARAMS + extra_values) * precision.bytes());
+    let mut tensors = Vec::with_capacity((1 + state.len()) * 2 * N::LAYERS + extra.len());
+    let mut push_layers = |prefix: &str, params: &[N::Float]| {
+        for layer in layers::<N>() {
+            let start = data.len();
+            let weights = &params[layer.weights()];
+            // PyTorch's [out, in] is the transpose of our in × out, row-major.
+            for unit in 0..layer.outputs {
+                for input in 0..layer.inputs {
+                    precision.push(&mut data, weights[input * layer.outputs + unit]);
+                }
             }
-        }
-        tensors.push((layer.weight_name(), layer.weight_shape(), start..data.len()));
+            let name = format!("{prefix}{}", layer.weight_name());
+            tensors.push((name, layer.weight_shape(), start..data.len()));
 
-        let start = data.len();
-        for &bias in &params[layer.biases()] {
-            precision.push(&mut data, bias);
+            let start = data.len();
+            for &bias in &params[layer.biases()] {
+                precision.push(&mut data, bias);
+            }
+            let name = format!("{prefix}{}", layer.bias_name());
+            tensors.push((name, layer.bias_shape(), start..data.len()));
         }
-        tensors.push((layer.bias_name(), layer.bias_shape(), start..data.len()));
+    };
+    push_layers("", network.params());
+    for (prefix, values) in state {
+        push_layers(prefix, values);
     }
     for &(name, values) in extra {
         let start = data.len();
@@ -726,13 +774,15 @@ fn bytes_of<N: Network>(network: &N, extra: &[(&str, &[N::Float])]) -> Vec<u8> {
         }
         tensors.push((name.to_owned(), vec![values.len()], start..data.len()));
     }
-    let metadata = [
+    let mut all_metadata = vec![
         ("architecture", architecture::<N>()),
         ("backprop_version", env!("CARGO_PKG_VERSION").to_owned()),
         ("float", N::Float::NAME.to_owned()),
         ("format", "pt".to_owned()),
     ];
-    let header = header(&metadata, precision, &tensors);
+    all_metadata.extend(metadata.iter().cloned());
+    all_metadata.sort_unstable_by_key(|&(key, _)| key);
+    let header = header(&all_metadata, precision, &tensors);
 
     let mut bytes = Vec::with_capacity(8 + header.len() + data.len());
     bytes.extend_from_slice(&(header.len() as u64).to_le_bytes());
@@ -819,41 +869,56 @@ fn architecture<N: Network>() -> String {
     }
 }
 
+/// A file parsed once: its tensors, their names sorted, and its metadata.
+struct Parsed<'data> {
+    file: SafeTensors<'data>,
+    found: Vec<String>,
+    metadata: BTreeMap<String, String>,
+}
+
+impl<'data> Parsed<'data> {
+    fn new(bytes: &'data [u8]) -> Result<Self, WeightsError> {
+        let file = SafeTensors::deserialize(bytes).map_err(|error| WeightsError::Corrupt {
+            path: None,
+            reason: corruption(&error, bytes.len()),
+        })?;
+        let mut found: Vec<String> = file.names().into_iter().map(ToOwned::to_owned).collect();
+        found.sort_unstable();
+        // `deserialize` has checked the header, but does not keep its
+        // metadata.
+        let metadata = SafeTensors::read_metadata(bytes)
+            .ok()
+            .and_then(|(_, metadata)| metadata.metadata().clone())
+            .map(|metadata| metadata.into_iter().collect())
+            .unwrap_or_default();
+        Ok(Self {
+            file,
+            found,
+            metadata,
+        })
+    }
+}
+
 /// Parses and checks `bytes` completely, returning the parameters in the
 /// network's layout; nothing is written to a network here.
 fn read_params<N: Network>(bytes: &[u8]) -> Result<Vec<N::Float>, WeightsError> {
-    let file = SafeTensors::deserialize(bytes).map_err(|error| WeightsError::Corrupt {
-        path: None,
-        reason: corruption(&error, bytes.len()),
-    })?;
-    let precision = Precision::of::<N::Float>();
-    let mut found: Vec<String> = file.names().into_iter().map(ToOwned::to_owned).collect();
-    found.sort_unstable();
+    params_of::<N>(&Parsed::new(bytes)?)
+}
 
-    let mut params = vec![N::Float::ZERO; N::PARAMS];
-    let mut expected = Vec::with_capacity(2 * N::LAYERS);
-    for layer in layers::<N>() {
-        let tensor = checked::<N::Float>(&file, &found, layer.weight_name(), layer.weight_shape())?;
-        let weights = &mut params[layer.weights()];
-        for (k, value) in precision.values::<N::Float>(tensor.data()).enumerate() {
-            let (unit, input) = (k / layer.inputs, k % layer.inputs);
-            weights[input * layer.outputs + unit] = value;
-        }
-        expected.push(layer.weight_name());
-
-        let tensor = checked::<N::Float>(&file, &found, layer.bias_name(), layer.bias_shape())?;
-        for (bias, value) in params[layer.biases()]
-            .iter_mut()
-            .zip(precision.values::<N::Float>(tensor.data()))
-        {
-            *bias = value;
-        }
-        expected.push(layer.bias_name());
-    }
-    // A standardiser's statistics (`save_with_standardiser`) are not the
-    // network's; `load_with_standardiser` reads them.
-    if let Some(name) = found.iter().find(|name| {
-        !expected.contains(name) && *name != STANDARDISER_MEAN && *name != STANDARDISER_SCALE
+/// The parameters of a parsed file, checked.
+fn params_of<N: Network>(parsed: &Parsed<'_>) -> Result<Vec<N::Float>, WeightsError> {
+    let params = read_layers::<N>(&parsed.file, &parsed.found, "")?;
+    let expected: Vec<String> = layers::<N>()
+        .flat_map(|layer| [layer.weight_name(), layer.bias_name()])
+        .collect();
+    // A standardiser's statistics (`save_with_standardiser`) and an
+    // optimizer's state (`save_training`) are not the network's;
+    // `load_with_standardiser` and `load_training` read them.
+    if let Some(name) = parsed.found.iter().find(|name| {
+        !expected.contains(name)
+            && *name != STANDARDISER_MEAN
+            && *name != STANDARDISER_SCALE
+            && !name.starts_with(training::OPTIMIZER_PREFIX)
     }) {
         return Err(WeightsError::UnexpectedTensor {
             name: name.clone(),
@@ -862,16 +927,43 @@ fn read_params<N: Network>(bytes: &[u8]) -> Result<Vec<N::Float>, WeightsError> 
     }
     // Checked last, so that a file of other widths is told which tensor
     // does not fit.
-    let recorded = SafeTensors::read_metadata(bytes)
-        .ok()
-        .and_then(|(_, metadata)| metadata.metadata().as_ref()?.get("architecture").cloned());
-    if let Some(recorded) = recorded {
+    if let Some(recorded) = parsed.metadata.get("architecture") {
         let expected = architecture::<N>();
-        if recorded != expected {
+        if *recorded != expected {
             return Err(WeightsError::OtherArchitecture {
-                found: recorded,
+                found: recorded.clone(),
                 expected,
             });
+        }
+    }
+    Ok(params)
+}
+
+/// The values of the tensors `{prefix}0.weight`, `{prefix}0.bias`, … of
+/// `file`, checked, in the network's layout of its parameters.
+fn read_layers<N: Network>(
+    file: &SafeTensors<'_>,
+    found: &[String],
+    prefix: &str,
+) -> Result<Vec<N::Float>, WeightsError> {
+    let precision = Precision::of::<N::Float>();
+    let mut params = vec![N::Float::ZERO; N::PARAMS];
+    for layer in layers::<N>() {
+        let name = format!("{prefix}{}", layer.weight_name());
+        let tensor = checked::<N::Float>(file, found, name, layer.weight_shape())?;
+        let weights = &mut params[layer.weights()];
+        for (k, value) in precision.values::<N::Float>(tensor.data()).enumerate() {
+            let (unit, input) = (k / layer.inputs, k % layer.inputs);
+            weights[input * layer.outputs + unit] = value;
+        }
+
+        let name = format!("{prefix}{}", layer.bias_name());
+        let tensor = checked::<N::Float>(file, found, name, layer.bias_shape())?;
+        for (bias, value) in params[layer.biases()]
+            .iter_mut()
+            .zip(precision.values::<N::Float>(tensor.data()))
+        {
+            *bias = value;
         }
     }
     Ok(params)
