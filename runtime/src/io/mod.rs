@@ -392,11 +392,7 @@ impl std::error::Error for WeightsError {}
 /// [`WeightsError::Write`] if the file cannot be written, such as when its
 /// directory does not exist; `path` is then left as it was.
 pub fn save<N: Network>(network: &N, path: impl AsRef<Path>) -> Result<(), WeightsError> {
-    let path = path.as_ref();
-    write_atomically(path, &to_bytes(network)).map_err(|source| WeightsError::Write {
-        path: path.to_path_buf(),
-        source,
-    })
+    save_file(path.as_ref(), &to_bytes(network))
 }
 
 /// Loads `network`'s parameters from the safetensors file `path`.
@@ -436,18 +432,7 @@ pub fn save<N: Network>(network: &N, path: impl AsRef<Path>) -> Result<(), Weigh
 /// [`WeightsError::Read`] if the file cannot be read, and otherwise the
 /// errors of [`load_bytes`]. On any error `network` is left as it was.
 pub fn load<N: Network>(network: &mut N, path: impl AsRef<Path>) -> Result<(), WeightsError> {
-    let path = path.as_ref();
-    let bytes = fs::read(path).map_err(|source| WeightsError::Read {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    load_bytes(network, &bytes).map_err(|error| match error {
-        WeightsError::Corrupt { path: None, reason } => WeightsError::Corrupt {
-            path: Some(path.to_path_buf()),
-            reason,
-        },
-        error => error,
-    })
+    load_file(path.as_ref(), |bytes| load_bytes(network, bytes))
 }
 
 /// Loads `network`'s parameters from the bytes of a safetensors file.
@@ -529,12 +514,10 @@ where
     T: Float,
     N: Network<Float = T, Input = [T; I]>,
 {
-    let path = path.as_ref();
-    let bytes = to_bytes_with_standardiser(network, standardiser);
-    write_atomically(path, &bytes).map_err(|source| WeightsError::Write {
-        path: path.to_path_buf(),
-        source,
-    })
+    save_file(
+        path.as_ref(),
+        &to_bytes_with_standardiser(network, standardiser),
+    )
 }
 
 /// The bytes of the file [`save_with_standardiser`] writes: the same
@@ -611,17 +594,8 @@ where
     T: Float,
     N: Network<Float = T, Input = [T; I]>,
 {
-    let path = path.as_ref();
-    let bytes = fs::read(path).map_err(|source| WeightsError::Read {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    load_bytes_with_standardiser(network, standardiser, &bytes).map_err(|error| match error {
-        WeightsError::Corrupt { path: None, reason } => WeightsError::Corrupt {
-            path: Some(path.to_path_buf()),
-            reason,
-        },
-        error => error,
+    load_file(path.as_ref(), |bytes| {
+        load_bytes_with_standardiser(network, standardiser, bytes)
     })
 }
 
@@ -1148,6 +1122,33 @@ fn layers<N: Network>() -> impl Iterator<Item = Layer> {
         };
         offset = layer.biases().end;
         layer
+    })
+}
+
+/// Writes `bytes` to `path` atomically, the error naming the file.
+fn save_file(path: &Path, bytes: &[u8]) -> Result<(), WeightsError> {
+    write_atomically(path, bytes).map_err(|source| WeightsError::Write {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// Reads `path` and loads its bytes with `load`; an error reading it, or
+/// its bytes' corruption, names the file.
+fn load_file(
+    path: &Path,
+    load: impl FnOnce(&[u8]) -> Result<(), WeightsError>,
+) -> Result<(), WeightsError> {
+    let bytes = fs::read(path).map_err(|source| WeightsError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    load(&bytes).map_err(|error| match error {
+        WeightsError::Corrupt { path: None, reason } => WeightsError::Corrupt {
+            path: Some(path.to_path_buf()),
+            reason,
+        },
+        error => error,
     })
 }
 

@@ -12,13 +12,12 @@
 //! and ignores the rest.
 
 use std::borrow::ToOwned;
-use std::fs;
 use std::path::Path;
 use std::string::{String, ToString};
 use std::vec::Vec;
 use std::{format, vec};
 
-use super::{Parsed, WeightsError, bytes_of, layers, params_of, read_layers, write_atomically};
+use super::{Parsed, WeightsError, bytes_of, layers, load_file, params_of, read_layers, save_file};
 use crate::{Network, Resume, StateError};
 
 /// The prefix of every optimizer tensor's name.
@@ -68,12 +67,7 @@ where
     N: Network,
     O: Resume<N::Float> + ?Sized,
 {
-    let path = path.as_ref();
-    let bytes = to_bytes_training(network, optimizer)?;
-    write_atomically(path, &bytes).map_err(|source| WeightsError::Write {
-        path: path.to_path_buf(),
-        source,
-    })
+    save_file(path.as_ref(), &to_bytes_training(network, optimizer)?)
 }
 
 /// The bytes of the file [`save_training`] writes: the same network and
@@ -140,17 +134,8 @@ where
     N: Network,
     O: Resume<N::Float> + ?Sized,
 {
-    let path = path.as_ref();
-    let bytes = fs::read(path).map_err(|source| WeightsError::Read {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    load_bytes_training(network, optimizer, &bytes).map_err(|error| match error {
-        WeightsError::Corrupt { path: None, reason } => WeightsError::Corrupt {
-            path: Some(path.to_path_buf()),
-            reason,
-        },
-        error => error,
+    load_file(path.as_ref(), |bytes| {
+        load_bytes_training(network, optimizer, bytes)
     })
 }
 
