@@ -87,7 +87,7 @@ pub use safetensors;
 use safetensors::{Dtype, SafeTensorError, SafeTensors};
 
 use crate::data::{Standardiser, StandardiserError};
-use crate::{Float, Network, StateError};
+use crate::{Architecture, Float, Network, StateError};
 
 mod training;
 
@@ -833,14 +833,7 @@ impl fmt::Display for Json<'_> {
 /// The network as the `network!` DSL spells it:
 /// `4 -> tanh(5) -> linear(3); loss = mse; float = f32`.
 fn architecture<N: Network>() -> String {
-    let mut spec = N::INPUTS.to_string();
-    for (activation, &width) in N::ACTIVATIONS.iter().zip(&N::WIDTHS[1..]) {
-        let _ = write!(spec, " -> {}", activation.layer(width));
-    }
-    match N::LOSS {
-        Some(loss) => format!("{spec}; loss = {loss}; float = {}", N::Float::NAME),
-        None => format!("{spec}; loss = none; float = {}", N::Float::NAME),
-    }
+    Architecture::of::<N>().to_string()
 }
 
 /// A file parsed once: its tensors, their names sorted, and its metadata.
