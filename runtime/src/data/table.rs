@@ -32,6 +32,7 @@ use crate::{Float, one_hot};
 /// 1.0, 0.5,small
 /// ";
 /// let table = Table::<f32, 2>::from_reader(csv.as_bytes(), "kind", None)?;
+/// assert_eq!((table.len(), table.is_empty()), (3, false));
 /// assert_eq!(table.input_names(), ["length", "width"]);
 /// assert_eq!(table.inputs(), [[1.5, 0.25], [7.0, 3.5], [1.0, 0.5]]);
 /// assert_eq!(table.labels(), [0, 1, 0]); // in the order first met
@@ -238,108 +239,36 @@ impl Columns<'_> {
 
 impl<T: Float, const N: usize> Table<T, N> {
     /// The number of rows (never zero: a table without rows is an error).
-    ///
-    /// ```
-    /// use backprop::data::Table;
-    ///
-    /// let table = Table::<f32, 2>::from_reader("a,b,y\n1,2,p\n3,4,q\n5,6,p\n".as_bytes(), "y", None)?;
-    /// assert_eq!((table.len(), table.is_empty()), (3, false));
-    /// assert_eq!(table.input_names(), ["a", "b"]);
-    /// assert_eq!(table.inputs()[2], [5.0, 6.0]);
-    /// assert_eq!(table.labels(), [0, 1, 0]);
-    /// assert_eq!(table.classes().names(), ["p", "q"]);
-    /// # Ok::<(), backprop::data::CsvError>(())
-    /// ```
     #[must_use]
     pub const fn len(&self) -> usize {
         self.inputs.len()
     }
 
     /// Always `false`.
-    ///
-    /// ```
-    /// use backprop::data::Table;
-    ///
-    /// let table = Table::<f32, 2>::from_reader("a,b,y\n1,2,p\n3,4,q\n5,6,p\n".as_bytes(), "y", None)?;
-    /// assert_eq!((table.len(), table.is_empty()), (3, false));
-    /// assert_eq!(table.input_names(), ["a", "b"]);
-    /// assert_eq!(table.inputs()[2], [5.0, 6.0]);
-    /// assert_eq!(table.labels(), [0, 1, 0]);
-    /// assert_eq!(table.classes().names(), ["p", "q"]);
-    /// # Ok::<(), backprop::data::CsvError>(())
-    /// ```
     #[must_use]
     pub const fn is_empty(&self) -> bool {
         self.inputs.is_empty()
     }
 
     /// The input columns' names, in the file's order.
-    ///
-    /// ```
-    /// use backprop::data::Table;
-    ///
-    /// let table = Table::<f32, 2>::from_reader("a,b,y\n1,2,p\n3,4,q\n5,6,p\n".as_bytes(), "y", None)?;
-    /// assert_eq!((table.len(), table.is_empty()), (3, false));
-    /// assert_eq!(table.input_names(), ["a", "b"]);
-    /// assert_eq!(table.inputs()[2], [5.0, 6.0]);
-    /// assert_eq!(table.labels(), [0, 1, 0]);
-    /// assert_eq!(table.classes().names(), ["p", "q"]);
-    /// # Ok::<(), backprop::data::CsvError>(())
-    /// ```
     #[must_use]
     pub fn input_names(&self) -> &[String] {
         &self.input_names
     }
 
     /// Each row's inputs.
-    ///
-    /// ```
-    /// use backprop::data::Table;
-    ///
-    /// let table = Table::<f32, 2>::from_reader("a,b,y\n1,2,p\n3,4,q\n5,6,p\n".as_bytes(), "y", None)?;
-    /// assert_eq!((table.len(), table.is_empty()), (3, false));
-    /// assert_eq!(table.input_names(), ["a", "b"]);
-    /// assert_eq!(table.inputs()[2], [5.0, 6.0]);
-    /// assert_eq!(table.labels(), [0, 1, 0]);
-    /// assert_eq!(table.classes().names(), ["p", "q"]);
-    /// # Ok::<(), backprop::data::CsvError>(())
-    /// ```
     #[must_use]
     pub fn inputs(&self) -> &[[T; N]] {
         &self.inputs
     }
 
     /// Each row's class, an index into [`classes`](Table::classes).
-    ///
-    /// ```
-    /// use backprop::data::Table;
-    ///
-    /// let table = Table::<f32, 2>::from_reader("a,b,y\n1,2,p\n3,4,q\n5,6,p\n".as_bytes(), "y", None)?;
-    /// assert_eq!((table.len(), table.is_empty()), (3, false));
-    /// assert_eq!(table.input_names(), ["a", "b"]);
-    /// assert_eq!(table.inputs()[2], [5.0, 6.0]);
-    /// assert_eq!(table.labels(), [0, 1, 0]);
-    /// assert_eq!(table.classes().names(), ["p", "q"]);
-    /// # Ok::<(), backprop::data::CsvError>(())
-    /// ```
     #[must_use]
     pub fn labels(&self) -> &[usize] {
         &self.labels
     }
 
     /// The classes' names.
-    ///
-    /// ```
-    /// use backprop::data::Table;
-    ///
-    /// let table = Table::<f32, 2>::from_reader("a,b,y\n1,2,p\n3,4,q\n5,6,p\n".as_bytes(), "y", None)?;
-    /// assert_eq!((table.len(), table.is_empty()), (3, false));
-    /// assert_eq!(table.input_names(), ["a", "b"]);
-    /// assert_eq!(table.inputs()[2], [5.0, 6.0]);
-    /// assert_eq!(table.labels(), [0, 1, 0]);
-    /// assert_eq!(table.classes().names(), ["p", "q"]);
-    /// # Ok::<(), backprop::data::CsvError>(())
-    /// ```
     #[must_use]
     pub const fn classes(&self) -> &Classes {
         &self.classes
@@ -384,6 +313,8 @@ impl<T: Float, const N: usize> Table<T, N> {
 /// let table = Table::<f32, 1>::from_reader(csv.as_bytes(), "species", Some(&["setosa", "versicolor", "virginica"]))?;
 /// let classes = table.classes();
 /// assert_eq!((classes.len(), classes.index("virginica"), classes.name(1)), (3, Some(2), Some("versicolor")));
+/// assert_eq!(classes.names(), ["setosa", "versicolor", "virginica"]);
+/// assert_eq!((classes.is_empty(), classes.index("emu"), classes.name(3)), (false, None, None));
 /// assert_eq!(table.labels(), [0, 2]);
 /// # Ok::<(), backprop::data::CsvError>(())
 /// ```
@@ -408,90 +339,30 @@ impl Classes {
     }
 
     /// The number of classes.
-    ///
-    /// ```
-    /// use backprop::data::Table;
-    ///
-    /// let table = Table::<f32, 1>::from_reader("x,y\n1,cat\n2,dog\n".as_bytes(), "y", None)?;
-    /// let classes = table.classes();
-    /// assert_eq!((classes.len(), classes.is_empty()), (2, false));
-    /// assert_eq!(classes.names(), ["cat", "dog"]);
-    /// assert_eq!((classes.name(1), classes.name(2)), (Some("dog"), None));
-    /// assert_eq!((classes.index("cat"), classes.index("emu")), (Some(0), None));
-    /// # Ok::<(), backprop::data::CsvError>(())
-    /// ```
     #[must_use]
     pub const fn len(&self) -> usize {
         self.names.len()
     }
 
     /// Whether there are none (never, in a [`Table`]).
-    ///
-    /// ```
-    /// use backprop::data::Table;
-    ///
-    /// let table = Table::<f32, 1>::from_reader("x,y\n1,cat\n2,dog\n".as_bytes(), "y", None)?;
-    /// let classes = table.classes();
-    /// assert_eq!((classes.len(), classes.is_empty()), (2, false));
-    /// assert_eq!(classes.names(), ["cat", "dog"]);
-    /// assert_eq!((classes.name(1), classes.name(2)), (Some("dog"), None));
-    /// assert_eq!((classes.index("cat"), classes.index("emu")), (Some(0), None));
-    /// # Ok::<(), backprop::data::CsvError>(())
-    /// ```
     #[must_use]
     pub const fn is_empty(&self) -> bool {
         self.names.is_empty()
     }
 
     /// Every class's name, in the order of their indices.
-    ///
-    /// ```
-    /// use backprop::data::Table;
-    ///
-    /// let table = Table::<f32, 1>::from_reader("x,y\n1,cat\n2,dog\n".as_bytes(), "y", None)?;
-    /// let classes = table.classes();
-    /// assert_eq!((classes.len(), classes.is_empty()), (2, false));
-    /// assert_eq!(classes.names(), ["cat", "dog"]);
-    /// assert_eq!((classes.name(1), classes.name(2)), (Some("dog"), None));
-    /// assert_eq!((classes.index("cat"), classes.index("emu")), (Some(0), None));
-    /// # Ok::<(), backprop::data::CsvError>(())
-    /// ```
     #[must_use]
     pub fn names(&self) -> &[String] {
         &self.names
     }
 
     /// The name of class `index`.
-    ///
-    /// ```
-    /// use backprop::data::Table;
-    ///
-    /// let table = Table::<f32, 1>::from_reader("x,y\n1,cat\n2,dog\n".as_bytes(), "y", None)?;
-    /// let classes = table.classes();
-    /// assert_eq!((classes.len(), classes.is_empty()), (2, false));
-    /// assert_eq!(classes.names(), ["cat", "dog"]);
-    /// assert_eq!((classes.name(1), classes.name(2)), (Some("dog"), None));
-    /// assert_eq!((classes.index("cat"), classes.index("emu")), (Some(0), None));
-    /// # Ok::<(), backprop::data::CsvError>(())
-    /// ```
     #[must_use]
     pub fn name(&self, index: usize) -> Option<&str> {
         self.names.get(index).map(String::as_str)
     }
 
     /// The index of the class named `name`.
-    ///
-    /// ```
-    /// use backprop::data::Table;
-    ///
-    /// let table = Table::<f32, 1>::from_reader("x,y\n1,cat\n2,dog\n".as_bytes(), "y", None)?;
-    /// let classes = table.classes();
-    /// assert_eq!((classes.len(), classes.is_empty()), (2, false));
-    /// assert_eq!(classes.names(), ["cat", "dog"]);
-    /// assert_eq!((classes.name(1), classes.name(2)), (Some("dog"), None));
-    /// assert_eq!((classes.index("cat"), classes.index("emu")), (Some(0), None));
-    /// # Ok::<(), backprop::data::CsvError>(())
-    /// ```
     #[must_use]
     pub fn index(&self, name: &str) -> Option<usize> {
         self.names.iter().position(|known| known == name)
@@ -525,56 +396,24 @@ struct Details {
 
 impl CsvError {
     /// What is wrong.
-    ///
-    /// ```
-    /// use backprop::data::{CsvErrorKind, Table};
-    ///
-    /// let error = Table::<f32, 1>::from_reader("x,y\n1,a\n?,b\n".as_bytes(), "y", None).unwrap_err();
-    /// assert!(matches!(error.kind(), CsvErrorKind::NotANumber { value } if value == "?"));
-    /// assert_eq!((error.path(), error.line(), error.column()), (None, Some(3), Some((1, "x"))));
-    /// ```
     #[must_use]
     pub fn kind(&self) -> &CsvErrorKind {
         &self.details.kind
     }
 
     /// The file, if the table was read from one ([`Table::read`]).
-    ///
-    /// ```
-    /// use backprop::data::{CsvErrorKind, Table};
-    ///
-    /// let error = Table::<f32, 1>::from_reader("x,y\n1,a\n?,b\n".as_bytes(), "y", None).unwrap_err();
-    /// assert!(matches!(error.kind(), CsvErrorKind::NotANumber { value } if value == "?"));
-    /// assert_eq!((error.path(), error.line(), error.column()), (None, Some(3), Some((1, "x"))));
-    /// ```
     #[must_use]
     pub fn path(&self) -> Option<&Path> {
         self.details.path.as_deref()
     }
 
     /// The line, from 1, where the row in question starts.
-    ///
-    /// ```
-    /// use backprop::data::{CsvErrorKind, Table};
-    ///
-    /// let error = Table::<f32, 1>::from_reader("x,y\n1,a\n?,b\n".as_bytes(), "y", None).unwrap_err();
-    /// assert!(matches!(error.kind(), CsvErrorKind::NotANumber { value } if value == "?"));
-    /// assert_eq!((error.path(), error.line(), error.column()), (None, Some(3), Some((1, "x"))));
-    /// ```
     #[must_use]
     pub fn line(&self) -> Option<u64> {
         self.details.line
     }
 
     /// The column, from 1, and its name in the header.
-    ///
-    /// ```
-    /// use backprop::data::{CsvErrorKind, Table};
-    ///
-    /// let error = Table::<f32, 1>::from_reader("x,y\n1,a\n?,b\n".as_bytes(), "y", None).unwrap_err();
-    /// assert!(matches!(error.kind(), CsvErrorKind::NotANumber { value } if value == "?"));
-    /// assert_eq!((error.path(), error.line(), error.column()), (None, Some(3), Some((1, "x"))));
-    /// ```
     #[must_use]
     pub fn column(&self) -> Option<(usize, &str)> {
         self.details
