@@ -10,7 +10,6 @@
 
 use std::fs;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use approx::assert_relative_eq;
 use backprop::data::{
@@ -21,6 +20,10 @@ use backprop::io::safetensors::tensor::TensorView;
 use backprop::io::safetensors::{self, Dtype, SafeTensors};
 use backprop::io::{self, STANDARDISER_MEAN, STANDARDISER_SCALE, WeightsError};
 use backprop::{BatchError, Network};
+
+mod common;
+
+use common::temp_dir::TempDir;
 
 backprop::network! {
     /// Three inputs, as the standardisers below.
@@ -718,34 +721,6 @@ fn errors_reading_a_file_name_it() {
 }
 
 // ---------------------------------------------------------------- standardiser in weight files
-
-/// A fresh directory under the system's temporary directory, removed when
-/// dropped.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(test: &str) -> Self {
-        static COUNT: AtomicUsize = AtomicUsize::new(0);
-        let count = COUNT.fetch_add(1, Ordering::Relaxed);
-        let path = std::env::temp_dir().join(format!(
-            "backprop-data-helpers-{}-{test}-{count}",
-            std::process::id()
-        ));
-        let _ = fs::remove_dir_all(&path);
-        fs::create_dir_all(&path).unwrap();
-        Self(path)
-    }
-
-    fn join(&self, name: &str) -> PathBuf {
-        self.0.join(name)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.0);
-    }
-}
 
 fn fitted() -> Standardiser<f32, 3> {
     Standardiser::fit(&[[1.0, 10.0, -3.0], [2.0, 30.0, -3.0], [6.0, 20.0, -3.0]]).unwrap()

@@ -9,6 +9,10 @@ use backprop::runtime::io::{self, WeightsError, safetensors::SafeTensors};
 use backprop::runtime::{Resume, StateError};
 use backprop::{Adam, AdamW, Network, Optimizer, Sgd};
 
+mod common;
+
+use common::temp_dir::TempDir;
+
 backprop::network! {
     /// A small regression network, in f64.
     pub Net = 3 -> tanh(4) -> linear(2); loss = mse; float = f64
@@ -46,7 +50,7 @@ where
         let (x, y) = batch(step);
         net.train_step(&x, &y, &mut optimizer);
     }
-    let dir = tempdir();
+    let dir = TempDir::new("resume");
     let path = dir.join("training.safetensors");
     io::save_training(&net, &optimizer, &path).expect("saved");
 
@@ -71,20 +75,6 @@ where
     assert_eq!(resumed.params(), net.params());
     // Without the state the steps differ: the comparison above can fail.
     assert_ne!(forgetful.params(), net.params());
-    std::fs::remove_dir_all(dir).expect("removed");
-}
-
-/// A directory of its own for one test.
-fn tempdir() -> std::path::PathBuf {
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    static COUNT: AtomicUsize = AtomicUsize::new(0);
-    let dir = std::env::temp_dir().join(format!(
-        "backprop-training-file-{}-{}",
-        std::process::id(),
-        COUNT.fetch_add(1, Ordering::Relaxed)
-    ));
-    std::fs::create_dir_all(&dir).expect("created");
-    dir
 }
 
 #[test]
@@ -259,11 +249,10 @@ fn an_optimizer_used_on_another_network_is_not_saved_with_this_one() {
         ),
         "{error}"
     );
-    let dir = tempdir();
+    let dir = TempDir::new("kept");
     let path = dir.join("kept.safetensors");
     io::save(&Net::seeded(1), &path).expect("saved");
     let before = std::fs::read(&path).expect("read");
     assert!(io::save_training(&Net::seeded(1), &adam, &path).is_err());
     assert_eq!(std::fs::read(&path).expect("read"), before);
-    std::fs::remove_dir_all(dir).expect("removed");
 }

@@ -11,7 +11,7 @@
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 
 use approx::assert_relative_eq;
 use backprop::io::safetensors::tensor::TensorView;
@@ -19,6 +19,10 @@ use backprop::io::safetensors::{self, Dtype, SafeTensors};
 use backprop::io::{self, WeightsError};
 use backprop::{Float, Network, Row};
 use serde::Deserialize;
+
+mod common;
+
+use common::temp_dir::TempDir;
 
 backprop::network! {
     /// The architecture of the `tanh_linear_*` fixtures, in `f32`.
@@ -71,46 +75,6 @@ backprop::network! {
 // ---------------------------------------------------------------------------
 // Helpers
 // ---------------------------------------------------------------------------
-
-/// A fresh directory under the system's temporary directory, removed with
-/// everything in it when dropped.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(test: &str) -> Self {
-        // Tests run in parallel, some making several directories.
-        static COUNT: AtomicUsize = AtomicUsize::new(0);
-        let count = COUNT.fetch_add(1, Ordering::Relaxed);
-        let path = std::env::temp_dir().join(format!(
-            "backprop-weights-{}-{test}-{count}",
-            std::process::id()
-        ));
-        // Left over from an earlier run that was killed.
-        let _ = fs::remove_dir_all(&path);
-        fs::create_dir_all(&path).unwrap();
-        Self(path)
-    }
-
-    fn join(&self, name: &str) -> PathBuf {
-        self.0.join(name)
-    }
-
-    /// The names in the directory, sorted: temporary files would show here.
-    fn entries(&self) -> Vec<String> {
-        let mut names: Vec<String> = fs::read_dir(&self.0)
-            .unwrap()
-            .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
-            .collect();
-        names.sort();
-        names
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.0);
-    }
-}
 
 /// Every parameter's bits (as `f64`, exact for `f32`), to compare networks exactly.
 fn bits<N: Network>(network: &N) -> Vec<u64> {
@@ -886,7 +850,7 @@ fn nonexistent_path_is_refused_with_the_path() {
     assert!(std::error::Error::source(&error).is_none());
 
     // A directory is not a file either.
-    let error = io::load(&mut network, &dir.0).unwrap_err();
+    let error = io::load(&mut network, dir.path()).unwrap_err();
     assert!(matches!(error, WeightsError::Read { .. }), "{error:?}");
     assert_eq!(bits(&network), before);
 }
@@ -958,17 +922,17 @@ fn failed_save_keeps_the_existing_file() {
 
     // No new file can be created in a read-only directory, so the save fails
     // before it could touch the old file.
-    fs::set_permissions(&dir.0, fs::Permissions::from_mode(0o555)).unwrap();
+    fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o555)).unwrap();
     let probe = dir.join("probe");
     if fs::write(&probe, b"").is_ok() {
         // Privileged users (root) write anyway: nothing to test here.
         let _ = fs::remove_file(&probe);
-        fs::set_permissions(&dir.0, fs::Permissions::from_mode(0o755)).unwrap();
+        fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o755)).unwrap();
         eprintln!("failed_save_keeps_the_existing_file: permissions are not enforced; skipped");
         return;
     }
     let result = io::save(&TanhLinear::seeded(2), &path);
-    fs::set_permissions(&dir.0, fs::Permissions::from_mode(0o755)).unwrap();
+    fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o755)).unwrap();
 
     let error = result.unwrap_err();
     let WeightsError::Write { source, .. } = &error else {
@@ -1186,7 +1150,7 @@ fn export<N: Network>(dir: &Path, name: &str, mut network: N) {
 fn files_for_pytorch_are_exported() {
     let temporary = TempDir::new("export");
     let dir = std::env::var_os("BACKPROP_SAFETENSORS_EXPORT")
-        .map_or_else(|| temporary.0.clone(), PathBuf::from);
+        .map_or_else(|| temporary.path().to_path_buf(), PathBuf::from);
     fs::create_dir_all(&dir).unwrap();
     export(&dir, "tanh_linear_f32", TanhLinear::seeded(21));
     export(&dir, "tanh_linear_f64", TanhLinear64::seeded(22));

@@ -7,6 +7,7 @@
 
 pub(crate) mod graphviz;
 pub(crate) mod mlp;
+pub(crate) mod temp_dir;
 
 use std::fmt::Display;
 
