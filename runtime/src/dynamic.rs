@@ -398,6 +398,17 @@ fn check_loss<N: Network>() -> Result<(), BatchError> {
     }
 }
 
+/// The input and target rows of a batch for the built-in loss, once the
+/// network has one ([`check_loss`]).
+#[allow(clippy::type_complexity)]
+fn labelled<'a, N: Network>(
+    x: &'a [N::Float],
+    y: &'a [N::Float],
+) -> Result<(&'a [N::Input], &'a [N::Target]), BatchError> {
+    check_loss::<N>()?;
+    Ok((rows("input", x)?, rows("target", y)?))
+}
+
 /// [`BatchError::GradientLength`] unless `grad` holds one value per parameter.
 fn check_gradient<N: Network>(grad: &[N::Float]) -> Result<(), BatchError> {
     if grad.len() == N::PARAMS {
@@ -442,9 +453,7 @@ impl<N: Network> DynNetwork<N::Float> for N {
     }
 
     fn loss_flat(&self, x: &[N::Float], y: &[N::Float]) -> Result<N::Float, BatchError> {
-        check_loss::<N>()?;
-        let x = rows::<_, N::Input>("input", x)?;
-        let y = rows::<_, N::Target>("target", y)?;
+        let (x, y) = labelled::<N>(x, y)?;
         self.loss_slice(x, y)
     }
 
@@ -456,8 +465,7 @@ impl<N: Network> DynNetwork<N::Float> for N {
     ) -> Result<N::Float, BatchError> {
         check_loss::<N>()?;
         check_gradient::<N>(grad)?;
-        let x = rows::<_, N::Input>("input", x)?;
-        let y = rows::<_, N::Target>("target", y)?;
+        let (x, y) = labelled::<N>(x, y)?;
         // The passes write the gradient into a network of this type.
         let mut scratch = N::zeros();
         let loss = self.gradients_slice(x, y, &mut scratch)?;
@@ -494,9 +502,7 @@ impl<N: Network> DynNetwork<N::Float> for N {
         y: &[N::Float],
         optimizer: &mut dyn Optimizer<N::Float>,
     ) -> Result<N::Float, BatchError> {
-        check_loss::<N>()?;
-        let x = rows::<_, N::Input>("input", x)?;
-        let y = rows::<_, N::Target>("target", y)?;
+        let (x, y) = labelled::<N>(x, y)?;
         self.train_step_slice(x, y, optimizer)
     }
 
@@ -506,9 +512,7 @@ impl<N: Network> DynNetwork<N::Float> for N {
         y: &[N::Float],
         optimizer: &mut dyn Optimizer<N::Float>,
     ) -> Result<N::Float, TrainError> {
-        check_loss::<N>()?;
-        let x = rows::<_, N::Input>("input", x)?;
-        let y = rows::<_, N::Target>("target", y)?;
+        let (x, y) = labelled::<N>(x, y)?;
         self.train_step_slice_checked(x, y, optimizer)
     }
 
