@@ -160,6 +160,8 @@ pub use backprop_runtime::gradcheck;
 #[cfg(feature = "std")]
 pub use backprop_runtime::io;
 pub use backprop_runtime::loss;
+#[cfg(feature = "parallel")]
+pub use backprop_runtime::parallel;
 pub use backprop_runtime::policy;
 pub use backprop_runtime::schedule;
 pub use backprop_runtime::update;

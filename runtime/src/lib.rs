@@ -53,6 +53,8 @@ pub mod loss;
 mod network;
 pub mod objective;
 pub mod optim;
+#[cfg(feature = "parallel")]
+pub mod parallel;
 pub mod params;
 pub mod policy;
 pub mod schedule;

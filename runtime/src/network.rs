@@ -16,7 +16,9 @@ const CHUNK_ROWS: usize = 8;
 const LARGE_CHUNK_ROWS: usize = 32;
 
 /// One sample's values, `[T; N]`: the type of a network's input and output rows.
-pub trait Row<T>: Copy + AsRef<[T]> + AsMut<[T]> + fmt::Debug + sealed::Sealed {
+pub trait Row<T>:
+    Copy + Send + Sync + 'static + AsRef<[T]> + AsMut<[T]> + fmt::Debug + sealed::Sealed
+{
     /// A row of zeros.
     const ZERO: Self;
     /// The number of values in a row.
@@ -489,7 +491,7 @@ const fn units(widths: &[usize]) -> usize {
 /// assert_eq!(Xor::WIDTHS, [2, 3, 1]);
 /// ```
 pub trait Network:
-    Clone + Sized + Passes<Self::Float, Self::Input, Self::Output, Self::Target>
+    Clone + Sized + Send + Sync + 'static + Passes<Self::Float, Self::Input, Self::Output, Self::Target>
 {
     /// The element type, `f32` or `f64`.
     type Float: Float;
@@ -596,6 +598,11 @@ pub trait Network:
         y: &[Self::Target; B],
     ) -> (Self::Float, Self) {
         let mut grad = Self::zeros();
+        #[cfg(feature = "parallel")]
+        if const { crate::parallel::worth_splitting::<Self>(B) } {
+            let loss = crate::parallel::gradients(self, x, y, &mut grad);
+            return (loss, grad);
+        }
         let loss = self.backprop(x, y, B, B, Some((&mut grad, Store::Overwrite)), None);
         (loss, grad)
     }
@@ -755,6 +762,14 @@ pub trait Network:
         y: &[Self::Target; B],
         optimizer: &mut O,
     ) -> Self::Float {
+        #[cfg(feature = "parallel")]
+        if const { crate::parallel::worth_splitting::<Self>(B) } {
+            let mut grad = self.take_gradient_buffer();
+            let loss = crate::parallel::gradients(self, x, y, &mut grad);
+            optimizer.step(self.params_mut(), grad.params());
+            self.keep_gradient_buffer(grad);
+            return loss;
+        }
         // One forward pass and one loss for both ways of stepping, so that
         // the compiler sees one call of each and can inline them whole.
         let mut tape = Self::tape::<B>();
@@ -809,6 +824,13 @@ pub trait Network:
         optimizer: &mut O,
     ) -> Result<Self::Float, TrainError> {
         let mut grad = self.take_gradient_buffer();
+        #[cfg(feature = "parallel")]
+        let loss = if const { crate::parallel::worth_splitting::<Self>(B) } {
+            crate::parallel::gradients(self, x, y, &mut grad)
+        } else {
+            self.backprop(x, y, B, B, Some((&mut grad, Store::Overwrite)), None)
+        };
+        #[cfg(not(feature = "parallel"))]
         let loss = self.backprop(x, y, B, B, Some((&mut grad, Store::Overwrite)), None);
         let finite = check_finite(loss, grad.params()).map_err(|error| blame_batch(error, x, y));
         if finite.is_ok() {
@@ -825,13 +847,12 @@ pub trait Network:
     /// [`BatchError::RowMismatch`] if `out` does not have one row per row of `x`.
     fn forward_slice(&self, x: &[Self::Input], out: &mut [Self::Output]) -> Result<(), BatchError> {
         check_rows("output", x.len(), out.len())?;
-        for (start, x) in chunks::<_, CHUNK_ROWS>(x, Self::Input::ZERO) {
-            let mut tape = Self::tape::<CHUNK_ROWS>();
-            self.forward_rows(&x, &mut tape, false);
-            let rows = &mut out[start..];
-            let live = rows.len().min(CHUNK_ROWS);
-            rows[..live].copy_from_slice(&Self::output(&tape)[..live]);
+        #[cfg(feature = "parallel")]
+        if crate::parallel::worth_splitting::<Self>(x.len()) {
+            crate::parallel::forward(self, x, out);
+            return Ok(());
         }
+        forward_rows_of(self, x, out);
         Ok(())
     }
 
@@ -873,15 +894,11 @@ pub trait Network:
         grad: &mut Self,
     ) -> Result<Self::Float, BatchError> {
         let rows = check_batch("target", x.len(), y.len())?;
-        // Whole chunks of `LARGE_CHUNK_ROWS` first, whose products run
-        // faster than those of small chunks, then the rest in small ones.
-        let large = rows - rows % LARGE_CHUNK_ROWS;
-        let mut store = Store::Overwrite;
-        let (x, rest_x) = x.split_at(large);
-        let (y, rest_y) = y.split_at(large);
-        let loss = gradients_of_chunks::<_, LARGE_CHUNK_ROWS>(self, x, y, rows, grad, &mut store);
-        Ok(loss
-            + gradients_of_chunks::<_, CHUNK_ROWS>(self, rest_x, rest_y, rows, grad, &mut store))
+        #[cfg(feature = "parallel")]
+        if crate::parallel::worth_splitting::<Self>(rows) {
+            return Ok(crate::parallel::gradients(self, x, y, grad));
+        }
+        Ok(gradients_of_rows(self, x, y, rows, grad))
     }
 
     /// [`input_gradients`](Network::input_gradients) for a batch whose size
@@ -989,6 +1006,40 @@ pub trait Network:
         self.backward_rows(x, &tape, &mut delta, of_logits, grad, grad_x);
         loss
     }
+}
+
+/// [`Network::forward_slice`] on one thread: `x` and `out` of equal length.
+pub(crate) fn forward_rows_of<N: Network>(network: &N, x: &[N::Input], out: &mut [N::Output]) {
+    for (start, x) in chunks::<_, CHUNK_ROWS>(x, N::Input::ZERO) {
+        let mut tape = N::tape::<CHUNK_ROWS>();
+        network.forward_rows(&x, &mut tape, false);
+        let rows = &mut out[start..];
+        let live = rows.len().min(CHUNK_ROWS);
+        rows[..live].copy_from_slice(&N::output(&tape)[..live]);
+    }
+}
+
+/// The share of the loss of the rows `x`, `y` (of equal length) out of a
+/// batch of `batch_rows`, on one thread, with their `∂L/∂θ` written into
+/// `grad`.
+pub(crate) fn gradients_of_rows<N: Network>(
+    network: &N,
+    x: &[N::Input],
+    y: &[N::Target],
+    batch_rows: usize,
+    grad: &mut N,
+) -> N::Float {
+    // Whole chunks of `LARGE_CHUNK_ROWS` first, whose products run faster
+    // than those of small chunks, then the rest in small ones.
+    let large = x.len() - x.len() % LARGE_CHUNK_ROWS;
+    let mut store = Store::Overwrite;
+    let (x, rest_x) = x.split_at(large);
+    let (y, rest_y) = y.split_at(large);
+    let loss =
+        gradients_of_chunks::<_, LARGE_CHUNK_ROWS>(network, x, y, batch_rows, grad, &mut store);
+    loss + gradients_of_chunks::<_, CHUNK_ROWS>(
+        network, rest_x, rest_y, batch_rows, grad, &mut store,
+    )
 }
 
 /// The share of the loss of the rows `x`, `y` out of a batch of

@@ -1,0 +1,275 @@
+//! Training steps and forward passes on every core (feature `parallel`).
+//!
+//! With the feature on, [`Network`]'s batch methods split a batch across
+//! threads by themselves once it holds enough work: at least
+//! [`PARALLEL_MULTIPLY_ADDS`] multiply-adds of forward pass (rows ×
+//! [`Network::MACS`]). Below that, waking a second thread costs more than
+//! it saves, so small networks and small batches run as they do without
+//! the feature; for a batch size fixed at compile time the choice is made
+//! by the compiler.
+//!
+//! A training step's rows are cut into *shards* whose number and size
+//! depend only on the number of rows, never on the number of threads: each
+//! shard's `∂L/∂θ` is computed into its own buffer, then the buffers are
+//! summed element by element in shard order. The threads only decide who
+//! computes which shard, so a step gives the same bits with 1, 2, 3 or 16
+//! threads, and equals the single-threaded step of a smaller batch to
+//! rounding. The buffers are kept per thread and network type, so only the
+//! first step allocates them.
+//!
+//! The number of threads is the `BACKPROP_THREADS` environment variable,
+//! else the machine's available parallelism; [`set_threads`] overrides both.
+//!
+//! ```
+//! use backprop::{Network, Sgd};
+//!
+//! backprop::network! { pub Wide = 256 -> relu(256) -> linear(8); loss = mse }
+//!
+//! let x = vec![[0.5; 256]; 64];
+//! let y = vec![[1.0; 8]; 64];
+//! let mut one = Wide::seeded(3);
+//! let mut two = one.clone();
+//!
+//! backprop::parallel::set_threads(1);
+//! one.train_step_slice(&x, &y, &mut Sgd::new(0.01))?;
+//! backprop::parallel::set_threads(2);
+//! two.train_step_slice(&x, &y, &mut Sgd::new(0.01))?;
+//! assert_eq!(one, two);
+//! # Ok::<(), backprop::BatchError>(())
+//! ```
+
+use std::any::Any;
+use std::boxed::Box;
+use std::cell::RefCell;
+use std::format;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::vec::Vec;
+
+use rayon::prelude::*;
+
+use crate::{Float, Network};
+
+/// Forward multiply-adds of a batch (rows × [`Network::MACS`]) from which
+/// its passes are split across threads. Measured on a 2-core x86-64
+/// machine (`cargo bench --bench w7_parallel`): a training step of about
+/// this size takes 80 µs on one core, enough to pay for waking a second
+/// thread and summing the shards' gradients.
+pub const PARALLEL_MULTIPLY_ADDS: usize = 1 << 21;
+
+/// Fewest rows in a shard of a training step, and the multiple its size is
+/// rounded to: whole chunks of the 32 rows the run-time-size passes take
+/// together.
+const MIN_SHARD_ROWS: usize = 64;
+
+/// Most shards in a training step. Each is a gradient buffer written and
+/// summed once per step, so more shards cost memory traffic; eight keep
+/// eight cores busy.
+const MAX_SHARDS: usize = 8;
+
+/// Rows of one forward task of [`forward`].
+const FORWARD_ROWS: usize = 256;
+
+/// Parameters summed by one task when the shards' gradients are reduced.
+const REDUCE_PARAMS: usize = 1 << 13;
+
+/// Threads set in code; 0 until [`set_threads`] is called.
+static THREADS_SET: AtomicUsize = AtomicUsize::new(0);
+
+/// The pool and the number of threads it was built with.
+static POOL: Mutex<Option<(usize, Arc<rayon::ThreadPool>)>> = Mutex::new(None);
+
+/// Use `threads` threads from now on (at least one). Results do not depend
+/// on it; only the time does.
+pub fn set_threads(threads: usize) {
+    THREADS_SET.store(threads.max(1), Ordering::Relaxed);
+}
+
+/// The number of threads a parallel step uses: what [`set_threads`] set,
+/// else the `BACKPROP_THREADS` environment variable (a positive integer),
+/// else the machine's available parallelism.
+#[must_use]
+pub fn threads() -> usize {
+    match THREADS_SET.load(Ordering::Relaxed) {
+        0 => {
+            let threads = std::env::var("BACKPROP_THREADS")
+                .ok()
+                .and_then(|value| value.trim().parse::<usize>().ok())
+                .filter(|&threads| threads > 0)
+                .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from));
+            // Read the environment once; a later `set_threads` still wins.
+            let _ = THREADS_SET.compare_exchange(0, threads, Ordering::Relaxed, Ordering::Relaxed);
+            THREADS_SET.load(Ordering::Relaxed)
+        }
+        threads => threads,
+    }
+}
+
+/// Whether `rows` rows of `N` hold enough work to split across threads.
+#[must_use]
+pub const fn worth_splitting<N: Network>(rows: usize) -> bool {
+    rows.saturating_mul(N::MACS) >= PARALLEL_MULTIPLY_ADDS
+}
+
+/// The pool of [`threads`] threads, built on first use and rebuilt only
+/// when the count changes; `None` for one thread, or if the system refuses
+/// threads, and then the work runs on the calling thread.
+fn pool() -> Option<Arc<rayon::ThreadPool>> {
+    let threads = threads();
+    if threads == 1 {
+        return None;
+    }
+    let mut pool = POOL.lock().unwrap_or_else(PoisonError::into_inner);
+    if let Some((built, pool)) = &*pool
+        && *built == threads
+    {
+        return Some(Arc::clone(pool));
+    }
+    let built = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .thread_name(|index| format!("backprop-{index}"))
+        .build()
+        .ok()
+        .map(Arc::new)?;
+    *pool = Some((threads, Arc::clone(&built)));
+    Some(built)
+}
+
+/// Where the tasks of one call run.
+#[derive(Clone, Copy)]
+enum Threads {
+    /// On the threads of the rayon pool the call runs in.
+    Pool,
+    /// In order, on the calling thread.
+    Caller,
+}
+
+/// Runs `work` in the pool (the one it already runs in, if any, else
+/// [`pool`]'s), or on the calling thread for one thread. Handing work to a
+/// pool from outside takes a block of rayon's job queue once every 63
+/// calls; a call already inside a pool, or on one thread, allocates nothing.
+fn on_threads<R: Send>(work: impl FnOnce(Threads) -> R + Send) -> R {
+    if rayon::current_thread_index().is_some() {
+        return work(Threads::Pool);
+    }
+    match pool() {
+        None => work(Threads::Caller),
+        Some(pool) => pool.install(|| work(Threads::Pool)),
+    }
+}
+
+impl Threads {
+    /// `task(index, chunk)` for each chunk of `size` items (the last may be
+    /// shorter), in any order.
+    fn for_each_chunk<E: Send>(
+        self,
+        items: &mut [E],
+        size: usize,
+        task: impl Fn(usize, &mut [E]) + Send + Sync,
+    ) {
+        match self {
+            Self::Pool => items
+                .par_chunks_mut(size)
+                .enumerate()
+                .for_each(|(index, chunk)| task(index, chunk)),
+            Self::Caller => items
+                .chunks_mut(size)
+                .enumerate()
+                .for_each(|(index, chunk)| task(index, chunk)),
+        }
+    }
+}
+
+/// The rows of each shard of a step over `rows` rows: a function of `rows`
+/// alone, so that the sums do not depend on the number of threads.
+fn shard_rows(rows: usize) -> usize {
+    rows.div_ceil(MAX_SHARDS)
+        .next_multiple_of(32)
+        .max(MIN_SHARD_ROWS)
+}
+
+/// One shard's gradient buffer and its share of the loss.
+struct Shard<N: Network> {
+    grad: N,
+    loss: N::Float,
+}
+
+std::thread_local! {
+    /// Buffers kept between steps, on the thread that runs them: one `Vec`
+    /// of shards per network type, so a step allocates only the first time.
+    static SPARE: RefCell<Vec<Box<dyn Any>>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Runs `work` with this thread's buffer of type `W`, made by `make` the
+/// first time.
+fn with_spare<W: 'static, R>(make: impl FnOnce() -> W, work: impl FnOnce(&mut W) -> R) -> R {
+    let kept = SPARE.with_borrow_mut(|spares| {
+        let index = spares.iter().position(|spare| spare.is::<W>())?;
+        spares.swap_remove(index).downcast::<W>().ok()
+    });
+    let mut spare = kept.unwrap_or_else(|| Box::new(make()));
+    let result = work(&mut spare);
+    SPARE.with_borrow_mut(|spares| spares.push(spare));
+    result
+}
+
+/// `∂L/∂θ` of the batch `x`, `y` (of equal, non-zero length) into `grad`,
+/// computed shard by shard on [`threads`] threads; returns the loss.
+pub(crate) fn gradients<N: Network>(
+    network: &N,
+    x: &[N::Input],
+    y: &[N::Target],
+    grad: &mut N,
+) -> N::Float {
+    let rows = x.len();
+    let per_shard = shard_rows(rows);
+    let count = rows.div_ceil(per_shard);
+    with_spare(Vec::<Shard<N>>::new, |shards| {
+        shards.truncate(count);
+        while shards.len() < count {
+            shards.push(Shard {
+                grad: N::zeros(),
+                loss: N::Float::ZERO,
+            });
+        }
+        on_threads(|threads| {
+            threads.for_each_chunk(shards, 1, |index, shard| {
+                let start = index * per_shard;
+                let end = (start + per_shard).min(rows);
+                let shard = &mut shard[0];
+                shard.loss = crate::network::gradients_of_rows(
+                    network,
+                    &x[start..end],
+                    &y[start..end],
+                    rows,
+                    &mut shard.grad,
+                );
+            });
+            // Each entry summed in shard order, whoever sums it.
+            let shards = &*shards;
+            threads.for_each_chunk(grad.params_mut(), REDUCE_PARAMS, |index, sum| {
+                let range = index * REDUCE_PARAMS..index * REDUCE_PARAMS + sum.len();
+                sum.copy_from_slice(&shards[0].grad.params()[range.clone()]);
+                for shard in &shards[1..] {
+                    for (sum, value) in sum.iter_mut().zip(&shard.grad.params()[range.clone()]) {
+                        *sum += *value;
+                    }
+                }
+            });
+        });
+        shards
+            .iter()
+            .fold(N::Float::ZERO, |loss, shard| loss + shard.loss)
+    })
+}
+
+/// [`Network::forward_slice`]'s work on [`threads`] threads, in blocks of
+/// rows (`x` and `out` of equal length).
+pub(crate) fn forward<N: Network>(network: &N, x: &[N::Input], out: &mut [N::Output]) {
+    on_threads(|threads| {
+        threads.for_each_chunk(out, FORWARD_ROWS, |index, out| {
+            let start = index * FORWARD_ROWS;
+            crate::network::forward_rows_of(network, &x[start..start + out.len()], out);
+        });
+    });
+}
