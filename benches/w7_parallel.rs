@@ -3,14 +3,21 @@
 //! (below the work threshold, so both must run as before) and W3 and W4 at
 //! batches of 128 and 1024; beside them the step that does not split the
 //! batch at all (`unsplit`), which is what one thread costs without the
-//! feature. Then a forward pass of 100,000 rows of W2 with 1 and 2 threads.
-//! The printed ratio is the 2-thread step's time over the 1-thread one's.
+//! feature. Then a forward pass of 100,000 rows of W2 with 1 and 2 threads;
+//! an ensemble of 8 W2 networks trained on one batch of 32 with 1 and 2
+//! threads, beside 8 networks stepped in a loop; and what fusing the
+//! ensemble's first layers into one product would gain: the 8 products
+//! `X·W¹ₖ` against one `X·[W¹₁ … W¹₈]`. The printed ratio is the 2-thread
+//! time over the 1-thread one's (the fused product's over the separate
+//! ones').
 
 mod baselines;
 
 use std::hint::black_box;
 
+use backprop::ensemble::Ensemble;
 use backprop::runtime::Store;
+use backprop::runtime::kernels;
 use backprop::{Network, Optimizer, Sgd, parallel};
 use baselines::contest::Contest;
 use baselines::{LR, classes, inputs};
@@ -98,9 +105,67 @@ fn inference(c: &mut Criterion) {
     contest.run(c, |_| {});
 }
 
+/// 8 × W2 on one batch of 32: the ensemble with 1 and 2 threads, and 8
+/// networks stepped one after the other.
+fn ensemble(c: &mut Criterion) {
+    const K: usize = 8;
+    let (x, y) = (inputs::<32, 8>(1), inputs::<32, 2>(2));
+    let (x, y) = (&*x, &*y);
+    let mut contest =
+        Contest::new("W7 8 × W2 control ensemble batch 32").compare("2 threads", &["1 thread"]);
+    for (label, threads) in [("1 thread", 1), ("2 threads", 2)] {
+        let mut members = Ensemble::<Control>::seeded(K, 1);
+        let mut sgd = vec![Sgd::new(f64::from(LR)); K];
+        let mut losses = [0.0; K];
+        contest.add(label, move || {
+            parallel::set_threads(threads);
+            members
+                .train_step_slice(&x[..], &y[..], &mut sgd, &mut losses)
+                .map(|()| losses[0])
+        });
+    }
+    let mut networks: Vec<Control> = (0..K as u64).map(Control::seeded).collect();
+    let mut sgd = Sgd::new(f64::from(LR));
+    contest.add("loop", move || {
+        networks
+            .iter_mut()
+            .map(|network| network.train_step(x, y, &mut sgd))
+            .sum::<f32>()
+    });
+    contest.run(c, |_| {});
+
+    // The first layers alone: 8 products of 32 × 8 × 32, or one of 32 × 8 × 256.
+    let weights: Vec<[[f32; 32]; 8]> = (0..K)
+        .map(|k| {
+            core::array::from_fn(|i| core::array::from_fn(|j| ((i * 32 + j + k) % 7) as f32 / 7.0))
+        })
+        .collect();
+    let fused: [[f32; 32 * K]; 8] =
+        core::array::from_fn(|i| core::array::from_fn(|j| weights[j / 32][i][j % 32]));
+    let mut contest =
+        Contest::new("W7 8 × W2 first layers, batch 32").compare("fused", &["separate"]);
+    let (bias, mut z) = ([0.0; 32], [[0.0; 32]; 32]);
+    contest.add("separate", move || {
+        for w in &weights {
+            kernels::affine(black_box(x), w, &bias, &mut z);
+            black_box(&z);
+        }
+    });
+    let bias = [0.0; 32 * K];
+    let mut z: Box<[[f32; 32 * K]; 32]> = vec![[0.0; 32 * K]; 32]
+        .into_boxed_slice()
+        .try_into()
+        .expect("32 rows");
+    contest.add("fused", move || {
+        kernels::affine(black_box(x), &fused, &bias, &mut z);
+        black_box(&z);
+    });
+    contest.run(c, |_| {});
+}
+
 criterion_group! {
     name = w7;
     config = baselines::criterion();
-    targets = train_steps, inference
+    targets = train_steps, inference, ensemble
 }
 criterion_main!(w7);

@@ -156,6 +156,8 @@
 extern crate std;
 
 pub use backprop_runtime as runtime;
+#[cfg(feature = "alloc")]
+pub use backprop_runtime::ensemble;
 pub use backprop_runtime::gradcheck;
 #[cfg(feature = "std")]
 pub use backprop_runtime::io;

@@ -41,6 +41,8 @@ pub mod activation;
 pub mod data;
 pub mod diagram;
 mod dynamic;
+#[cfg(feature = "alloc")]
+pub mod ensemble;
 mod float;
 pub mod gradcheck;
 #[cfg(feature = "alloc")]

@@ -121,6 +121,17 @@ impl<T: Float> Row<T> for NoBuiltInLoss {
 pub enum BatchError {
     /// A loss or a gradient was asked for a batch of no rows, whose mean is undefined.
     Empty,
+    /// An [`Ensemble`](crate::ensemble::Ensemble) was given a different
+    /// number of optimizers, losses or output rows than it needs.
+    Members {
+        /// What was given (`"optimizers, one per member,"`, …).
+        what: &'static str,
+        /// How many the ensemble needs: one per member (times the input
+        /// rows, for output rows).
+        needed: usize,
+        /// How many were given.
+        given: usize,
+    },
     /// Two slices that must have one row per sample differ in length.
     RowMismatch {
         /// What the second slice holds (`"targets"`, `"outputs"`, …).
@@ -185,6 +196,14 @@ impl fmt::Display for BatchError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Empty => f.write_str("the batch has no rows; a loss needs at least one sample"),
+            Self::Members {
+                what,
+                needed,
+                given,
+            } => write!(
+                f,
+                "the ensemble needs {needed} {what} but was given {given}"
+            ),
             Self::RowMismatch { what, inputs, rows } => write!(
                 f,
                 "the batch has {inputs} input rows but {rows} {what} rows; give one row per sample"
@@ -317,7 +336,7 @@ pub(crate) fn non_finite<T: Float, R: Row<T>>(
     Ok(())
 }
 
-fn check_rows(what: &'static str, inputs: usize, rows: usize) -> Result<(), BatchError> {
+pub(crate) fn check_rows(what: &'static str, inputs: usize, rows: usize) -> Result<(), BatchError> {
     if inputs == rows {
         Ok(())
     } else {
@@ -898,7 +917,14 @@ pub trait Network:
         if crate::parallel::worth_splitting::<Self>(rows) {
             return Ok(crate::parallel::gradients(self, x, y, grad));
         }
-        Ok(gradients_of_rows(self, x, y, rows, grad))
+        Ok(gradients_of_rows(
+            self,
+            x,
+            y,
+            rows,
+            grad,
+            &mut Store::Overwrite,
+        ))
     }
 
     /// [`input_gradients`](Network::input_gradients) for a batch whose size
@@ -1020,33 +1046,30 @@ pub(crate) fn forward_rows_of<N: Network>(network: &N, x: &[N::Input], out: &mut
 }
 
 /// The share of the loss of the rows `x`, `y` (of equal length) out of a
-/// batch of `batch_rows`, on one thread, with their `∂L/∂θ` written into
-/// `grad`.
+/// batch of `batch_rows`, on one thread, with their `∂L/∂θ` stored in
+/// `grad` as `store` says (then `store` is set to add).
 pub(crate) fn gradients_of_rows<N: Network>(
     network: &N,
     x: &[N::Input],
     y: &[N::Target],
     batch_rows: usize,
     grad: &mut N,
+    store: &mut Store,
 ) -> N::Float {
     // Whole chunks of `LARGE_CHUNK_ROWS` first, whose products run faster
     // than those of small chunks, then the rest in small ones.
     let large = x.len() - x.len() % LARGE_CHUNK_ROWS;
-    let mut store = Store::Overwrite;
     let (x, rest_x) = x.split_at(large);
     let (y, rest_y) = y.split_at(large);
-    let loss =
-        gradients_of_chunks::<_, LARGE_CHUNK_ROWS>(network, x, y, batch_rows, grad, &mut store);
-    loss + gradients_of_chunks::<_, CHUNK_ROWS>(
-        network, rest_x, rest_y, batch_rows, grad, &mut store,
-    )
+    let loss = gradients_of_chunks::<_, LARGE_CHUNK_ROWS>(network, x, y, batch_rows, grad, store);
+    loss + gradients_of_chunks::<_, CHUNK_ROWS>(network, rest_x, rest_y, batch_rows, grad, store)
 }
 
 /// The share of the loss of the rows `x`, `y` out of a batch of
 /// `batch_rows`, in chunks of `C`, with their `∂L/∂θ` stored in `grad`: the
 /// first chunk as `store` says, the others added (and `store` set to add).
 /// Rows that pad the last chunk have `Δ = 0`, so they add nothing.
-fn gradients_of_chunks<N: Network, const C: usize>(
+pub(crate) fn gradients_of_chunks<N: Network, const C: usize>(
     network: &N,
     x: &[N::Input],
     y: &[N::Target],

@@ -48,6 +48,8 @@ use std::vec::Vec;
 
 use rayon::prelude::*;
 
+use crate::kernels::Store;
+use crate::network::{gradients_of_chunks, gradients_of_rows};
 use crate::{Float, Network};
 
 /// Forward multiply-adds of a batch (rows × [`Network::MACS`]) from which
@@ -57,9 +59,14 @@ use crate::{Float, Network};
 /// thread and summing the shards' gradients.
 pub const PARALLEL_MULTIPLY_ADDS: usize = 1 << 21;
 
+/// Forward multiply-adds of all the members' batches of an
+/// [`Ensemble`](crate::ensemble::Ensemble) step from which the members are
+/// spread over the threads: lower than [`PARALLEL_MULTIPLY_ADDS`], since
+/// members are independent and nothing is summed after them.
+pub const PARALLEL_MEMBER_MULTIPLY_ADDS: usize = 1 << 18;
+
 /// Fewest rows in a shard of a training step, and the multiple its size is
-/// rounded to: whole chunks of the 32 rows the run-time-size passes take
-/// together.
+/// rounded to.
 const MIN_SHARD_ROWS: usize = 64;
 
 /// Most shards in a training step. Each is a gradient buffer written and
@@ -128,6 +135,8 @@ fn pool() -> Option<Arc<rayon::ThreadPool>> {
     let built = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .thread_name(|index| format!("backprop-{index}"))
+        // As a main thread's: passes keep their batch's buffers on the stack.
+        .stack_size(8 << 20)
         .build()
         .ok()
         .map(Arc::new)?;
@@ -183,9 +192,56 @@ impl Threads {
 /// The rows of each shard of a step over `rows` rows: a function of `rows`
 /// alone, so that the sums do not depend on the number of threads.
 fn shard_rows(rows: usize) -> usize {
-    rows.div_ceil(MAX_SHARDS)
-        .next_multiple_of(32)
-        .max(MIN_SHARD_ROWS)
+    rows.div_ceil(MAX_SHARDS).next_multiple_of(MIN_SHARD_ROWS)
+}
+
+/// Rows of the chunks a shard is taken in first, when their tape is small
+/// enough for a thread's stack: as many as in a shard's smallest share
+/// ([`MIN_SHARD_ROWS`]), or twice that. Each chunk adds its `Hᵀ·Δ` into the
+/// shard's gradient, so for a wide layer (W4's 784 × 128) chunks of the 32
+/// rows of [`Network::gradients_slice`] made a step 1.2× as long.
+const SHARD_CHUNK_ROWS: usize = 2 * MIN_SHARD_ROWS;
+
+/// Largest tape of a chunk of [`SHARD_CHUNK_ROWS`] rows put on a thread's
+/// stack; with `Δ` beside it, a pass needs about 1.5 times as much.
+const SHARD_TAPE_BYTES: usize = 1 << 18;
+
+/// A shard's share of the loss and its `∂L/∂θ`, written into `grad`: in
+/// chunks of [`SHARD_CHUNK_ROWS`], then [`MIN_SHARD_ROWS`], while their
+/// tapes are small, then as [`Network::gradients_slice`] takes them.
+fn shard_gradients<N: Network>(
+    network: &N,
+    x: &[N::Input],
+    y: &[N::Target],
+    batch_rows: usize,
+    grad: &mut N,
+) -> N::Float {
+    let mut store = Store::Overwrite;
+    let mut loss = N::Float::ZERO;
+    let (mut x, mut y) = (x, y);
+    if const { size_of::<N::Tape<SHARD_CHUNK_ROWS>>() <= SHARD_TAPE_BYTES } {
+        let whole = x.len() - x.len() % SHARD_CHUNK_ROWS;
+        loss += gradients_of_chunks::<_, SHARD_CHUNK_ROWS>(
+            network,
+            &x[..whole],
+            &y[..whole],
+            batch_rows,
+            grad,
+            &mut store,
+        );
+        (x, y) = (&x[whole..], &y[whole..]);
+        let whole = x.len() - x.len() % MIN_SHARD_ROWS;
+        loss += gradients_of_chunks::<_, MIN_SHARD_ROWS>(
+            network,
+            &x[..whole],
+            &y[..whole],
+            batch_rows,
+            grad,
+            &mut store,
+        );
+        (x, y) = (&x[whole..], &y[whole..]);
+    }
+    loss + gradients_of_rows(network, x, y, batch_rows, grad, &mut store)
 }
 
 /// One shard's gradient buffer and its share of the loss.
@@ -237,7 +293,7 @@ pub(crate) fn gradients<N: Network>(
                 let start = index * per_shard;
                 let end = (start + per_shard).min(rows);
                 let shard = &mut shard[0];
-                shard.loss = crate::network::gradients_of_rows(
+                shard.loss = shard_gradients(
                     network,
                     &x[start..end],
                     &y[start..end],
@@ -271,5 +327,30 @@ pub(crate) fn forward<N: Network>(network: &N, x: &[N::Input], out: &mut [N::Out
             let start = index * FORWARD_ROWS;
             crate::network::forward_rows_of(network, &x[start..start + out.len()], out);
         });
+    });
+}
+
+/// `losses[k] = step(k, members[k], optimizers[k])` for every member, the
+/// members spread over [`threads`] threads (slices of equal length).
+pub(crate) fn each_member<N: Network, O: Send>(
+    members: &mut [N],
+    optimizers: &mut [O],
+    losses: &mut [N::Float],
+    step: impl Fn(usize, &mut N, &mut O) -> N::Float + Send + Sync,
+) {
+    on_threads(|threads| match threads {
+        Threads::Pool => members
+            .par_iter_mut()
+            .zip(optimizers)
+            .zip(losses)
+            .enumerate()
+            .for_each(|(k, ((member, optimizer), loss))| *loss = step(k, member, optimizer)),
+        Threads::Caller => {
+            for (k, ((member, optimizer), loss)) in
+                members.iter_mut().zip(optimizers).zip(losses).enumerate()
+            {
+                *loss = step(k, member, optimizer);
+            }
+        }
     });
 }
