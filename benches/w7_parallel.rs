@@ -86,6 +86,38 @@ fn train_steps(c: &mut Criterion) {
     contest(c, "W4 mnist", &Mnist::seeded(1), &x, &y);
 }
 
+/// Where splitting starts to pay: W3's gradient of 64 to 512 rows, unsplit
+/// on one thread and split on two, whatever `PARALLEL_MULTIPLY_ADDS` says.
+fn threshold(c: &mut Criterion) {
+    let (x, y) = (inputs::<512, 64>(1), classes::<512, 10>());
+    let network = Digits::seeded(1);
+    for rows in [64, 128, 256, 512] {
+        let (x, y, network) = (&x[..rows], &y[..rows], &network);
+        let mut contest = Contest::new(format!(
+            "W7 W3 digits gradients_slice {rows} rows ({} multiply-adds)",
+            rows * Digits::MACS
+        ))
+        .compare("split, 2 threads", &["unsplit"]);
+        let mut grad = Digits::zeros();
+        contest.add("unsplit", move || {
+            parallel::set_threads(1);
+            let mut sum = 0.0;
+            // Below the threshold gradients_slice does not split; above it,
+            // halves below it are summed.
+            for (x, y) in x.chunks(128).zip(y.chunks(128)) {
+                sum += network.gradients_slice(x, y, &mut grad).expect("a batch");
+            }
+            sum
+        });
+        let mut grad = Digits::zeros();
+        contest.add("split, 2 threads", move || {
+            parallel::set_threads(2);
+            parallel::gradients_split(network, x, y, &mut grad)
+        });
+        contest.run(c, |_| {});
+    }
+}
+
 fn inference(c: &mut Criterion) {
     const ROWS: usize = 100_000;
     let x = inputs::<ROWS, 8>(3);
@@ -166,6 +198,6 @@ fn ensemble(c: &mut Criterion) {
 criterion_group! {
     name = w7;
     config = baselines::criterion();
-    targets = train_steps, inference, ensemble
+    targets = threshold, train_steps, inference, ensemble
 }
 criterion_main!(w7);

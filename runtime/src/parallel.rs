@@ -202,9 +202,16 @@ fn shard_rows(rows: usize) -> usize {
 /// rows of [`Network::gradients_slice`] made a step 1.2× as long.
 const SHARD_CHUNK_ROWS: usize = 2 * MIN_SHARD_ROWS;
 
-/// Largest tape of a chunk of [`SHARD_CHUNK_ROWS`] rows put on a thread's
-/// stack; with `Δ` beside it, a pass needs about 1.5 times as much.
-const SHARD_TAPE_BYTES: usize = 1 << 18;
+/// Most stack a chunk of [`SHARD_CHUNK_ROWS`] rows may take, as
+/// [`chunk_bytes`] counts it; with `Δ` beside the tape, a pass needs about
+/// 1.5 times as much, well inside a 2 MiB thread's stack.
+const SHARD_CHUNK_BYTES: usize = 1 << 19;
+
+/// Bytes of a chunk of `C` rows on the stack: the padded copies of its
+/// inputs and targets, and the tape.
+const fn chunk_bytes<N: Network, const C: usize>() -> usize {
+    C * (size_of::<N::Input>() + size_of::<N::Target>()) + size_of::<N::Tape<C>>()
+}
 
 /// A shard's share of the loss and its `∂L/∂θ`, written into `grad`: in
 /// chunks of [`SHARD_CHUNK_ROWS`], then [`MIN_SHARD_ROWS`], while their
@@ -219,7 +226,7 @@ fn shard_gradients<N: Network>(
     let mut store = Store::Overwrite;
     let mut loss = N::Float::ZERO;
     let (mut x, mut y) = (x, y);
-    if const { size_of::<N::Tape<SHARD_CHUNK_ROWS>>() <= SHARD_TAPE_BYTES } {
+    if const { chunk_bytes::<N, SHARD_CHUNK_ROWS>() <= SHARD_CHUNK_BYTES } {
         let whole = x.len() - x.len() % SHARD_CHUNK_ROWS;
         loss += gradients_of_chunks::<_, SHARD_CHUNK_ROWS>(
             network,
@@ -317,6 +324,23 @@ pub(crate) fn gradients<N: Network>(
             .iter()
             .fold(N::Float::ZERO, |loss, shard| loss + shard.loss)
     })
+}
+
+/// [`Network::gradients_slice`] split across [`threads`] threads whatever
+/// the batch's size (`x` and `y` of equal, non-zero length): what the
+/// benchmark that sets [`PARALLEL_MULTIPLY_ADDS`] measures below it.
+#[doc(hidden)]
+pub fn gradients_split<N: Network>(
+    network: &N,
+    x: &[N::Input],
+    y: &[N::Target],
+    grad: &mut N,
+) -> N::Float {
+    assert!(
+        !x.is_empty() && x.len() == y.len(),
+        "a batch of matching rows"
+    );
+    gradients(network, x, y, grad)
 }
 
 /// [`Network::forward_slice`]'s work on [`threads`] threads, in blocks of
