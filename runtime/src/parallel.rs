@@ -153,12 +153,12 @@ enum Threads {
     Caller,
 }
 
-/// Runs `work` in the pool (the one it already runs in, if any, else
-/// [`pool`]'s), or on the calling thread for one thread. Handing work to a
+/// Runs `work` on the calling thread for one thread, else in a pool: the
+/// one the call already runs in, if any, else [`pool`]'s. Handing work to a
 /// pool from outside takes a block of rayon's job queue once every 63
 /// calls; a call already inside a pool, or on one thread, allocates nothing.
 fn on_threads<R: Send>(work: impl FnOnce(Threads) -> R + Send) -> R {
-    if rayon::current_thread_index().is_some() {
+    if threads() > 1 && rayon::current_thread_index().is_some() {
         return work(Threads::Pool);
     }
     match pool() {
@@ -287,14 +287,16 @@ pub(crate) fn gradients<N: Network>(
     let rows = x.len();
     let per_shard = shard_rows(rows);
     let count = rows.div_ceil(per_shard);
-    with_spare(Vec::<Shard<N>>::new, |shards| {
-        shards.truncate(count);
-        while shards.len() < count {
-            shards.push(Shard {
+    with_spare(Vec::<Shard<N>>::new, |kept| {
+        // Kept for the largest batch so far: an epoch's short last batch
+        // uses fewer, and the next full one finds them all again.
+        while kept.len() < count {
+            kept.push(Shard {
                 grad: N::zeros(),
                 loss: N::Float::ZERO,
             });
         }
+        let shards = &mut kept[..count];
         on_threads(|threads| {
             threads.for_each_chunk(shards, 1, |index, shard| {
                 let start = index * per_shard;
