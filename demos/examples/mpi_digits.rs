@@ -19,6 +19,8 @@ use std::time::{Duration, Instant};
 use backprop::data::{DataSet, Standardiser, Table, accuracy, split};
 use backprop::distributed::{DataParallel, mpi};
 use backprop::{Adam, Network};
+use mpi::collective::{CommunicatorCollectives, SystemOperation};
+use mpi::topology::Communicator;
 
 backprop::network! {
     /// 64 pixels in, one probability per digit out, as in `digits`.
@@ -100,6 +102,7 @@ fn main() -> Result<(), Box<dyn Error>> {
             stepping += started.elapsed();
         }
     }
+    let all_reduce = time_all_reduce(&parallel);
     let agree = parallel.weights_agree(&net);
     if !lead {
         return if agree {
@@ -115,27 +118,17 @@ fn main() -> Result<(), Box<dyn Error>> {
         1e6 * per_step
     );
     println!(
+        "of which the all-reduce of {} floats alone takes about {:.1} µs",
+        Digits::PARAMS + 3,
+        1e6 * all_reduce
+    );
+    println!(
         "test accuracy {:.1}% ({} digits); weights identical on every process: {agree}",
         100.0 * accuracy(&outputs(&net, x_test)?, y_test)?,
         x_test.len()
     );
 
-    // The same training in this one process, on the whole batches.
-    let mut single = Digits::seeded(SEED);
-    let mut adam = Adam::new(LEARNING_RATE);
-    let started = Instant::now();
-    for epoch in 0..EPOCHS {
-        for batch in train.shuffled::<BATCH>(SEED, epoch) {
-            single.train_step_slice(batch.inputs(), batch.targets(), &mut adam)?;
-        }
-    }
-    println!(
-        "one process:   {steps} steps in {:.2} s, {:.1} µs per step; test accuracy {:.1}%",
-        started.elapsed().as_secs_f64(),
-        1e6 * started.elapsed().as_secs_f64() / steps as f64,
-        100.0 * accuracy(&outputs(&single, x_test)?, y_test)?
-    );
-
+    let single = train_alone(&train, x_test, y_test, steps)?;
     let difference = net
         .params()
         .iter()
@@ -151,6 +144,53 @@ fn main() -> Result<(), Box<dyn Error>> {
         )
         .into())
     }
+}
+
+/// The same training in this one process, on the whole batches.
+fn train_alone(
+    train: &DataSet<'_, Pixels, Target>,
+    x_test: &[Pixels],
+    y_test: &[Target],
+    steps: u64,
+) -> Result<Digits, Box<dyn Error>> {
+    let mut single = Digits::seeded(SEED);
+    let mut adam = Adam::new(LEARNING_RATE);
+    let started = Instant::now();
+    for epoch in 0..EPOCHS {
+        for batch in train.shuffled::<BATCH>(SEED, epoch) {
+            single.train_step_slice(batch.inputs(), batch.targets(), &mut adam)?;
+        }
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    println!(
+        "one process:   {steps} steps in {seconds:.2} s, {:.1} µs per step; test accuracy {:.1}%",
+        1e6 * seconds / steps as f64,
+        100.0 * accuracy(&outputs(&single, x_test)?, y_test)?
+    );
+    Ok(single)
+}
+
+/// Seconds per all-reduce of as many floats as a step sends, the median of
+/// 25 rounds of 20.
+fn time_all_reduce<C: Communicator>(parallel: &DataParallel<C, f32>) -> f64 {
+    let send = vec![1.0_f32; Digits::PARAMS + 3];
+    let mut sum = send.clone();
+    let mut rounds: Vec<f64> = (0..25)
+        .map(|_| {
+            parallel.communicator().barrier();
+            let started = Instant::now();
+            for _ in 0..20 {
+                parallel.communicator().all_reduce_into(
+                    &send[..],
+                    &mut sum[..],
+                    SystemOperation::sum(),
+                );
+            }
+            started.elapsed().as_secs_f64() / 20.0
+        })
+        .collect();
+    rounds.sort_by(f64::total_cmp);
+    rounds[rounds.len() / 2]
 }
 
 fn outputs(net: &Digits, x: &[Pixels]) -> Result<Vec<Target>, backprop::BatchError> {
