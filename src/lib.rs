@@ -107,6 +107,10 @@
 //!   mini-batches of `B` rows, with a partial last batch for the slice
 //!   methods, and [`data::Trainer`] runs epochs of them (`examples/iris.rs`,
 //!   `demos/examples/digits.rs` and `demos/examples/sine.rs` train on real data).
+//! - Training across processes and machines: `distributed` (feature `mpi`)
+//!   all-reduces each step's gradient through the system's MPI library,
+//!   so every process, holding its share of the batch's rows, applies the
+//!   gradient of the whole batch (`demos/examples/mpi_digits.rs`).
 //! - Data helpers in [`data`]: CSV files read into rows (`data::Table`,
 //!   feature `csv`, on by default), a seeded train/test split, plain or
 //!   stratified, a [`data::Standardiser`] saved with the weights
@@ -156,6 +160,8 @@
 extern crate std;
 
 pub use backprop_runtime as runtime;
+#[cfg(feature = "mpi")]
+pub use backprop_runtime::distributed;
 #[cfg(feature = "alloc")]
 pub use backprop_runtime::ensemble;
 pub use backprop_runtime::gradcheck;

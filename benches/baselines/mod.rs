@@ -26,11 +26,9 @@ pub(crate) const LR: f32 = 0.01;
 
 /// Short warm-up and measurement: the three implementations of a workload
 /// run one after the other in one process, so their ratio holds even on a
-/// busy machine. Every benchmark but `w7_parallel`, which sets its own, runs on one
-/// thread, as its baselines do.
+/// busy machine.
 #[must_use]
 pub(crate) fn criterion() -> Criterion {
-    backprop::parallel::set_threads(1);
     Criterion::default()
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(3))

@@ -23,12 +23,15 @@
 //!   learning-rate schedules, as PyTorch computes them;
 //! - [`policy`]: `Categorical` and `SquashedGaussian` policies, `log π` and
 //!   its gradients;
-//! - [`gradcheck`]: analytic gradients against central finite differences.
+//! - [`gradcheck`]: analytic gradients against central finite differences;
+//! - `distributed` (feature `mpi`): data-parallel training across processes
+//!   and machines, the gradient all-reduced through MPI.
 //!
 //! The crate is `no_std`: its core (kernels, activations, losses,
 //! [`Network`], optimizers, seeded initialisation) needs neither `std` nor
 //! an allocator. The `alloc` feature adds heap-backed optimizer state, and
-//! `std` (on by default) adds I/O; `csv` adds CSV tables.
+//! `std` (on by default) adds I/O; `csv` adds CSV tables; `mpi` adds
+//! training across processes through the system's MPI library.
 
 #![no_std]
 
@@ -40,6 +43,8 @@ extern crate std;
 pub mod activation;
 pub mod data;
 pub mod diagram;
+#[cfg(feature = "mpi")]
+pub mod distributed;
 mod dynamic;
 #[cfg(feature = "alloc")]
 pub mod ensemble;
