@@ -78,7 +78,7 @@ impl<'a> Contest<'a> {
             group.bench_function(*name, |b| b.iter(&mut *step));
         }
         group.finish();
-        timing_requested().then(|| self.interleaved())
+        (timing_requested() && selected(&self.name)).then(|| self.interleaved())
     }
 
     /// `ROUNDS` rounds, each timing every implementation for about `ROUND`,
@@ -153,6 +153,16 @@ impl<'a> Contest<'a> {
 /// `cargo test --benches` does not (criterion then runs each benchmark once
 /// as a test, in an unoptimised build), and `--list` and `--profile-time`
 /// ask for something else.
+/// Whether the contest's name contains the filter given on the command
+/// line, if any (`cargo bench --bench w7_parallel -- W4`), as criterion
+/// selects its benchmarks.
+fn selected(name: &str) -> bool {
+    std::env::args()
+        .skip(1)
+        .filter(|arg| !arg.starts_with('-'))
+        .all(|filter| name.contains(&filter))
+}
+
 fn timing_requested() -> bool {
     let args: Vec<String> = std::env::args().collect();
     args.iter().any(|arg| arg == "--bench")

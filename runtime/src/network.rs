@@ -783,6 +783,9 @@ pub trait Network:
     ) -> Self::Float {
         #[cfg(feature = "parallel")]
         if const { crate::parallel::worth_splitting::<Self>(B) } {
+            if let Some(rate) = optimizer.plain_learning_rate() {
+                return crate::parallel::descend(self, x, y, rate);
+            }
             let mut grad = self.take_gradient_buffer();
             let loss = crate::parallel::gradients(self, x, y, &mut grad);
             optimizer.step(self.params_mut(), grad.params());
@@ -970,6 +973,13 @@ pub trait Network:
         y: &[Self::Target],
         optimizer: &mut O,
     ) -> Result<Self::Float, BatchError> {
+        #[cfg(feature = "parallel")]
+        if let Some(rate) = optimizer.plain_learning_rate() {
+            let rows = check_batch("target", x.len(), y.len())?;
+            if crate::parallel::worth_splitting::<Self>(rows) {
+                return Ok(crate::parallel::descend(self, x, y, rate));
+            }
+        }
         let mut grad = self.take_gradient_buffer();
         let loss = self.gradients_slice(x, y, &mut grad);
         if loss.is_ok() {

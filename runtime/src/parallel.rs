@@ -168,6 +168,18 @@ fn on_threads<R: Send>(work: impl FnOnce(Threads) -> R + Send) -> R {
 }
 
 impl Threads {
+    /// `(a(), b())`, at once on the pool.
+    fn join<A: Send, B: Send>(
+        self,
+        a: impl FnOnce() -> A + Send,
+        b: impl FnOnce() -> B + Send,
+    ) -> (A, B) {
+        match self {
+            Self::Pool => rayon::join(a, b),
+            Self::Caller => (a(), b()),
+        }
+    }
+
     /// `task(index, chunk)` for each chunk of `size` items (the last may be
     /// shorter), in any order.
     fn for_each_chunk<E: Send>(
@@ -187,6 +199,29 @@ impl Threads {
                 .for_each(|(index, chunk)| task(index, chunk)),
         }
     }
+
+    /// `task(index, a_chunk, b_chunk)` for each chunk of `size` items of
+    /// two slices of equal length, in any order.
+    fn for_each_chunk_pair<E: Send>(
+        self,
+        a: &mut [E],
+        b: &mut [E],
+        size: usize,
+        task: impl Fn(usize, &mut [E], &mut [E]) + Send + Sync,
+    ) {
+        match self {
+            Self::Pool => a
+                .par_chunks_mut(size)
+                .zip(b.par_chunks_mut(size))
+                .enumerate()
+                .for_each(|(index, (a, b))| task(index, a, b)),
+            Self::Caller => a
+                .chunks_mut(size)
+                .zip(b.chunks_mut(size))
+                .enumerate()
+                .for_each(|(index, (a, b))| task(index, a, b)),
+        }
+    }
 }
 
 /// The rows of each shard of a step over `rows` rows: a function of `rows`
@@ -203,9 +238,10 @@ fn shard_rows(rows: usize) -> usize {
 const SHARD_CHUNK_ROWS: usize = 2 * MIN_SHARD_ROWS;
 
 /// Most stack a chunk of [`SHARD_CHUNK_ROWS`] rows may take, as
-/// [`chunk_bytes`] counts it; with `Δ` beside the tape, a pass needs about
-/// 1.5 times as much, well inside a 2 MiB thread's stack.
-const SHARD_CHUNK_BYTES: usize = 1 << 19;
+/// [`chunk_bytes`] counts it (W4's 128 rows: 540 KB); with `Δ` beside the
+/// tape, a pass needs about 1.5 times as much, inside a 2 MiB thread's
+/// stack.
+const SHARD_CHUNK_BYTES: usize = 1 << 20;
 
 /// Bytes of a chunk of `C` rows on the stack: the padded copies of its
 /// inputs and targets, and the tape.
@@ -284,48 +320,121 @@ pub(crate) fn gradients<N: Network>(
     y: &[N::Target],
     grad: &mut N,
 ) -> N::Float {
-    let rows = x.len();
-    let per_shard = shard_rows(rows);
-    let count = rows.div_ceil(per_shard);
+    with_shards::<N, _>(x.len(), |others, threads| {
+        let loss = shard_pass(network, x, y, grad, others, threads);
+        sum_shards(grad, others, None, threads);
+        loss
+    })
+}
+
+/// A step of plain gradient descent at `rate` on the batch `x`, `y` (of
+/// equal, non-zero length), split as [`gradients`] splits it, with the
+/// update `θ ← θ − η·g` made as each slice of the sum is known, on every
+/// thread: the same arithmetic as [`Sgd`](crate::Sgd)'s step. Returns the
+/// loss.
+pub(crate) fn descend<N: Network>(
+    network: &mut N,
+    x: &[N::Input],
+    y: &[N::Target],
+    rate: N::Float,
+) -> N::Float {
+    let mut grad = network.take_gradient_buffer();
+    let loss = with_shards::<N, _>(x.len(), |others, threads| {
+        let loss = shard_pass(network, x, y, &mut grad, others, threads);
+        sum_shards(
+            &mut grad,
+            others,
+            Some((network.params_mut(), rate)),
+            threads,
+        );
+        loss
+    });
+    network.keep_gradient_buffer(grad);
+    loss
+}
+
+/// Runs `work` on the threads with a gradient buffer for every shard but
+/// the first of a batch of `rows` rows: this thread's buffers, kept for the
+/// largest batch so far, so that an epoch's short last batch uses fewer and
+/// the next full one finds them all again.
+fn with_shards<N: Network, R: Send>(
+    rows: usize,
+    work: impl FnOnce(&mut [Shard<N>], Threads) -> R + Send,
+) -> R {
+    let count = rows.div_ceil(shard_rows(rows));
     with_spare(Vec::<Shard<N>>::new, |kept| {
-        // Kept for the largest batch so far: an epoch's short last batch
-        // uses fewer, and the next full one finds them all again.
-        while kept.len() < count {
+        while kept.len() < count - 1 {
             kept.push(Shard {
                 grad: N::zeros(),
                 loss: N::Float::ZERO,
             });
         }
-        let shards = &mut kept[..count];
-        on_threads(|threads| {
-            threads.for_each_chunk(shards, 1, |index, shard| {
-                let start = index * per_shard;
-                let end = (start + per_shard).min(rows);
-                let shard = &mut shard[0];
-                shard.loss = shard_gradients(
-                    network,
-                    &x[start..end],
-                    &y[start..end],
-                    rows,
-                    &mut shard.grad,
-                );
-            });
-            // Each entry summed in shard order, whoever sums it.
-            let shards = &*shards;
-            threads.for_each_chunk(grad.params_mut(), REDUCE_PARAMS, |index, sum| {
-                let range = index * REDUCE_PARAMS..index * REDUCE_PARAMS + sum.len();
-                sum.copy_from_slice(&shards[0].grad.params()[range.clone()]);
-                for shard in &shards[1..] {
-                    for (sum, value) in sum.iter_mut().zip(&shard.grad.params()[range.clone()]) {
-                        *sum += *value;
-                    }
-                }
-            });
-        });
-        shards
-            .iter()
-            .fold(N::Float::ZERO, |loss, shard| loss + shard.loss)
+        let others = &mut kept[..count - 1];
+        on_threads(|threads| work(others, threads))
     })
+}
+
+/// Every shard's share of the loss and its `∂L/∂θ`: the first into
+/// `grad`, the others into `others`; returns the loss, summed in shard
+/// order.
+fn shard_pass<N: Network>(
+    network: &N,
+    x: &[N::Input],
+    y: &[N::Target],
+    grad: &mut N,
+    others: &mut [Shard<N>],
+    threads: Threads,
+) -> N::Float {
+    let rows = x.len();
+    let per_shard = shard_rows(rows);
+    let shard = |index: usize, grad: &mut N| {
+        let rows_of_shard = index * per_shard..((index + 1) * per_shard).min(rows);
+        let (x, y) = (&x[rows_of_shard.clone()], &y[rows_of_shard]);
+        shard_gradients(network, x, y, rows, grad)
+    };
+    let (first_loss, ()) = threads.join(
+        || shard(0, grad),
+        || {
+            threads.for_each_chunk(others, 1, |index, other| {
+                other[0].loss = shard(index + 1, &mut other[0].grad);
+            });
+        },
+    );
+    others
+        .iter()
+        .fold(first_loss, |loss, other| loss + other.loss)
+}
+
+/// `grad += others`, entry by entry in shard order whoever sums it, and
+/// with `descend = Some((θ, η))` then `θ ← θ − η·grad` for the same entries.
+fn sum_shards<N: Network>(
+    grad: &mut N,
+    others: &[Shard<N>],
+    descend: Option<(&mut [N::Float], N::Float)>,
+    threads: Threads,
+) {
+    let sum = |index: usize, sum: &mut [N::Float]| {
+        let range = index * REDUCE_PARAMS..index * REDUCE_PARAMS + sum.len();
+        for other in others {
+            for (sum, value) in sum.iter_mut().zip(&other.grad.params()[range.clone()]) {
+                *sum += *value;
+            }
+        }
+    };
+    match descend {
+        None => threads.for_each_chunk(grad.params_mut(), REDUCE_PARAMS, sum),
+        Some((params, rate)) => threads.for_each_chunk_pair(
+            grad.params_mut(),
+            params,
+            REDUCE_PARAMS,
+            |index, grad, params| {
+                sum(index, grad);
+                for (param, gradient) in params.iter_mut().zip(&*grad) {
+                    *param -= rate * *gradient;
+                }
+            },
+        ),
+    }
 }
 
 /// [`Network::gradients_slice`] split across [`threads`] threads whatever
