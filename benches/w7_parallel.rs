@@ -94,7 +94,7 @@ fn threshold(c: &mut Criterion) {
     for rows in [64, 128, 256, 512] {
         let (x, y, network) = (&x[..rows], &y[..rows], &network);
         let mut contest = Contest::new(format!(
-            "W7 W3 digits gradients_slice {rows} rows ({} multiply-adds)",
+            "W7 threshold: W3 digits gradients_slice {rows} rows ({} multiply-adds)",
             rows * Digits::MACS
         ))
         .compare("split, 2 threads", &["unsplit"]);
@@ -143,8 +143,8 @@ fn ensemble(c: &mut Criterion) {
     const K: usize = 8;
     let (x, y) = (inputs::<32, 8>(1), inputs::<32, 2>(2));
     let (x, y) = (&*x, &*y);
-    let mut contest =
-        Contest::new("W7 8 × W2 control ensemble batch 32").compare("2 threads", &["1 thread"]);
+    let mut contest = Contest::new("W7 ensemble: 8 × W2 control train_step batch 32")
+        .compare("2 threads", &["1 thread"]);
     for (label, threads) in [("1 thread", 1), ("2 threads", 2)] {
         let mut members = Ensemble::<Control>::seeded(K, 1);
         let mut sgd = vec![Sgd::new(f64::from(LR)); K];
@@ -152,7 +152,7 @@ fn ensemble(c: &mut Criterion) {
         contest.add(label, move || {
             parallel::set_threads(threads);
             members
-                .train_step_slice(&x[..], &y[..], &mut sgd, &mut losses)
+                .train_step(x, y, &mut sgd, &mut losses)
                 .map(|()| losses[0])
         });
     }
@@ -175,7 +175,7 @@ fn ensemble(c: &mut Criterion) {
     let fused: [[f32; 32 * K]; 8] =
         core::array::from_fn(|i| core::array::from_fn(|j| weights[j / 32][i][j % 32]));
     let mut contest =
-        Contest::new("W7 8 × W2 first layers, batch 32").compare("fused", &["separate"]);
+        Contest::new("W7 ensemble: 8 × W2 first layers, batch 32").compare("fused", &["separate"]);
     let (bias, mut z) = ([0.0; 32], [[0.0; 32]; 32]);
     contest.add("separate", move || {
         for w in &weights {

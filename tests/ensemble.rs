@@ -171,3 +171,27 @@ fn outputs_come_member_by_member() {
         "the ensemble needs 15 output rows, one per member and input row, but was given 14"
     );
 }
+
+#[test]
+fn a_batch_of_compile_time_size_trains_each_member_as_train_step_does() {
+    let (x, y) = (rows::<6>(64, 9), rows::<3>(64, 10));
+    let x: &[[f32; 6]; 64] = x.as_slice().try_into().unwrap();
+    let y: &[[f32; 3]; 64] = y.as_slice().try_into().unwrap();
+    let mut alone: Vec<Q> = (0..8).map(|k| Q::seeded(30 + k)).collect();
+    let mut sgd = vec![backprop::Sgd::new(0.05); 8];
+    let expected: Vec<f32> = alone
+        .iter_mut()
+        .zip(&mut sgd)
+        .map(|(net, sgd)| net.train_step(x, y, sgd))
+        .collect();
+    for threads in thread_counts() {
+        set_threads(threads);
+        let mut ensemble = Ensemble::<Q>::seeded(8, 30);
+        let mut sgd = vec![backprop::Sgd::new(0.05); 8];
+        let mut losses = [0.0; 8];
+        ensemble.train_step(x, y, &mut sgd, &mut losses).unwrap();
+        assert_eq!(&losses[..], &expected[..], "{threads} threads");
+        assert_eq!(ensemble.members(), &alone[..], "{threads} threads");
+    }
+    set_threads(1);
+}

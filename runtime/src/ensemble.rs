@@ -11,10 +11,12 @@
 //! A member is a whole network of its own, with its own optimizer: members
 //! never share a product. Fusing them (the `K` first layers on one batch
 //! as one product `X·[W¹₁ … W¹_K]`, as `torch.func` stacks small models)
-//! was measured and loses on one core for these sizes (`cargo bench
-//! --bench w7_parallel`): a layer of 32 outputs already runs at the
-//! kernel's full speed, and the fused product's output must be copied out
-//! per member.
+//! was measured (`cargo bench -p backprop-benches --features parallel
+//! --bench w7_parallel -- ensemble`, 8 × W2 on a batch of 32): the fused
+//! product takes 0.64 of the time of the eight separate ones, but those
+//! are about a tenth of a member's step, so on one core fusion would save
+//! less than a tenth of the step, and on two the members' own threads
+//! save more.
 //!
 //! ```
 //! use backprop::ensemble::Ensemble;
@@ -174,17 +176,56 @@ impl<N: Network> Ensemble<N> {
             let (x, y) = batch(k);
             rows = rows.saturating_add(check_batch("target", x.len(), y.len())?);
         }
-        let step = |k: usize, member: &mut N, optimizer: &mut O| {
+        self.each_member(rows, optimizers, losses, |k, member, optimizer| {
             let (x, y) = batch(k);
+            // Every batch was checked above.
             member
                 .train_step_slice(x, y, optimizer)
                 .unwrap_or(N::Float::ZERO)
-        };
+        });
+        Ok(())
+    }
+
+    /// [`train_step_slice`](Ensemble::train_step_slice) for a batch whose
+    /// size is known at compile time: each member takes
+    /// [`Network::train_step`], so plain SGD needs no stored gradient.
+    ///
+    /// # Errors
+    ///
+    /// [`BatchError::Members`] if there is not one optimizer and one loss
+    /// per member; no member is then changed.
+    pub fn train_step<const B: usize, O: Optimizer<N::Float> + Send>(
+        &mut self,
+        x: &[N::Input; B],
+        y: &[N::Target; B],
+        optimizers: &mut [O],
+        losses: &mut [N::Float],
+    ) -> Result<(), BatchError> {
+        check_members("optimizers, one per member,", self.len(), optimizers.len())?;
+        check_members("losses, one per member,", self.len(), losses.len())?;
+        let rows = self.len().saturating_mul(B);
+        self.each_member(rows, optimizers, losses, |_, member, optimizer| {
+            member.train_step(x, y, optimizer)
+        });
+        Ok(())
+    }
+
+    /// `losses[k] = step(k, member k, optimizers[k])` for every member, on
+    /// the threads when `rows`, all members' rows together, are enough work.
+    fn each_member<O: Optimizer<N::Float> + Send>(
+        &mut self,
+        rows: usize,
+        optimizers: &mut [O],
+        losses: &mut [N::Float],
+        step: impl Fn(usize, &mut N, &mut O) -> N::Float + Send + Sync,
+    ) {
         #[cfg(feature = "parallel")]
         if rows.saturating_mul(N::MACS) >= crate::parallel::PARALLEL_MEMBER_MULTIPLY_ADDS {
             crate::parallel::each_member(&mut self.members, optimizers, losses, step);
-            return Ok(());
+            return;
         }
+        #[cfg(not(feature = "parallel"))]
+        let _ = rows;
         for (k, ((member, optimizer), loss)) in self
             .members
             .iter_mut()
@@ -194,7 +235,6 @@ impl<N: Network> Ensemble<N> {
         {
             *loss = step(k, member, optimizer);
         }
-        Ok(())
     }
 }
 

@@ -54,10 +54,11 @@ use crate::{Float, Network};
 
 /// Forward multiply-adds of a batch (rows × [`Network::MACS`]) from which
 /// its passes are split across threads. Measured on a 2-core x86-64
-/// machine (`cargo bench --bench w7_parallel`): a training step of about
-/// this size takes 80 µs on one core, enough to pay for waking a second
-/// thread and summing the shards' gradients.
-pub const PARALLEL_MULTIPLY_ADDS: usize = 1 << 21;
+/// machine (`cargo bench -p backprop-benches --features parallel --bench
+/// w7_parallel -- threshold`): W3's gradient of 64 rows (0.6 M
+/// multiply-adds, about 90 µs) gained nothing from a second thread, of 128
+/// rows (1.2 M) it took 0.68–0.86 of the time.
+pub const PARALLEL_MULTIPLY_ADDS: usize = 1 << 20;
 
 /// Forward multiply-adds of all the members' batches of an
 /// [`Ensemble`](crate::ensemble::Ensemble) step from which the members are
