@@ -617,12 +617,7 @@ pub trait Network:
         y: &[Self::Target; B],
     ) -> (Self::Float, Self) {
         let mut grad = Self::zeros();
-        #[cfg(feature = "parallel")]
-        if const { crate::parallel::worth_splitting::<Self>(B) } {
-            let loss = crate::parallel::gradients(self, x, y, &mut grad);
-            return (loss, grad);
-        }
-        let loss = self.backprop(x, y, B, B, Some((&mut grad, Store::Overwrite)), None);
+        let loss = gradients_of_batch(self, x, y, &mut grad);
         (loss, grad)
     }
 
@@ -846,14 +841,7 @@ pub trait Network:
         optimizer: &mut O,
     ) -> Result<Self::Float, TrainError> {
         let mut grad = self.take_gradient_buffer();
-        #[cfg(feature = "parallel")]
-        let loss = if const { crate::parallel::worth_splitting::<Self>(B) } {
-            crate::parallel::gradients(self, x, y, &mut grad)
-        } else {
-            self.backprop(x, y, B, B, Some((&mut grad, Store::Overwrite)), None)
-        };
-        #[cfg(not(feature = "parallel"))]
-        let loss = self.backprop(x, y, B, B, Some((&mut grad, Store::Overwrite)), None);
+        let loss = gradients_of_batch(self, x, y, &mut grad);
         let finite = check_finite(loss, grad.params()).map_err(|error| blame_batch(error, x, y));
         if finite.is_ok() {
             optimizer.step(self.params_mut(), grad.params());
@@ -1042,6 +1030,22 @@ pub trait Network:
         self.backward_rows(x, &tape, &mut delta, of_logits, grad, grad_x);
         loss
     }
+}
+
+/// The loss of a batch of `B` rows and its `∂L/∂θ`, written into `grad`:
+/// split across threads when the batch is worth it (with `parallel`; the
+/// compiler decides), else in one backward pass.
+fn gradients_of_batch<N: Network, const B: usize>(
+    network: &N,
+    x: &[N::Input; B],
+    y: &[N::Target; B],
+    grad: &mut N,
+) -> N::Float {
+    #[cfg(feature = "parallel")]
+    if const { crate::parallel::worth_splitting::<N>(B) } {
+        return crate::parallel::gradients(network, x, y, grad);
+    }
+    network.backprop(x, y, B, B, Some((grad, Store::Overwrite)), None)
 }
 
 /// [`Network::forward_slice`] on one thread: `x` and `out` of equal length.
