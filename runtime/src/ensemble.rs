@@ -138,23 +138,39 @@ impl<N: Network> Ensemble<N> {
     }
 
     /// One training step of every member on a batch of its own: member `k`
-    /// trains on `batch(k)` (a bootstrap resample of the data, say), with
-    /// `optimizers[k]`, and its loss goes to `losses[k]`.
+    /// trains on `batch(k)`, with `optimizers[k]`, and its loss goes to
+    /// `losses[k]`. A bootstrapped ensemble gives each member its own
+    /// resample of the data, drawn with replacement:
     ///
     /// ```
     /// use backprop::ensemble::Ensemble;
+    /// use backprop::init::seeded_rng;
+    /// use backprop::runtime::rand_core::Rng;
     /// use backprop::{Network, Sgd};
     ///
     /// backprop::network! { pub Line = 1 -> linear(1); loss = mse }
     ///
-    /// let x: Vec<[f32; 1]> = (0..8).map(|i| [i as f32]).collect();
-    /// let y: Vec<[f32; 1]> = x.iter().map(|&[x]| [2.0 * x]).collect();
-    /// // Member k trains on the rows from k on.
-    /// let mut ensemble = Ensemble::<Line>::seeded(3, 1);
-    /// let mut sgd = vec![Sgd::new(0.01); 3];
-    /// let mut losses = [0.0; 3];
-    /// ensemble.train_step_each(|k| (&x[k..], &y[k..]), &mut sgd, &mut losses)?;
-    /// assert!(losses.iter().all(|loss| loss.is_finite()));
+    /// let x: Vec<[f32; 1]> = (0..50).map(|i| [i as f32 / 50.0]).collect();
+    /// let y: Vec<[f32; 1]> = x.iter().map(|&[x]| [2.0 * x + 1.0]).collect();
+    /// // Member k's resample: 50 rows drawn with replacement, from seed k.
+    /// let resamples: Vec<(Vec<[f32; 1]>, Vec<[f32; 1]>)> = (0..4)
+    ///     .map(|k| {
+    ///         let mut rng = seeded_rng(k);
+    ///         let rows: Vec<usize> = (0..x.len()).map(|_| rng.next_u64() as usize % x.len()).collect();
+    ///         (rows.iter().map(|&i| x[i]).collect(), rows.iter().map(|&i| y[i]).collect())
+    ///     })
+    ///     .collect();
+    /// let mut ensemble = Ensemble::<Line>::seeded(4, 1);
+    /// let mut sgd = vec![Sgd::new(0.1); 4];
+    /// let mut losses = [0.0; 4];
+    /// for _ in 0..500 {
+    ///     let batch = |k: usize| (&resamples[k].0[..], &resamples[k].1[..]);
+    ///     ensemble.train_step_each(batch, &mut sgd, &mut losses)?;
+    /// }
+    /// // Every member has learnt the line from its own resample.
+    /// for member in ensemble.members() {
+    ///     assert!((member.forward(&[[0.5]])[0][0] - 2.0).abs() < 0.05);
+    /// }
     /// # Ok::<(), backprop::BatchError>(())
     /// ```
     ///

@@ -22,17 +22,19 @@
 //!
 //! ```
 //! use backprop::{Network, Sgd};
+//! use backprop_runtime::parallel;
 //!
-//! backprop::network! { pub Wide = 256 -> relu(256) -> linear(8); loss = mse }
+//! backprop::network! { pub Wide = 64 -> relu(32) -> linear(8); loss = mse }
 //!
-//! let x = vec![[0.5; 256]; 64];
-//! let y = vec![[1.0; 8]; 64];
+//! let x = [[0.5; 64]; 512];
+//! let y = [[1.0; 8]; 512];
+//! assert!(parallel::worth_splitting::<Wide>(x.len()));
 //! let mut one = Wide::seeded(3);
 //! let mut two = one.clone();
 //!
-//! backprop::parallel::set_threads(1);
+//! parallel::set_threads(1);
 //! one.train_step_slice(&x, &y, &mut Sgd::new(0.01))?;
-//! backprop::parallel::set_threads(2);
+//! parallel::set_threads(2);
 //! two.train_step_slice(&x, &y, &mut Sgd::new(0.01))?;
 //! assert_eq!(one, two);
 //! # Ok::<(), backprop::BatchError>(())
