@@ -23,6 +23,8 @@
 //!   learning-rate schedules, as PyTorch computes them;
 //! - [`policy`]: `Categorical` and `SquashedGaussian` policies, `log π` and
 //!   its gradients;
+//! - [`recurrent`]: LSTM and GRU layers as PyTorch defines them, streaming
+//!   one sample at a time or trained through time on sequences;
 //! - [`gradcheck`]: analytic gradients against central finite differences.
 //!
 //! The crate is `no_std`: its core (kernels, activations, losses,
@@ -59,6 +61,7 @@ pub mod optim;
 pub mod parallel;
 pub mod params;
 pub mod policy;
+pub mod recurrent;
 pub mod schedule;
 mod trace;
 pub mod update;
