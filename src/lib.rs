@@ -171,6 +171,7 @@ pub use backprop_runtime::loss;
 #[cfg(feature = "parallel")]
 pub use backprop_runtime::parallel;
 pub use backprop_runtime::policy;
+pub use backprop_runtime::recurrent;
 pub use backprop_runtime::schedule;
 pub use backprop_runtime::update;
 pub use backprop_runtime::{

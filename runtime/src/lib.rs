@@ -26,6 +26,9 @@
 //! - [`gradcheck`]: analytic gradients against central finite differences;
 //! - `distributed` (feature `mpi`): data-parallel training across processes
 //!   and machines, the gradient all-reduced through MPI.
+//! - [`recurrent`]: LSTM and GRU layers as PyTorch defines them, streaming
+//!   one sample at a time or trained through time on sequences;
+//! - [`gradcheck`]: analytic gradients against central finite differences.
 //!
 //! The crate is `no_std`: its core (kernels, activations, losses,
 //! [`Network`], optimizers, seeded initialisation) needs neither `std` nor
@@ -64,6 +67,7 @@ pub mod optim;
 pub mod parallel;
 pub mod params;
 pub mod policy;
+pub mod recurrent;
 pub mod schedule;
 mod trace;
 pub mod update;

@@ -1,0 +1,348 @@
+//! Recurrent layers: [`lstm`] and [`gru`], as `torch.nn.LSTM` and
+//! `torch.nn.GRU` define them, streaming one sample at a time or run over
+//! sequences and trained by backpropagation through time.
+//!
+//! # Parameters
+//!
+//! A layer of `G` gates (4 for the LSTM, 3 for the GRU), `I` inputs and
+//! `H` hidden units has PyTorch's four tensors, in PyTorch's order:
+//!
+//! | name | PyTorch shape | here |
+//! | --- | --- | --- |
+//! | `weight_ih` | `[G·H, I]` | `[[[T; I]; H]; G]` |
+//! | `weight_hh` | `[G·H, H]` | `[[[T; H]; H]; G]` |
+//! | `bias_ih` | `[G·H]` | `[[T; H]; G]` |
+//! | `bias_hh` | `[G·H]` | `[[T; H]; G]` |
+//!
+//! A gate-major nested array is exactly PyTorch's row-major `[G·H, I]`:
+//! row `g·H + j` of PyTorch's weight is `weight_ih[g][j]`. The four follow
+//! each other in one flat run of [`RecurrentParams::LEN`] values
+//! (`G·H·(I + H + 2)`: [`lstm_params`], [`gru_params`]), so a layer's
+//! parameters sit in a generated network's flat `[T; PARAMS]` array and a
+//! PyTorch state dict (`weight_ih_l0`, `weight_hh_l0`, `bias_ih_l0`,
+//! `bias_hh_l0`, then `…_l1` for a second layer) maps onto it one to one;
+//! [`RecurrentParams::from_flat`] and [`RecurrentParamsMut::from_flat`]
+//! are the views, as [`params`](crate::params) has them for dense layers.
+//!
+//! # Three ways to run a layer
+//!
+//! - **Streaming**: [`lstm::step`] and [`gru::step`] take one input row
+//!   and the layer's state (`LstmState`, `GruState`; `Default` is the
+//!   zero state, PyTorch's default `h₀`, `c₀`), update the state and
+//!   return `h`. [`lstm::step_batch`] and [`gru::step_batch`] do the same
+//!   for `B` independent streams. No allocation, no panics.
+//! - **Sequences, for training**: [`lstm::forward`] and [`gru::forward`]
+//!   run a batch of `B` streams over `T` steps (`T` known at run time,
+//!   time-major: `xs[t][b]` is stream `b`'s input at step `t`), write every
+//!   `hₜ`, leave the final state in the state argument, and keep in a
+//!   caller-provided tape (one cache per step and stream) what the backward
+//!   pass needs. Buffers are slices of length `T`; nothing is allocated.
+//! - **Backpropagation through time**: [`lstm::backward`] and
+//!   [`gru::backward`] take `∂L/∂hₜ` for every step (zero where a step has
+//!   no loss, so a loss on every step or on the last alone both work) and
+//!   add `∂L/∂θ` into a gradient view, write `∂L/∂xₜ` for every step, and
+//!   turn the gradient flowing into the final state into `∂L/∂(h₀, c₀)`.
+//!
+//! # Truncated BPTT and stacking
+//!
+//! The state after a window is an ordinary value: the next window starts
+//! from it, and its backward pass starts from a zero gradient of the final
+//! state ([`LstmState::ZERO`](lstm::LstmState::ZERO)), so no gradient
+//! crosses the boundary. Handing a window's `∂L/∂(h₀, c₀)` to the
+//! previous window's backward pass instead gives the full gradient of
+//! both. A second layer runs over the first layer's outputs, and its
+//! `∂L/∂xₜ` is the first layer's `∂L/∂hₜ`.
+//!
+//! ```
+//! use backprop_runtime::recurrent::{gru, gru_params, GruParams};
+//!
+//! const PARAMS: usize = gru_params(1, 8);
+//! let flat = [0.1_f32; PARAMS];
+//! let params = GruParams::<f32, 1, 8>::from_flat(&flat);
+//! let mut state = gru::GruState::default();
+//! for x in [0.5, -0.25, 1.0] {
+//!     let h = gru::step(&params, &mut state, &[x]);
+//!     assert_eq!(h, state.h);
+//! }
+//! ```
+
+pub mod gru;
+pub mod lstm;
+
+use core::fmt;
+
+use crate::Float;
+
+pub use gru::{GruCache, GruState};
+pub use lstm::{LstmCache, LstmState};
+
+/// The parameters of a recurrent layer of `G` gates, `I` inputs and `H`
+/// hidden units, in PyTorch's layout (see the [module](self)).
+#[derive(Clone, Copy, Debug)]
+pub struct RecurrentParams<'a, T, const G: usize, const I: usize, const H: usize> {
+    /// `W_ih`, PyTorch's `[G·H, I]`: `weight_ih[g][j]` is gate `g`'s row for unit `j`.
+    pub weight_ih: &'a [[[T; I]; H]; G],
+    /// `W_hh`, PyTorch's `[G·H, H]`.
+    pub weight_hh: &'a [[[T; H]; H]; G],
+    /// `b_ih`, PyTorch's `[G·H]`.
+    pub bias_ih: &'a [[T; H]; G],
+    /// `b_hh`, PyTorch's `[G·H]`.
+    pub bias_hh: &'a [[T; H]; G],
+}
+
+/// [`RecurrentParams`], mutable: the view of a gradient, or of parameters
+/// being set.
+#[derive(Debug)]
+pub struct RecurrentParamsMut<'a, T, const G: usize, const I: usize, const H: usize> {
+    /// `W_ih` (or its gradient).
+    pub weight_ih: &'a mut [[[T; I]; H]; G],
+    /// `W_hh` (or its gradient).
+    pub weight_hh: &'a mut [[[T; H]; H]; G],
+    /// `b_ih` (or its gradient).
+    pub bias_ih: &'a mut [[T; H]; G],
+    /// `b_hh` (or its gradient).
+    pub bias_hh: &'a mut [[T; H]; G],
+}
+
+/// An LSTM layer's parameters: gates `i, f, g, o`.
+pub type LstmParams<'a, T, const I: usize, const H: usize> = RecurrentParams<'a, T, 4, I, H>;
+/// An LSTM layer's gradient (or parameters being set).
+pub type LstmParamsMut<'a, T, const I: usize, const H: usize> = RecurrentParamsMut<'a, T, 4, I, H>;
+/// A GRU layer's parameters: gates `r, z, n`.
+pub type GruParams<'a, T, const I: usize, const H: usize> = RecurrentParams<'a, T, 3, I, H>;
+/// A GRU layer's gradient (or parameters being set).
+pub type GruParamsMut<'a, T, const I: usize, const H: usize> = RecurrentParamsMut<'a, T, 3, I, H>;
+
+/// The number of parameters of a layer of `gates` gates: `G·H·(I + H + 2)`.
+#[must_use]
+pub const fn recurrent_params(gates: usize, inputs: usize, hidden: usize) -> usize {
+    gates * hidden * (inputs + hidden + 2)
+}
+
+/// The number of parameters of an LSTM layer, `4·H·(I + H + 2)`:
+/// `lstm_params(1, 32)` is 4,480.
+#[must_use]
+pub const fn lstm_params(inputs: usize, hidden: usize) -> usize {
+    recurrent_params(4, inputs, hidden)
+}
+
+/// The number of parameters of a GRU layer, `3·H·(I + H + 2)`:
+/// `gru_params(1, 8)` is 264.
+#[must_use]
+pub const fn gru_params(inputs: usize, hidden: usize) -> usize {
+    recurrent_params(3, inputs, hidden)
+}
+
+impl<'a, T, const G: usize, const I: usize, const H: usize> RecurrentParams<'a, T, G, I, H> {
+    /// The number of values of the layer, `G·H·(I + H + 2)`.
+    pub const LEN: usize = recurrent_params(G, I, H);
+
+    /// The views of a flat run of exactly [`LEN`](Self::LEN) values:
+    /// `weight_ih`, `weight_hh`, `bias_ih`, `bias_hh`, each row-major.
+    ///
+    /// # Panics
+    ///
+    /// If `flat.len() != LEN`, or `I` or `H` is 0. The sizes are constants
+    /// at every call, so the checks compile away.
+    #[inline]
+    #[must_use]
+    pub fn from_flat(flat: &'a [T]) -> Self {
+        if flat.len() != Self::LEN {
+            wrong_length();
+        }
+        let (weight_ih, rest) = flat.split_at(G * H * I);
+        let (weight_hh, rest) = rest.split_at(G * H * H);
+        let (bias_ih, bias_hh) = rest.split_at(G * H);
+        Self {
+            weight_ih: cube(weight_ih),
+            weight_hh: cube(weight_hh),
+            bias_ih: square(bias_ih),
+            bias_hh: square(bias_hh),
+        }
+    }
+}
+
+impl<'a, T, const G: usize, const I: usize, const H: usize> RecurrentParamsMut<'a, T, G, I, H> {
+    /// The number of values of the layer, `G·H·(I + H + 2)`.
+    pub const LEN: usize = recurrent_params(G, I, H);
+
+    /// The mutable views of a flat run of exactly [`LEN`](Self::LEN)
+    /// values, as [`RecurrentParams::from_flat`].
+    ///
+    /// # Panics
+    ///
+    /// If `flat.len() != LEN`, or `I` or `H` is 0.
+    #[inline]
+    #[must_use]
+    pub fn from_flat(flat: &'a mut [T]) -> Self {
+        if flat.len() != Self::LEN {
+            wrong_length();
+        }
+        let (weight_ih, rest) = flat.split_at_mut(G * H * I);
+        let (weight_hh, rest) = rest.split_at_mut(G * H * H);
+        let (bias_ih, bias_hh) = rest.split_at_mut(G * H);
+        Self {
+            weight_ih: cube_mut(weight_ih),
+            weight_hh: cube_mut(weight_hh),
+            bias_ih: square_mut(bias_ih),
+            bias_hh: square_mut(bias_hh),
+        }
+    }
+
+    /// The same values, read-only.
+    #[inline]
+    #[must_use]
+    pub fn as_params(&self) -> RecurrentParams<'_, T, G, I, H> {
+        RecurrentParams {
+            weight_ih: self.weight_ih,
+            weight_hh: self.weight_hh,
+            bias_ih: self.bias_ih,
+            bias_hh: self.bias_hh,
+        }
+    }
+}
+
+fn square<T, const G: usize, const C: usize>(flat: &[T]) -> &[[T; C]; G] {
+    match flat.as_chunks::<C>() {
+        (rows, []) => rows.try_into().unwrap_or_else(|_| wrong_length()),
+        _ => wrong_length(),
+    }
+}
+
+fn square_mut<T, const G: usize, const C: usize>(flat: &mut [T]) -> &mut [[T; C]; G] {
+    match flat.as_chunks_mut::<C>() {
+        (rows, []) => rows.try_into().unwrap_or_else(|_| wrong_length()),
+        _ => wrong_length(),
+    }
+}
+
+fn cube<T, const G: usize, const R: usize, const C: usize>(flat: &[T]) -> &[[[T; C]; R]; G] {
+    match flat.as_chunks::<C>() {
+        (rows, []) => square(rows),
+        _ => wrong_length(),
+    }
+}
+
+fn cube_mut<T, const G: usize, const R: usize, const C: usize>(
+    flat: &mut [T],
+) -> &mut [[[T; C]; R]; G] {
+    match flat.as_chunks_mut::<C>() {
+        (rows, []) => square_mut(rows),
+        _ => wrong_length(),
+    }
+}
+
+#[cold]
+#[track_caller]
+fn wrong_length() -> ! {
+    panic!("a recurrent layer's parameter range holds another number of values than its shape")
+}
+
+/// A sequence buffer whose length differs from the number of steps (the
+/// length of the inputs).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SequenceError {
+    /// Which buffer: `"outputs"`, `"tape"`, `"output gradients"` or
+    /// `"input gradients"`.
+    pub buffer: &'static str,
+    /// The number of steps, `xs.len()`.
+    pub steps: usize,
+    /// The buffer's length.
+    pub len: usize,
+}
+
+impl fmt::Display for SequenceError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "the {} hold {} steps, the inputs {}",
+            self.buffer, self.len, self.steps
+        )
+    }
+}
+
+impl core::error::Error for SequenceError {}
+
+/// `Ok` if `len == steps`, else the error naming `buffer`.
+fn check_steps(buffer: &'static str, steps: usize, len: usize) -> Result<(), SequenceError> {
+    if len == steps {
+        Ok(())
+    } else {
+        Err(SequenceError { buffer, steps, len })
+    }
+}
+
+/// `Σ aᵢ·bᵢ` in eight running sums the compiler keeps in vector registers
+/// (one sum would make every addition wait for the one before it). As
+/// `kernels::plain`'s: a gate's pre-activation is one dot product of a
+/// weight row, PyTorch's layout, with the input or the hidden state.
+#[inline]
+fn dot<T: Float, const N: usize>(a: &[T; N], b: &[T; N]) -> T {
+    if N == 0 {
+        return T::ZERO;
+    }
+    let full = N / 8 * 8;
+    let (mut total, rest) = if full == 0 {
+        (a[0] * b[0], 1)
+    } else {
+        let mut sums = [T::ZERO; 8];
+        for k in 0..8 {
+            sums[k] = a[k] * b[k];
+        }
+        for start in (8..full).step_by(8) {
+            for k in 0..8 {
+                sums[k] += a[start + k] * b[start + k];
+            }
+        }
+        let total = ((sums[0] + sums[4]) + (sums[1] + sums[5]))
+            + ((sums[2] + sums[6]) + (sums[3] + sums[7]));
+        (total, full)
+    };
+    for k in rest..N {
+        total += a[k] * b[k];
+    }
+    total
+}
+
+/// `out[g][j] = bias[g][j] + weight[g][j]·v` for every gate and unit.
+#[inline]
+fn gate_products<T: Float, const G: usize, const K: usize, const H: usize>(
+    weight: &[[[T; K]; H]; G],
+    bias: &[[T; H]; G],
+    v: &[T; K],
+    out: &mut [[T; H]; G],
+) {
+    for g in 0..G {
+        for j in 0..H {
+            out[g][j] = bias[g][j] + dot(&weight[g][j], v);
+        }
+    }
+}
+
+/// The gradient of one step's products `bias + weight·v` given the
+/// gradient `dz` of their outputs: `∂W += dz·vᵀ`, `∂b += dz`, and
+/// `back += Wᵀ·dz` (the gradient of `v`). The innermost loops run along
+/// a weight row.
+#[inline]
+fn product_gradients<T: Float, const G: usize, const K: usize, const H: usize>(
+    weight: &[[[T; K]; H]; G],
+    dz: &[[T; H]; G],
+    v: &[T; K],
+    grad_weight: &mut [[[T; K]; H]; G],
+    grad_bias: &mut [[T; H]; G],
+    back: &mut [T; K],
+) {
+    for g in 0..G {
+        for j in 0..H {
+            let d = dz[g][j];
+            grad_bias[g][j] += d;
+            for k in 0..K {
+                grad_weight[g][j][k] += d * v[k];
+                back[k] += d * weight[g][j][k];
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
