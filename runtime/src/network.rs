@@ -1072,18 +1072,33 @@ pub(crate) fn gradients_of_rows<N: Network>(
 ) -> N::Float {
     // Whole chunks of `LARGE_CHUNK_ROWS` first, whose products run faster
     // than those of small chunks, then the rest in small ones.
-    let large = x.len() - x.len() % LARGE_CHUNK_ROWS;
-    let (x, rest_x) = x.split_at(large);
-    let (y, rest_y) = y.split_at(large);
-    let loss = gradients_of_chunks::<_, LARGE_CHUNK_ROWS>(network, x, y, batch_rows, grad, store);
-    loss + gradients_of_chunks::<_, CHUNK_ROWS>(network, rest_x, rest_y, batch_rows, grad, store)
+    let (mut x, mut y) = (x, y);
+    let loss =
+        whole_chunks::<_, LARGE_CHUNK_ROWS>(network, &mut x, &mut y, batch_rows, grad, store);
+    loss + gradients_of_chunks::<_, CHUNK_ROWS>(network, x, y, batch_rows, grad, store)
+}
+
+/// [`gradients_of_chunks`] for the whole chunks of `C` rows at the start of
+/// `x` and `y`, which are then left holding the rows after them.
+pub(crate) fn whole_chunks<N: Network, const C: usize>(
+    network: &N,
+    x: &mut &[N::Input],
+    y: &mut &[N::Target],
+    batch_rows: usize,
+    grad: &mut N,
+    store: &mut Store,
+) -> N::Float {
+    let whole = x.len() - x.len() % C;
+    let ((chunked_x, rest_x), (chunked_y, rest_y)) = (x.split_at(whole), y.split_at(whole));
+    (*x, *y) = (rest_x, rest_y);
+    gradients_of_chunks::<_, C>(network, chunked_x, chunked_y, batch_rows, grad, store)
 }
 
 /// The share of the loss of the rows `x`, `y` out of a batch of
 /// `batch_rows`, in chunks of `C`, with their `∂L/∂θ` stored in `grad`: the
 /// first chunk as `store` says, the others added (and `store` set to add).
 /// Rows that pad the last chunk have `Δ = 0`, so they add nothing.
-pub(crate) fn gradients_of_chunks<N: Network, const C: usize>(
+fn gradients_of_chunks<N: Network, const C: usize>(
     network: &N,
     x: &[N::Input],
     y: &[N::Target],

@@ -51,7 +51,7 @@ use std::vec::Vec;
 use rayon::prelude::*;
 
 use crate::kernels::Store;
-use crate::network::{gradients_of_chunks, gradients_of_rows};
+use crate::network::{gradients_of_rows, whole_chunks};
 use crate::{Float, Network};
 
 /// Forward multiply-adds of a batch (rows × [`Network::MACS`]) from which
@@ -266,26 +266,12 @@ fn shard_gradients<N: Network>(
     let mut loss = N::Float::ZERO;
     let (mut x, mut y) = (x, y);
     if const { chunk_bytes::<N, SHARD_CHUNK_ROWS>() <= SHARD_CHUNK_BYTES } {
-        let whole = x.len() - x.len() % SHARD_CHUNK_ROWS;
-        loss += gradients_of_chunks::<_, SHARD_CHUNK_ROWS>(
-            network,
-            &x[..whole],
-            &y[..whole],
-            batch_rows,
-            grad,
-            &mut store,
+        loss += whole_chunks::<_, SHARD_CHUNK_ROWS>(
+            network, &mut x, &mut y, batch_rows, grad, &mut store,
         );
-        (x, y) = (&x[whole..], &y[whole..]);
-        let whole = x.len() - x.len() % MIN_SHARD_ROWS;
-        loss += gradients_of_chunks::<_, MIN_SHARD_ROWS>(
-            network,
-            &x[..whole],
-            &y[..whole],
-            batch_rows,
-            grad,
-            &mut store,
+        loss += whole_chunks::<_, MIN_SHARD_ROWS>(
+            network, &mut x, &mut y, batch_rows, grad, &mut store,
         );
-        (x, y) = (&x[whole..], &y[whole..]);
     }
     loss + gradients_of_rows(network, x, y, batch_rows, grad, &mut store)
 }

@@ -83,7 +83,7 @@ pub fn transposed_product<T: Float, const B: usize, const I: usize, const O: usi
 /// from zero, which would cost an addition the compiler must keep
 /// (`0 + (−0) = +0`).
 #[inline]
-fn dot<T: Float, const N: usize>(a: &[T; N], b: &[T; N]) -> T {
+pub(crate) fn dot<T: Float, const N: usize>(a: &[T; N], b: &[T; N]) -> T {
     if N == 0 {
         return T::ZERO;
     }

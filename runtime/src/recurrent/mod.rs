@@ -72,6 +72,9 @@ pub mod lstm;
 use core::fmt;
 
 use crate::Float;
+// A gate's pre-activation is one dot product of a weight row, PyTorch's
+// layout, with the input or the hidden state: the plain kernels' own.
+use crate::kernels::plain::dot;
 
 pub use gru::{GruCache, GruState};
 pub use lstm::{LstmCache, LstmState};
@@ -270,38 +273,6 @@ fn check_steps(buffer: &'static str, steps: usize, len: usize) -> Result<(), Seq
     } else {
         Err(SequenceError { buffer, steps, len })
     }
-}
-
-/// `Σ aᵢ·bᵢ` in eight running sums the compiler keeps in vector registers
-/// (one sum would make every addition wait for the one before it). As
-/// `kernels::plain`'s: a gate's pre-activation is one dot product of a
-/// weight row, PyTorch's layout, with the input or the hidden state.
-#[inline]
-fn dot<T: Float, const N: usize>(a: &[T; N], b: &[T; N]) -> T {
-    if N == 0 {
-        return T::ZERO;
-    }
-    let full = N / 8 * 8;
-    let (mut total, rest) = if full == 0 {
-        (a[0] * b[0], 1)
-    } else {
-        let mut sums = [T::ZERO; 8];
-        for k in 0..8 {
-            sums[k] = a[k] * b[k];
-        }
-        for start in (8..full).step_by(8) {
-            for k in 0..8 {
-                sums[k] += a[start + k] * b[start + k];
-            }
-        }
-        let total = ((sums[0] + sums[4]) + (sums[1] + sums[5]))
-            + ((sums[2] + sums[6]) + (sums[3] + sums[7]));
-        (total, full)
-    };
-    for k in rest..N {
-        total += a[k] * b[k];
-    }
-    total
 }
 
 /// `out[g][j] = bias[g][j] + weight[g][j]·v` for every gate and unit.
