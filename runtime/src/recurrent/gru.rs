@@ -159,6 +159,21 @@ pub fn step_batch<T: Float, const I: usize, const H: usize, const B: usize>(
     hs
 }
 
+/// One step of one stream, as [`step`], keeping in `cache` what
+/// [`step_backward`] needs: the step of [`forward`] for one stream, for
+/// code that runs a stack of layers step by step.
+#[inline]
+pub fn step_cached<T: Float, const I: usize, const H: usize>(
+    params: &GruParams<'_, T, I, H>,
+    state: &mut GruState<T, H>,
+    x: &[T; I],
+    cache: &mut GruCache<T, H>,
+) -> [T; H] {
+    cache.previous = state.h;
+    cell(params, state, x, &mut cache.gates, &mut cache.hidden_n);
+    state.h
+}
+
 /// The forward pass over a sequence of `T = xs.len()` steps of `B`
 /// streams (`xs[t][b]`), from `states` (the initial state, left holding
 /// the final one): writes `hs[t][b] = hₜ` and, for [`backward`],
@@ -178,16 +193,7 @@ pub fn forward<T: Float, const I: usize, const H: usize, const B: usize>(
     check_steps("tape", xs.len(), tape.len())?;
     for t in 0..xs.len() {
         for b in 0..B {
-            let cache = &mut tape[t][b];
-            cache.previous = states[b].h;
-            cell(
-                params,
-                &mut states[b],
-                &xs[t][b],
-                &mut cache.gates,
-                &mut cache.hidden_n,
-            );
-            hs[t][b] = states[b].h;
+            hs[t][b] = step_cached(params, &mut states[b], &xs[t][b], &mut tape[t][b]);
         }
     }
     Ok(())
@@ -225,7 +231,7 @@ pub fn backward<T: Float, const I: usize, const H: usize, const B: usize>(
     for t in (0..steps).rev() {
         for b in 0..B {
             let mut grad_x = [T::ZERO; I];
-            cell_backward(
+            step_backward(
                 params,
                 &xs[t][b],
                 &tape[t][b],
@@ -242,11 +248,12 @@ pub fn backward<T: Float, const I: usize, const H: usize, const B: usize>(
     Ok(())
 }
 
-/// One step of one stream backwards: `carried` goes from the gradient of
+/// One step of one stream backwards, from the `cache` of [`step_cached`]
+/// (the step of [`backward`] for one stream): `carried` goes from the gradient of
 /// the step's output (less the loss's `grad_h`) to that of its input
 /// state.
 #[inline]
-fn cell_backward<T: Float, const I: usize, const H: usize>(
+pub fn step_backward<T: Float, const I: usize, const H: usize>(
     params: &GruParams<'_, T, I, H>,
     x: &[T; I],
     cache: &GruCache<T, H>,
