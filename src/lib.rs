@@ -176,9 +176,9 @@ pub use backprop_runtime::schedule;
 pub use backprop_runtime::update;
 pub use backprop_runtime::{
     ActivationKind, Adam, AdamW, Architecture, BatchError, DynNetwork, Float, Init, LossKind,
-    Network, NoBuiltInLoss, Optimizer, Row, Sgd, Trace, TrainError, one_hot,
+    Network, NoBuiltInLoss, Optimizer, Recurrent, Row, Sgd, Trace, TrainError, one_hot,
 };
-pub use backprop_runtime::{data, diagram, init};
+pub use backprop_runtime::{data, diagram, init, sequence};
 
 /// Generates a neural-network type whose forward and backward passes are
 /// written out for its exact sizes: see [the crate's documentation](crate)
@@ -205,18 +205,23 @@ pub mod __private {
     pub use backprop_macros::expand_network;
     #[cfg(feature = "alloc")]
     pub use backprop_runtime::heap;
-    pub use backprop_runtime::init::{default_network, seeded_network};
+    pub use backprop_runtime::init::{
+        default_network, default_recurrent, seeded_network, seeded_recurrent,
+    };
     pub use backprop_runtime::loss::{
         Huber, Mae, Mse, SigmoidBinaryCrossEntropy, SoftmaxCrossEntropy,
     };
+    pub use backprop_runtime::recurrent;
     pub use backprop_runtime::{
-        ActivationKind, Init, LossKind, Network, NoBuiltInLoss, Passes, Store, activation, kernels,
-        objective, params, rand_core,
+        ActivationKind, CellKind, Init, LossKind, Network, NoBuiltInLoss, Passes, Recurrent, Store,
+        activation, kernels, objective, params, rand_core,
     };
     pub use backprop_runtime::{Elu, Gelu, LeakyRelu, Linear, Relu, Sigmoid, Silu, Softplus, Tanh};
     pub use core::clone::Clone;
     pub use core::cmp::PartialEq;
+    pub use core::default::Default;
     pub use core::fmt::Debug;
+    pub use core::marker::Copy;
     pub use core::marker::Sized;
     pub use core::option::Option::{self, None, Some};
     pub use core::primitive::{f32, f64, str, u64, usize};

@@ -78,6 +78,27 @@ fn loss_fits_the_output(network: &Network, errors: &mut Errors) {
 /// `100000 -> relu(100000) -> relu(100000) -> linear(1)` (2·10¹⁰ weights).
 fn parameters_fit_in_memory(network: &Network, errors: &mut Errors) {
     let mut total: usize = 0;
+    for (index, layer) in network.recurrent.iter().enumerate() {
+        let r = index + 1;
+        let (fan_in, width) = (network.recurrent_fan_in(r), layer.width);
+        let layer_params = (fan_in + width + 2)
+            .checked_mul(width)
+            .and_then(|n| n.checked_mul(layer.cell.gates()));
+        match layer_params.and_then(|n| total.checked_add(n)) {
+            Some(sum) if sum <= MAX_PARAMS => total = sum,
+            _ => {
+                errors.push(syn::Error::new(
+                    layer.width_span,
+                    format!(
+                        "layer {r} (`{}({width})`) brings the network to over {MAX_PARAMS} \
+                         (2²⁸) parameters; use narrower layers",
+                        layer.cell,
+                    ),
+                ));
+                return;
+            }
+        }
+    }
     for (index, layer) in network.layers.iter().enumerate() {
         let l = index + 1;
         let layer_params = (network.fan_in(l) + 1).checked_mul(layer.width);
@@ -87,8 +108,9 @@ fn parameters_fit_in_memory(network: &Network, errors: &mut Errors) {
                 errors.push(syn::Error::new(
                     layer.width_span,
                     format!(
-                        "layer {l} (`{}({})`) brings the network to over {MAX_PARAMS} (2²⁸) \
+                        "layer {} (`{}({})`) brings the network to over {MAX_PARAMS} (2²⁸) \
                          parameters; use narrower layers",
+                        network.number(l),
                         layer.activation.name(),
                         layer.width,
                     ),

@@ -20,7 +20,12 @@ pub(crate) struct Network {
     pub(crate) init: Option<InitScheme>,
     /// `n₀`, the input width.
     pub(crate) inputs: usize,
-    /// Layers `1 … L`, each with its parameters.
+    /// Recurrent layers `1 … R`, which come before every dense layer: a
+    /// network with any is a recurrent network, run over sequences.
+    pub(crate) recurrent: Vec<RecurrentLayer>,
+    /// Dense layers `R + 1 … L`, each with its parameters (`1 … L` with no
+    /// recurrent layer). The expander counts them from 1 and adds `R` to
+    /// the names users see ([`Network::number`]).
     pub(crate) layers: Vec<Layer>,
     /// The built-in loss; `None` for `loss = none`, a network trained only
     /// from gradients its caller supplies.
@@ -44,6 +49,21 @@ pub(crate) struct Layer {
     /// The width as written.
     pub(crate) width_span: Span,
 }
+
+/// One recurrent layer, `lstm(H)` or `gru(H)`: PyTorch's cell run over
+/// the sequence of its input rows.
+pub(crate) struct RecurrentLayer {
+    pub(crate) cell: Cell,
+    /// `H`, the number of units.
+    pub(crate) width: usize,
+    /// The cell's name as written.
+    pub(crate) span: Span,
+    /// The width as written.
+    pub(crate) width_span: Span,
+}
+
+/// The recurrent cells the DSL knows: the vocabulary's.
+pub(crate) use backprop_vocabulary::CellKind as Cell;
 
 /// The activations and losses the DSL knows, with their parameters: the
 /// vocabulary the runtime shares.
@@ -70,12 +90,15 @@ fn activation_from_name(
         let alias = Activation::ALIASES
             .into_iter()
             .find(|(alias, _)| *alias == written);
-        errors.push(match alias {
-            Some((_, ours)) => syn::Error::new(
+        errors.push(if let Some((_, ours)) = alias {
+            syn::Error::new(
                 name.span(),
                 format!("unknown activation `{written}`; did you mean `{ours}`?"),
-            ),
-            None => unknown(name, "activation", &Activation::NAMES),
+            )
+        } else {
+            // A layer is an activation or a recurrent cell.
+            let names: Vec<&str> = Activation::NAMES.into_iter().chain(Cell::NAMES).collect();
+            unknown(name, "activation", &names)
         });
         return None;
     };
@@ -239,11 +262,29 @@ impl Network {
     pub(crate) fn from_invocation(invocation: Invocation) -> syn::Result<Self> {
         let mut errors = Errors::default();
         let inputs = errors.ok(width_of(&invocation.input, "the input"));
-        let layers: Vec<_> = invocation
-            .layers
-            .iter()
-            .map(|layer| Layer::from_ast(layer, &mut errors))
-            .collect();
+        let mut recurrent = Vec::new();
+        let mut layers = Vec::new();
+        for ast in &invocation.layers {
+            if Cell::from_name(&ast.activation.to_string()).is_some() {
+                if !layers.is_empty() {
+                    errors.push(recurrent_after_dense(ast));
+                }
+                recurrent.push(RecurrentLayer::from_ast(ast, &mut errors));
+            } else {
+                layers.push(Layer::from_ast(ast, &mut errors));
+            }
+        }
+        if let (true, false, Some(last)) = (
+            layers.is_empty(),
+            recurrent.is_empty(),
+            invocation.layers.last(),
+        ) {
+            errors.push(syn::Error::new(
+                last.paren.span.close(),
+                "a recurrent network ends in a dense layer, which maps the last \
+                 state to the output: add one, as in `-> linear(1)`",
+            ));
+        }
 
         let mut loss = None;
         let mut loss_span = None;
@@ -310,6 +351,7 @@ impl Network {
             form: invocation.form,
             float: float.unwrap_or(FloatType::F32),
             inputs,
+            recurrent: recurrent.into_iter().flatten().collect(),
             layers: layers.into_iter().flatten().collect(),
             loss,
             loss_tokens,
@@ -319,10 +361,11 @@ impl Network {
         })
     }
 
-    /// Width of layer `l`'s input: `n_{l-1}` (`l` counts from 1).
+    /// Width of dense layer `l`'s input: `n_{l-1}` (`l` counts the dense
+    /// layers from 1; the first reads the last recurrent layer's state).
     pub(crate) fn fan_in(&self, l: usize) -> usize {
         if l == 1 {
-            self.inputs
+            self.dense_inputs()
         } else {
             self.layers[l - 2].width
         }
@@ -338,7 +381,47 @@ impl Network {
     }
 
     pub(crate) fn params(&self) -> usize {
-        (1..=self.layers.len()).map(|l| self.layer_params(l)).sum()
+        let recurrent: usize = (1..=self.recurrent.len())
+            .map(|r| self.recurrent_params(r))
+            .sum();
+        recurrent
+            + (1..=self.layers.len())
+                .map(|l| self.layer_params(l))
+                .sum::<usize>()
+    }
+
+    /// Whether the network has recurrent layers, and so runs over sequences.
+    pub(crate) fn is_recurrent(&self) -> bool {
+        !self.recurrent.is_empty()
+    }
+
+    /// The width the dense layers start from: the last recurrent layer's,
+    /// else the input's.
+    pub(crate) fn dense_inputs(&self) -> usize {
+        self.recurrent
+            .last()
+            .map_or(self.inputs, |layer| layer.width)
+    }
+
+    /// Width of recurrent layer `r`'s input (`r` counts from 1).
+    pub(crate) fn recurrent_fan_in(&self, r: usize) -> usize {
+        if r == 1 {
+            self.inputs
+        } else {
+            self.recurrent[r - 2].width
+        }
+    }
+
+    /// Parameters of recurrent layer `r`: `G·H·(I + H + 2)`.
+    pub(crate) fn recurrent_params(&self, r: usize) -> usize {
+        let layer = &self.recurrent[r - 1];
+        layer.cell.params(self.recurrent_fan_in(r), layer.width)
+    }
+
+    /// The number users see for dense layer `l`: `R + l`, after the
+    /// recurrent layers.
+    pub(crate) fn number(&self, l: usize) -> usize {
+        self.recurrent.len() + l
     }
 }
 
@@ -358,6 +441,51 @@ impl Layer {
         let activation = activation_from_name(&ast.activation, &named, errors);
         Some(Self {
             activation: activation?,
+            width: width?,
+            span: ast.activation.span(),
+            width_span: pieces
+                .first()
+                .and_then(|w| w.clone().into_iter().next())
+                .map_or(ast.paren.span.join(), |t| t.span()),
+        })
+    }
+}
+
+/// The error for `lstm(…)` or `gru(…)` after a dense layer.
+fn recurrent_after_dense(ast: &LayerAst) -> syn::Error {
+    syn::Error::new(
+        ast.activation.span(),
+        format!(
+            "`{}` comes after a dense layer; recurrent layers come first, straight \
+             from the input (`1 -> {}(16) -> linear(1)`), and dense layers follow them",
+            ast.activation, ast.activation
+        ),
+    )
+}
+
+impl RecurrentLayer {
+    /// Where generated code for this layer points, as [`Layer::code_span`].
+    pub(crate) fn code_span(&self) -> Span {
+        Span::call_site().located_at(self.span)
+    }
+
+    /// Reads `lstm(width)` or `gru(width)`, which take no parameters.
+    fn from_ast(ast: &LayerAst, errors: &mut Errors) -> Option<Self> {
+        let cell = Cell::from_name(&ast.activation.to_string())?;
+        let pieces = args::split_commas(ast.args.clone());
+        let width = errors.ok(layer_width(ast, pieces.first()));
+        if let Some(extra) = pieces.get(1) {
+            errors.push(syn::Error::new_spanned(
+                extra,
+                format!(
+                    "`{cell}` takes only its width, as in `{cell}(16)`: its gates are \
+                     PyTorch's `nn.{}`",
+                    cell.module()
+                ),
+            ));
+        }
+        Some(Self {
+            cell,
             width: width?,
             span: ast.activation.span(),
             width_span: pieces

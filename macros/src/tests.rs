@@ -179,7 +179,7 @@ fn misspelled_names_get_the_nearest_suggestion() {
         errors(quote!(N = 2 -> banana(3); loss = mse)),
         [
             "unknown activation `banana`; expected one of `linear`, `sigmoid`, `tanh`, `relu`, \
-          `leaky_relu`, `elu`, `gelu`, `silu`, `softplus`, `softmax`"
+          `leaky_relu`, `elu`, `gelu`, `silu`, `softplus`, `softmax`, `lstm`, `gru`"
         ]
     );
 }

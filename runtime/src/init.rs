@@ -28,6 +28,7 @@
 
 use rand_core::{Rng, SeedableRng};
 
+use crate::sequence::{CellKind, Recurrent};
 use crate::{ActivationKind, Float, Network};
 
 /// The generator behind `seeded(seed)`: xoshiro256++, small, fast, and the
@@ -364,6 +365,48 @@ pub fn seeded_network<N: Network>(seed: u64) -> N {
 }
 
 /// The scheme [`initialize_default`] draws layer `l` with.
+/// A recurrent network drawn as `new(rng)` draws it: every recurrent
+/// layer's four tensors from `U(−1/√H, 1/√H)`, as PyTorch's `nn.LSTM` and
+/// `nn.GRU` do, then the dense layers as [`initialize_default`] draws a
+/// network's (by `init = …`, else by their activations).
+pub fn default_recurrent<N: Recurrent, R: Rng + ?Sized>(rng: &mut R, init: Option<Init>) -> N {
+    let mut network = N::zeros();
+    draw_recurrent(
+        N::CELLS,
+        N::WIDTHS,
+        N::ACTIVATIONS,
+        init,
+        &mut &mut *rng,
+        &mut writer(network.params_mut()),
+    );
+    network
+}
+
+/// [`default_recurrent`] with the generator [`seeded_rng`]`(seed)`: what a
+/// generated recurrent network's `seeded(seed)` returns.
+#[must_use]
+pub fn seeded_recurrent<N: Recurrent>(seed: u64, init: Option<Init>) -> N {
+    default_recurrent(&mut seeded_rng(seed), init)
+}
+
+/// The draws of [`default_recurrent`], compiled once, here.
+fn draw_recurrent(
+    cells: &[CellKind],
+    widths: &[usize],
+    activations: &[ActivationKind],
+    init: Option<Init>,
+    rng: &mut dyn Rng,
+    put: &mut dyn FnMut(f64),
+) {
+    for (cell, fans) in cells.iter().zip(widths.windows(2)) {
+        let (fan_in, hidden) = (fans[0], fans[1]);
+        let bound = 1.0 / libm::sqrt(hidden as f64);
+        draw_uniform(rng, bound, cell.params(fan_in, hidden), put);
+    }
+    let mut scheme = |l: usize| init.unwrap_or(Init::for_activation(activations[l - 1]));
+    draw_network(&widths[cells.len()..], &mut scheme, rng, put);
+}
+
 fn default_scheme<N: Network>(l: usize) -> Init {
     N::INIT.unwrap_or(Init::for_activation(N::ACTIVATIONS[l - 1]))
 }

@@ -28,7 +28,9 @@
 //!   and machines, the gradient all-reduced through MPI.
 //! - [`recurrent`]: LSTM and GRU layers as PyTorch defines them, streaming
 //!   one sample at a time or trained through time on sequences;
-//! - [`gradcheck`]: analytic gradients against central finite differences.
+//!   [`sequence`]: [`Recurrent`], the trait of a `network!` with such
+//!   layers, streaming, and trained by truncated backpropagation through
+//!   time.
 //!
 //! The crate is `no_std`: its core (kernels, activations, losses,
 //! [`Network`], optimizers, seeded initialisation) needs neither `std` nor
@@ -69,6 +71,7 @@ pub mod params;
 pub mod policy;
 pub mod recurrent;
 pub mod schedule;
+pub mod sequence;
 mod trace;
 pub mod update;
 
@@ -86,4 +89,5 @@ pub use loss::{
 pub use network::{BatchError, Network, NoBuiltInLoss, Passes, Row, TrainError};
 pub use optim::{Adam, AdamW, Optimizer, Resume, Sgd, StateError, StateStorage};
 pub use rand_core;
+pub use sequence::{CellKind, Recurrent};
 pub use trace::Trace;

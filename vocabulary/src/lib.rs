@@ -379,6 +379,88 @@ impl fmt::Display for LossKind {
     }
 }
 
+/// A recurrent layer's cell, as `torch.nn.LSTM` and `torch.nn.GRU` define
+/// it: `lstm(H)` and `gru(H)` in the DSL, before the dense layers.
+///
+/// ```
+/// use backprop_vocabulary::CellKind;
+///
+/// assert_eq!(CellKind::from_name("gru"), Some(CellKind::Gru));
+/// assert_eq!(CellKind::Lstm.gates(), 4);
+/// assert_eq!(CellKind::Lstm.params(1, 16), 1_152);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CellKind {
+    /// Long short-term memory: gates `i, f, g, o`, state `(h, c)`.
+    Lstm,
+    /// Gated recurrent unit: gates `r, z, n`, state `h`.
+    Gru,
+}
+
+impl CellKind {
+    /// Every name the DSL knows, in the order of the variants.
+    pub const NAMES: [&str; 2] = ["lstm", "gru"];
+
+    /// The DSL's name, which is also PyTorch's module in lower case.
+    #[must_use]
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::Lstm => "lstm",
+            Self::Gru => "gru",
+        }
+    }
+
+    /// The cell the DSL calls `name`; `None` for any other name.
+    #[must_use]
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "lstm" => Some(Self::Lstm),
+            "gru" => Some(Self::Gru),
+            _ => None,
+        }
+    }
+
+    /// The PyTorch module: `"LSTM"`, `"GRU"`.
+    #[must_use]
+    pub const fn module(self) -> &'static str {
+        match self {
+            Self::Lstm => "LSTM",
+            Self::Gru => "GRU",
+        }
+    }
+
+    /// The number of gates `G`, each with its own weights.
+    #[must_use]
+    pub const fn gates(self) -> usize {
+        match self {
+            Self::Lstm => 4,
+            Self::Gru => 3,
+        }
+    }
+
+    /// The gates' names in PyTorch's order.
+    #[must_use]
+    pub const fn gate_names(self) -> &'static [&'static str] {
+        match self {
+            Self::Lstm => &["i", "f", "g", "o"],
+            Self::Gru => &["r", "z", "n"],
+        }
+    }
+
+    /// Parameters of a layer of `inputs` inputs and `hidden` units:
+    /// `G·H·(I + H + 2)` (two weight matrices and two bias vectors).
+    #[must_use]
+    pub const fn params(self, inputs: usize, hidden: usize) -> usize {
+        self.gates() * hidden * (inputs + hidden + 2)
+    }
+}
+
+impl fmt::Display for CellKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 /// A parameter of an activation or a loss, as the DSL takes it, with
 /// PyTorch's default.
 #[derive(Clone, Copy, Debug, PartialEq)]

@@ -39,7 +39,7 @@ pub(super) fn descend(cx: &Context) -> TokenStream {
         let layer = &cx.network.layers[l - 1];
         let input = Context::layer_input(l);
         let delta = Context::delta(l);
-        let (w_mut, b_mut) = (Context::weights(l, "_mut"), Context::bias(l, "_mut"));
+        let (w_mut, b_mut) = (cx.weights(l, "_mut"), cx.bias(l, "_mut"));
         if l > 1 {
             statements.extend(previous_delta(cx, l));
         }
@@ -97,11 +97,7 @@ fn store_layer(cx: &Context, l: usize) -> TokenStream {
     let layer = &cx.network.layers[l - 1];
     let input = Context::layer_input(l);
     let delta = Context::delta(l);
-    let (w, w_mut, b_mut) = (
-        Context::weights(l, ""),
-        Context::weights(l, "_mut"),
-        Context::bias(l, "_mut"),
-    );
+    let (w, w_mut, b_mut) = (cx.weights(l, ""), cx.weights(l, "_mut"), cx.bias(l, "_mut"));
     // Layers above the first reborrow `grad`; the first takes it.
     let (grad, store) = if l == 1 {
         (quote!(grad), quote!(store))
@@ -131,11 +127,7 @@ fn previous_delta(cx: &Context, l: usize) -> TokenStream {
     let kernels = cx.kernels();
     let layer = &cx.network.layers[l - 1];
     let previous = &cx.network.layers[l - 2];
-    let (delta, previous_delta, w) = (
-        Context::delta(l),
-        Context::delta(l - 1),
-        Context::weights(l, ""),
-    );
+    let (delta, previous_delta, w) = (Context::delta(l), Context::delta(l - 1), cx.weights(l, ""));
     let (_, zero) = cx.batch_matrix(previous.width);
     let mut statements = quote_spanned! {layer.code_span()=>
         let #previous_delta = &mut #zero;

@@ -56,9 +56,10 @@ pub(super) fn summary(network: &Network) -> String {
 }
 
 /// Docs of layer `l`'s weight and bias views.
-pub(super) fn layer_views(network: &Network, l: usize) -> (String, String) {
+pub(super) fn layer_views(network: &Network, dense: usize) -> (String, String) {
+    let l = network.number(dense);
     let s = superscript(l);
-    let layer = &network.layers[l - 1];
+    let layer = &network.layers[dense - 1];
     let from = if l == 1 {
         "the input".to_owned()
     } else {
@@ -67,7 +68,7 @@ pub(super) fn layer_views(network: &Network, l: usize) -> (String, String) {
     (
         format!(
             "`W{s}`, the {}×{} weights from {from} to layer {l} (`{}`); row `i` holds input `i`'s weights.",
-            network.fan_in(l),
+            network.fan_in(dense),
             layer.width,
             layer.activation.name(),
         ),

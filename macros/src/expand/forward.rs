@@ -20,7 +20,7 @@ pub(super) fn layers(cx: &Context) -> TokenStream {
         let l = index + 1;
         let input = Context::layer_input(l);
         let (z, h) = (Context::preactivation(l), Context::output(l));
-        let (w, b) = (Context::weights(l, ""), Context::bias(l, ""));
+        let (w, b) = (cx.weights(l, ""), cx.bias(l, ""));
         if !cx.keeps_preactivation(l) {
             statements.extend(quote_spanned! {layer.code_span()=>
                 #kernels::affine(#input, self.#w(), self.#b(), &mut tape.#h);

@@ -18,6 +18,7 @@ mod equations;
 mod forward;
 mod params;
 mod passes;
+mod recurrent;
 mod stub;
 
 use proc_macro2::{Delimiter, Literal, Span, TokenStream, TokenTree};
@@ -107,14 +108,15 @@ impl Context<'_> {
         self.network.params() * bytes > HEAP_PARAMS_BYTES
     }
 
-    /// `w1`: layer `l`'s weight view; `_mut` for the mutable one.
-    pub(super) fn weights(l: usize, suffix: &str) -> Ident {
-        format_ident!("w{l}{suffix}")
+    /// `w1`: dense layer `l`'s weight view; `_mut` for the mutable one.
+    /// Its number counts the recurrent layers before it.
+    pub(super) fn weights(&self, l: usize, suffix: &str) -> Ident {
+        format_ident!("w{}{suffix}", self.network.number(l))
     }
 
-    /// `b1`: layer `l`'s bias view.
-    pub(super) fn bias(l: usize, suffix: &str) -> Ident {
-        format_ident!("b{l}{suffix}")
+    /// `b1`: dense layer `l`'s bias view.
+    pub(super) fn bias(&self, l: usize, suffix: &str) -> Ident {
+        format_ident!("b{}{suffix}", self.network.number(l))
     }
 
     /// `h1`: layer `l`'s output `Hˡ` (it holds `Zˡ` until the activation is applied).
@@ -228,6 +230,26 @@ impl Context<'_> {
         }
     }
 
+    /// The visibility the user gave the network (none for the expression
+    /// form), for the types generated beside it.
+    pub(super) fn visibility(&self) -> TokenStream {
+        match &self.network.form {
+            Form::Item { vis, .. } => quote!(#vis),
+            Form::Expr => TokenStream::new(),
+        }
+    }
+
+    /// `Some(Init::HeNormal)` for `init = he_normal`, else `None`.
+    pub(super) fn init(&self) -> TokenStream {
+        let rt = &self.rt;
+        if let Some(init) = self.network.init {
+            let scheme = format_ident!("{}", init.variant());
+            quote!(#rt::Some(#rt::Init::#scheme))
+        } else {
+            quote!(#rt::None)
+        }
+    }
+
     /// `[[f32; width]; B]` and its all-zero value.
     pub(super) fn batch_matrix(&self, width: usize) -> (TokenStream, TokenStream) {
         let float = &self.float;
@@ -273,7 +295,13 @@ fn expand(network: &Network, krate: &TokenStream) -> TokenStream {
 
     let definition = params::definition(&cx);
     let inherent = params::inherent(&cx);
-    let trait_impl = trait_impl(&cx);
+    // A recurrent network is `Recurrent`, its dense layers `Passes` from
+    // the last state; any other is a `Network`.
+    let trait_impl = if network.is_recurrent() {
+        recurrent::recurrent(&cx)
+    } else {
+        trait_impl(&cx)
+    };
     let passes = passes(&cx);
     let items = quote! {
         #definition

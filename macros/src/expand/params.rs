@@ -54,19 +54,31 @@ pub(super) fn inherent(cx: &Context) -> TokenStream {
     let new_doc = new_doc(cx);
     let views = views(cx);
     let storage = storage(cx);
+    let (new, seeded) = if cx.network.is_recurrent() {
+        let init = cx.init();
+        (
+            quote!(#rt::default_recurrent(rng, #init)),
+            quote!(#rt::seeded_recurrent(seed, #init)),
+        )
+    } else {
+        (
+            quote!(#rt::default_network(rng)),
+            quote!(#rt::seeded_network(seed)),
+        )
+    };
     quote! {
         impl #name {
             #storage
 
             #new_doc
             pub fn new<R: #rt::rand_core::Rng + ?#rt::Sized>(rng: &mut R) -> Self {
-                #rt::default_network(rng)
+                #new
             }
 
             /// [`new`](Self::new) with a generator seeded by `seed`: the same
             /// seed gives the same network on every platform.
             pub fn seeded(seed: #rt::u64) -> Self {
-                #rt::seeded_network(seed)
+                #seeded
             }
 
             #views
@@ -121,12 +133,19 @@ fn new_doc(cx: &Context) -> TokenStream {
     }
 }
 
-/// `w1()`, `w1_mut()`, `b1()`, `b1_mut()`, …: each layer's slice of the flat array.
+/// The parameters of the dense layers, which follow the recurrent ones.
+fn dense_params(network: &crate::model::Network) -> usize {
+    (1..=network.layers.len())
+        .map(|l| network.layer_params(l))
+        .sum()
+}
+
+/// `w1()`, `w1_mut()`, `b1()`, `b1_mut()`, …: each dense layer's slice of the flat array.
 fn views(cx: &Context) -> TokenStream {
     let Context {
         rt, float, network, ..
     } = cx;
-    let mut offset = 0;
+    let mut offset = network.params() - dense_params(network);
     let mut views = TokenStream::new();
     for l in 1..=network.layers.len() {
         let (rows, cols) = (network.fan_in(l), network.layers[l - 1].width);
@@ -134,8 +153,8 @@ fn views(cx: &Context) -> TokenStream {
         offset = b_end;
         let (rows, cols) = (size(rows), size(cols));
         let (w_start, w_end, b_end) = (size(w_start), size(w_end), size(b_end));
-        let (w, w_mut) = (Context::weights(l, ""), Context::weights(l, "_mut"));
-        let (b, b_mut) = (Context::bias(l, ""), Context::bias(l, "_mut"));
+        let (w, w_mut) = (cx.weights(l, ""), cx.weights(l, "_mut"));
+        let (b, b_mut) = (cx.bias(l, ""), cx.bias(l, "_mut"));
         let (w_doc, b_doc) = docs::layer_views(network, l);
         views.extend(quote! {
             #[doc = #w_doc]

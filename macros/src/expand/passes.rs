@@ -18,7 +18,8 @@ pub(super) fn passes(cx: &Context) -> TokenStream {
         network,
     } = cx;
     let tape = format_ident!("{name}Tape");
-    let (inputs, outputs) = (size(network.inputs), size(network.outputs()));
+    // A recurrent network's dense layers start from its last state.
+    let (inputs, outputs) = (size(network.dense_inputs()), size(network.outputs()));
     let last = network.layers.len();
     let (tape_struct, tape_fn) = tape_type(cx, &tape);
     let output = Context::output(last);
