@@ -65,7 +65,7 @@ use rand::seq::IndexedRandom;
 use rand::{RngExt, SeedableRng};
 
 use crate::check::{self, MAX_PARAMS};
-use crate::model::{Activation, InitScheme, Loss, MAX_WIDTH, Network};
+use crate::model::{Activation, Cell, InitScheme, Loss, MAX_WIDTH, Network};
 use crate::parse::{Form, Invocation};
 
 /// Streams tried by default: enough to reach the rare branches (each kind of
@@ -387,8 +387,12 @@ fn run(
 
 /// Compares the model with what the generator wrote.
 fn read_back(network: &Network, written: &Written) -> Result<(), String> {
-    let widths: Vec<usize> = network.layers.iter().map(|l| l.width).collect();
-    let activations: Vec<&str> = network.layers.iter().map(|l| l.activation.name()).collect();
+    let recurrent = network.recurrent.iter().map(|l| (l.width, l.cell.name()));
+    let dense = network
+        .layers
+        .iter()
+        .map(|l| (l.width, l.activation.name()));
+    let (widths, activations): (Vec<usize>, Vec<&str>) = recurrent.chain(dense).unzip();
     let read = Written {
         item: matches!(network.form, Form::Item { .. }),
         inputs: network.inputs,
@@ -694,9 +698,22 @@ fn network(rng: &mut StdRng, huge: Option<Huge>) -> Generated {
 
     let mut activations = Vec::new();
     text.push_str(&width_texts[0]);
+    // Now and then recurrent layers first, and rarely one after a dense layer.
+    let recurrent = if depth > 1 && rng.random_bool(0.2) {
+        rng.random_range(1..depth.min(3))
+    } else {
+        0
+    };
     for l in 1..=depth {
         let last = l == depth;
-        let activation = activation(rng, last, &mut broken);
+        let activation = if l <= recurrent {
+            *Cell::NAMES.choose(rng).unwrap()
+        } else if l > recurrent + 1 && rng.random_bool(0.005) {
+            broken = Some("a recurrent layer after a dense one");
+            *Cell::NAMES.choose(rng).unwrap()
+        } else {
+            activation(rng, last, &mut broken)
+        };
         if activation == "softmax" && !last {
             broken = Some("`softmax` before the output");
         }
@@ -721,7 +738,14 @@ fn network(rng: &mut StdRng, huge: Option<Huge>) -> Generated {
         text.push(';');
     }
 
-    let params: usize = widths.windows(2).map(|pair| (pair[0] + 1) * pair[1]).sum();
+    let params: usize = widths
+        .windows(2)
+        .zip(&activations)
+        .map(|(pair, name)| match Cell::from_name(name) {
+            Some(cell) => cell.params(pair[0], pair[1]),
+            None => (pair[0] + 1) * pair[1],
+        })
+        .sum();
     if params > MAX_PARAMS && huge.is_none() {
         broken = Some("too many parameters");
     }

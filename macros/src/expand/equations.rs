@@ -60,6 +60,16 @@ impl Style {
         }
     }
 
+    /// `H¹ₜ` or `H^{1}_{t}`; with `previous`, `H¹ₜ₋₁` or `H^{1}_{t-1}`.
+    fn at_step(self, symbol: &str, previous: bool) -> String {
+        match (self, previous) {
+            (Self::Text, false) => format!("{symbol}ₜ"),
+            (Self::Text, true) => format!("{symbol}ₜ₋₁"),
+            (Self::Latex, false) => format!("{symbol}_{{t}}"),
+            (Self::Latex, true) => format!("{symbol}_{{t-1}}"),
+        }
+    }
+
     /// `symbol (rows×cols)` or `\underset{rows\times cols}{symbol}`.
     fn shaped(self, symbol: &str, rows: &str, cols: &str) -> String {
         match self {
@@ -156,7 +166,7 @@ pub(super) fn loss_equations(style: Style, network: &Network) -> Option<LossEqua
     use Symbol::{Minus, Sigma, YHat};
     let n = network.outputs();
     let (y_hat, minus, sigma) = (style.word(YHat), style.word(Minus), style.word(Sigma));
-    let last = network.layers.len();
+    let last = network.number(network.layers.len());
     let (z, delta) = (
         style.sup("Z", last),
         style.sup(style.word(Symbol::Delta), last),
@@ -285,14 +295,19 @@ fn lines(style: Style, network: &Network) -> Vec<(String, String)> {
     use Symbol::{Delta, Dot, Odot, One, YHat};
     let (odot, dot, one) = (style.word(Odot), style.word(Dot), style.word(One));
     let batch = "B";
-    let layers = network.layers.len();
-    let mut lines = vec![(
-        String::new(),
-        "Forward, B rows, one sample per row".to_owned(),
-    )];
+    let layers = network.number(network.layers.len());
+    let mut lines = if network.is_recurrent() {
+        recurrent_forward(style, network)
+    } else {
+        vec![(
+            String::new(),
+            "Forward, B rows, one sample per row".to_owned(),
+        )]
+    };
     for (index, layer) in network.layers.iter().enumerate() {
-        let l = index + 1;
-        let (n_in, n) = (network.fan_in(l).to_string(), layer.width.to_string());
+        let dense = index + 1;
+        let l = network.number(dense);
+        let (n_in, n) = (network.fan_in(dense).to_string(), layer.width.to_string());
         let z = style.sup("Z", l);
         lines.push((
             style.shaped(&z, batch, &n),
@@ -327,10 +342,12 @@ fn lines(style: Style, network: &Network) -> Vec<(String, String)> {
         ));
         lines.push((delta(layers), output_delta(style, network)));
     }
-    for l in (1..=layers).rev() {
+    let first = network.number(1);
+    for l in (first..=layers).rev() {
+        let dense = l + 1 - first;
         let (n_in, n) = (
-            network.fan_in(l).to_string(),
-            network.layers[l - 1].width.to_string(),
+            network.fan_in(dense).to_string(),
+            network.layers[dense - 1].width.to_string(),
         );
         lines.push((
             style.shaped(&style.partial(&style.sup("W", l)), &n_in, &n),
@@ -349,17 +366,23 @@ fn lines(style: Style, network: &Network) -> Vec<(String, String)> {
             format!("{ones_transposed} {dot} {}", delta(l)),
         ));
         let back = format!("{} {dot} {}", delta(l), style.sup_transposed("W", l));
-        if l > 1 {
-            let previous = network.layers[l - 2].activation;
+        if dense > 1 {
+            let previous = network.layers[dense - 2].activation;
             let (z, h) = (style.sup("Z", l - 1), style.sup("H", l - 1));
             let right = match derivative(style, previous, &z, &h) {
                 Some(d) => format!("({back}) {odot} {d}"),
                 None => back,
             };
             lines.push((style.shaped(&delta(l - 1), batch, &n_in), right));
+        } else if network.is_recurrent() {
+            let h = style.at_step(&style.sup("H", l - 1), false);
+            lines.push((style.shaped(&style.partial(&h), batch, &n_in), back));
         } else {
             lines.push((style.shaped(&style.partial("X"), batch, &n_in), back));
         }
+    }
+    if network.is_recurrent() {
+        lines.extend(recurrent_backward(style, network));
     }
     if loss.is_some_and(|loss| loss.fused) {
         // Through the output activation the fused loss skips.
@@ -391,7 +414,7 @@ fn loss_lines(
         .unwrap_or(("", &loss.gradient));
     lines.push((gradient_left.to_owned(), gradient_right.to_owned()));
     if !loss.fused {
-        let layers = network.layers.len();
+        let layers = network.number(network.layers.len());
         lines.push((
             style.sup(style.word(Symbol::Delta), layers),
             output_delta(style, network),
@@ -402,8 +425,8 @@ fn loss_lines(
 /// `Δᴸ` from `∂L/∂Ŷ` through the output activation's derivative (for
 /// softmax, its Jacobian–vector product).
 fn output_delta(style: Style, network: &Network) -> String {
-    let layers = network.layers.len();
-    let output = network.layers[layers - 1].activation;
+    let layers = network.number(network.layers.len());
+    let output = network.layers[network.layers.len() - 1].activation;
     let (z, h) = (style.sup("Z", layers), style.sup("H", layers));
     let d_output = style.partial(style.word(Symbol::YHat));
     match (output, derivative(style, output, &z, &h)) {
@@ -453,4 +476,287 @@ pub(super) fn equations(style: Style, network: &Network) -> String {
             )
         }
     }
+}
+
+/// `W¹_ih` or `W^{1}_{ih}`: recurrent layer `r`'s symbol for a gate or
+/// tensor; `gate` empty for the layer's own, `I¹`.
+fn gated(style: Style, base: &str, r: usize, gate: &str) -> String {
+    match style {
+        Style::Text if gate.is_empty() => format!("{base}{}", superscript(r)),
+        Style::Text => format!("{base}{}_{gate}", superscript(r)),
+        Style::Latex if gate.is_empty() => format!("{base}^{{{r}}}"),
+        Style::Latex => format!("{base}^{{{r}}}_{{{gate}}}"),
+    }
+}
+
+/// The recurrent layers' forward equations for one time step of `B`
+/// streams, PyTorch's definitions with this network's sizes, and the title
+/// of the dense layers that follow on the last state.
+fn recurrent_forward(style: Style, network: &Network) -> Vec<(String, String)> {
+    let (odot, dot, one) = (
+        style.word(Symbol::Odot),
+        style.word(Symbol::Dot),
+        style.word(Symbol::One),
+    );
+    let sigma = style.word(Symbol::Sigma);
+    let minus = style.word(Symbol::Minus);
+    let tanh = operator(style, "tanh");
+    let mut lines = vec![(
+        String::new(),
+        "Forward, time step t = 1 … T of B streams, one row per stream, from H⁰ = 0 (and C⁰ = 0)"
+            .to_owned(),
+    )];
+    for (index, layer) in network.recurrent.iter().enumerate() {
+        let r = index + 1;
+        let (i, h) = (network.recurrent_fan_in(r), layer.width);
+        let gh = (layer.cell.gates() * h).to_string();
+        let input = if r == 1 {
+            style.at_step("X", false)
+        } else {
+            style.at_step(&style.sup("H", r - 1), false)
+        };
+        let hidden = style.at_step(&style.sup("H", r), false);
+        let previous = style.at_step(&style.sup("H", r), true);
+        let sub = |base: &str, gate: &str| gated(style, base, r, gate);
+        let w = |which: &str| sub("W", which);
+        let b = |which: &str| sub("b", which);
+        let transposed = |text: String| match style {
+            Style::Text => format!("({text})ᵀ"),
+            Style::Latex => format!("({text})^{{\\top}}"),
+        };
+        let a = style.sup("A", r);
+        lines.push((
+            style.shaped(&a, "B", &gh),
+            format!(
+                "{} {dot} {} + {} {dot} {} + {one}{}{}",
+                style.shaped(&input, "B", &i.to_string()),
+                style.shaped(&w("ih"), &i.to_string(), &gh),
+                style.shaped(&previous, "B", &h.to_string()),
+                style.shaped(&w("hh"), &h.to_string(), &gh),
+                style.tight_dot(),
+                transposed(format!("{} + {}", b("ih"), b("hh"))),
+            ),
+        ));
+        let gate_block = |g: &str| sub("A", g);
+        match layer.cell {
+            crate::model::Cell::Lstm => {
+                let c = style.at_step(&style.sup("C", r), false);
+                let c_prev = style.at_step(&style.sup("C", r), true);
+                let (i_, f_, g_, o_) = (sub("I", ""), sub("F", ""), sub("G", ""), sub("O", ""));
+                lines.push((
+                    format!("{i_}, {f_}, {g_}, {o_}"),
+                    format!(
+                        "{sigma}({}), {sigma}({}), {tanh}({}), {sigma}({})   (B×{h} each, the four blocks of {a})",
+                        gate_block("i"),
+                        gate_block("f"),
+                        gate_block("g"),
+                        gate_block("o"),
+                    ),
+                ));
+                lines.push((
+                    style.shaped(&c, "B", &h.to_string()),
+                    format!("{f_} {odot} {c_prev} + {i_} {odot} {g_}"),
+                ));
+                lines.push((
+                    style.shaped(&hidden, "B", &h.to_string()),
+                    format!("{o_} {odot} {tanh}({c})"),
+                ));
+            }
+            crate::model::Cell::Gru => {
+                let (r_, z_, n_) = (sub("R", ""), sub("Z", ""), sub("N", ""));
+                lines.push((
+                    format!("{r_}, {z_}"),
+                    format!(
+                        "{sigma}({}), {sigma}({})   (B×{h} each; {a} holds the r and z blocks)",
+                        gate_block("r"),
+                        gate_block("z"),
+                    ),
+                ));
+                lines.push((
+                    style.shaped(&n_, "B", &h.to_string()),
+                    format!(
+                        "{tanh}({input} {dot} {} + {one}{}{} + {r_} {odot} ({previous} {dot} {} + {one}{}{}))",
+                        w("in"),
+                        style.tight_dot(),
+                        transposed(b("in")),
+                        w("hn"),
+                        style.tight_dot(),
+                        transposed(b("hn")),
+                    ),
+                ));
+                lines.push((
+                    style.shaped(&hidden, "B", &h.to_string()),
+                    format!("(1 {minus} {z_}) {odot} {n_} + {z_} {odot} {previous}"),
+                ));
+            }
+        }
+    }
+    let last = style.at_step(&style.sup("H", network.recurrent.len()), false);
+    lines.push((
+        String::new(),
+        format!("Then at every step, on the B rows of {last}"),
+    ));
+    lines
+}
+
+/// Backpropagation through time for the recurrent layers, from the last
+/// step to the first and from the last layer to the first, as the
+/// generated code runs it.
+fn recurrent_backward(style: Style, network: &Network) -> Vec<(String, String)> {
+    let (odot, dot) = (style.word(Symbol::Odot), style.word(Symbol::Dot));
+    let (minus, delta) = (style.word(Symbol::Minus), style.word(Symbol::Delta));
+    let tanh = operator(style, "tanh");
+    let mut lines = vec![(
+        String::new(),
+        "Backward through time, t = T … 1, layer r = R … 1; ΔH starts as ∂L/∂Hʳₜ (from the layers above) plus the ΔH, ΔC that step t + 1 sent back (zero after the window)".to_owned(),
+    )];
+    for (index, layer) in network.recurrent.iter().enumerate().rev() {
+        let r = index + 1;
+        let (i, h) = (network.recurrent_fan_in(r), layer.width);
+        let gh = (layer.cell.gates() * h).to_string();
+        let sub = |base: &str, gate: &str| gated(style, base, r, gate);
+        let d = |base: &str, gate: &str| match style {
+            Style::Text => format!("{delta}{}", sub(base, gate)),
+            Style::Latex => format!("{delta} {}", sub(base, gate)),
+        };
+        let input = if r == 1 {
+            style.at_step("X", false)
+        } else {
+            style.at_step(&style.sup("H", r - 1), false)
+        };
+        let transposed = |text: &str| match style {
+            Style::Text => format!("{text}ᵀ"),
+            Style::Latex => format!("{{{text}}}^{{\\top}}"),
+        };
+        let previous = style.at_step(&style.sup("H", r), true);
+        let dh = d("H", "");
+        let da = d("A", "");
+        match layer.cell {
+            crate::model::Cell::Lstm => {
+                let c = style.at_step(&style.sup("C", r), false);
+                let c_prev = style.at_step(&style.sup("C", r), true);
+                let (i_, f_, g_, o_) = (sub("I", ""), sub("F", ""), sub("G", ""), sub("O", ""));
+                let dc = d("C", "");
+                lines.push((
+                    dc.clone(),
+                    format!(
+                        "{dc} + {dh} {odot} {o_} {odot} (1 {minus} {tanh}({c}) {odot} {tanh}({c}))"
+                    ),
+                ));
+                lines.push((
+                    style.shaped(&da, "B", &gh),
+                    format!(
+                        "[{dc} {odot} {g_} {odot} {i_}(1 {minus} {i_}),  {dc} {odot} {c_prev} {odot} {f_}(1 {minus} {f_}),  {dc} {odot} {i_} {odot} (1 {minus} {g_} {odot} {g_}),  {dh} {odot} {tanh}({c}) {odot} {o_}(1 {minus} {o_})]"
+                    ),
+                ));
+                weight_gradients(
+                    style, &mut lines, &sub, &input, &previous, &da, &da, i, h, &gh,
+                );
+                lines.push((
+                    style.partial(&input),
+                    format!("{da} {dot} {}", transposed(&sub("W", "ih"))),
+                ));
+                lines.push((
+                    format!("{dh}, {dc}"),
+                    format!(
+                        "{da} {dot} {},  {dc} {odot} {f_}   (sent back to step t − 1)",
+                        transposed(&sub("W", "hh"))
+                    ),
+                ));
+            }
+            crate::model::Cell::Gru => {
+                let (r_, z_, n_) = (sub("R", ""), sub("Z", ""), sub("N", ""));
+                let (dar, daz, dan) = (d("A", "r"), d("A", "z"), d("A", "n"));
+                lines.push((
+                    dan.clone(),
+                    format!("{dh} {odot} (1 {minus} {z_}) {odot} (1 {minus} {n_} {odot} {n_})"),
+                ));
+                lines.push((
+                    daz.clone(),
+                    format!("{dh} {odot} ({previous} {minus} {n_}) {odot} {z_}(1 {minus} {z_})"),
+                ));
+                lines.push((
+                    dar.clone(),
+                    format!(
+                        "{dan} {odot} ({previous} {dot} {} + 1{}{}) {odot} {r_}(1 {minus} {r_})",
+                        sub("W", "hn"),
+                        style.tight_dot(),
+                        transposed(&sub("b", "hn")),
+                    ),
+                ));
+                let from_input = format!("[{dar}, {daz}, {dan}]");
+                let from_hidden = format!("[{dar}, {daz}, {r_} {odot} {dan}]");
+                weight_gradients(
+                    style,
+                    &mut lines,
+                    &sub,
+                    &input,
+                    &previous,
+                    &from_input,
+                    &from_hidden,
+                    i,
+                    h,
+                    &gh,
+                );
+                lines.push((
+                    style.partial(&input),
+                    format!("{from_input} {dot} {}", transposed(&sub("W", "ih"))),
+                ));
+                lines.push((
+                    dh.clone(),
+                    format!(
+                        "{from_hidden} {dot} {} + {dh} {odot} {z_}   (sent back to step t − 1)",
+                        transposed(&sub("W", "hh"))
+                    ),
+                ));
+            }
+        }
+    }
+    lines
+}
+
+/// `∂L/∂W_ih += Xᵀ·δA`, `∂L/∂W_hh += Hₜ₋₁ᵀ·δA`, and the biases, summed
+/// over the steps of the window.
+#[allow(
+    clippy::too_many_arguments,
+    reason = "the symbols of one layer's lines"
+)]
+fn weight_gradients(
+    style: Style,
+    lines: &mut Vec<(String, String)>,
+    sub: &dyn Fn(&str, &str) -> String,
+    input: &str,
+    previous: &str,
+    from_input: &str,
+    from_hidden: &str,
+    inputs: usize,
+    hidden: usize,
+    gh: &str,
+) {
+    let dot = style.word(Symbol::Dot);
+    let transposed = |text: &str| match style {
+        Style::Text => format!("{text}ᵀ"),
+        Style::Latex => format!("{{{text}}}^{{\\top}}"),
+    };
+    let ones = transposed(style.word(Symbol::One));
+    let sum = match style {
+        Style::Text => "Σₜ",
+        Style::Latex => "\\sum_t",
+    };
+    lines.push((
+        style.shaped(&style.partial(&sub("W", "ih")), &inputs.to_string(), gh),
+        format!("{sum} {} {dot} {from_input}", transposed(input)),
+    ));
+    lines.push((
+        style.shaped(&style.partial(&sub("W", "hh")), &hidden.to_string(), gh),
+        format!("{sum} {} {dot} {from_hidden}", transposed(previous)),
+    ));
+    lines.push((
+        format!(
+            "{}, {}",
+            style.partial(&sub("b", "ih")),
+            style.partial(&sub("b", "hh"))
+        ),
+        format!("{sum} {ones} {dot} {from_input},  {sum} {ones} {dot} {from_hidden}"),
+    ));
 }

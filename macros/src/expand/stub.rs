@@ -1,6 +1,6 @@
 //! What an invalid network expands to beside its errors: a type of its
-//! name that has the methods and the `Network` implementation of a valid
-//! one, so that code using it compiles on and the macro's error is the
+//! name that has the methods and the `Network` (or `Recurrent`, with a
+//! state type) implementation of a valid one, so that code using it compiles on and the macro's error is the
 //! only one (as thiserror's fallback implementations do). Every pass
 //! panics; nothing can run, since the crate does not compile.
 
@@ -8,6 +8,7 @@ use proc_macro2::TokenStream;
 use quote::quote;
 
 use super::size;
+use crate::model::Cell;
 use crate::parse::{Form, Invocation};
 
 /// The stand-in of `invocation`'s type, or nothing for the expression form.
@@ -31,20 +32,63 @@ pub(super) fn stub(invocation: &Invocation, krate: &TokenStream) -> TokenStream 
         quote!(#rt::f32)
     };
     let (inputs, outputs) = (size(widths[0]), size(widths[widths.len() - 1]));
-    let widths = widths.iter().map(|&width| size(width));
+    let widths: Vec<_> = widths.iter().map(|&width| size(width)).collect();
     let (input, output) = (quote!([#float; #inputs]), quote!([#float; #outputs]));
     let panic = quote!(::core::unreachable!("the network! invocation has errors"));
-    quote! {
-        #[allow(dead_code, missing_docs)]
-        #[derive(#rt::Clone, #rt::Debug, #rt::PartialEq)]
-        #vis struct #name;
-        #[allow(dead_code, missing_docs, clippy::all)]
-        const _: () = {
-            impl #name {
-                pub const fn zeros() -> Self { Self }
-                pub fn new<R: #rt::rand_core::Rng + ?#rt::Sized>(_: &mut R) -> Self { Self }
-                pub fn seeded(_: #rt::u64) -> Self { Self }
-            }
+    let recurrent = is_recurrent(invocation).then(|| {
+        let state = quote::format_ident!("{name}State");
+        quote! {
+            #[allow(dead_code, missing_docs)]
+            #[derive(#rt::Clone, #rt::Copy, #rt::Debug, #rt::Default, #rt::PartialEq)]
+            #vis struct #state;
+            #[allow(dead_code, missing_docs, clippy::all)]
+            const _: () = {
+                impl #state {
+                    pub fn reset(&mut self) {}
+                }
+                impl #rt::Recurrent for #name {
+                    type Float = #float;
+                    type Input = #input;
+                    type Hidden = #input;
+                    type Output = #output;
+                    type Target = #output;
+                    type State = #state;
+                    type Cache = ();
+                    const CELLS: &'static [#rt::CellKind] = &[];
+                    const WIDTHS: &'static [#rt::usize] = &[#(#widths),*];
+                    const ACTIVATIONS: &'static [#rt::ActivationKind] = &[];
+                    const LOSS: #rt::Option<#rt::LossKind> = #rt::None;
+                    const EQUATIONS: &'static #rt::str = "";
+                    const EQUATIONS_LATEX: &'static #rt::str = "";
+                    const PARAMS: #rt::usize = 0;
+                    const ZERO_CACHE: () = ();
+                    fn zeros() -> Self { Self }
+                    fn params(&self) -> &[#float] { &[] }
+                    fn params_mut(&mut self) -> &mut [#float] { &mut [] }
+                    fn hidden_step(&self, _: &mut #state, _: &#input) -> #input { #panic }
+                    fn hidden_step_cached(&self, _: &mut #state, _: &#input, _: &mut ()) -> #input {
+                        #panic
+                    }
+                    fn hidden_step_backward(
+                        &self,
+                        _: &#input,
+                        _: &(),
+                        _: &#input,
+                        _: &mut #state,
+                        _: &mut Self,
+                        _: &mut #input,
+                    ) {
+                        #panic
+                    }
+                }
+            };
+        }
+    });
+    let network = if recurrent.is_some() {
+        TokenStream::new()
+    } else {
+        let widths = widths.clone();
+        quote! {
             impl #rt::Network for #name {
                 type Float = #float;
                 type Input = #input;
@@ -59,6 +103,21 @@ pub(super) fn stub(invocation: &Invocation, krate: &TokenStream) -> TokenStream 
                 fn params(&self) -> &[#float] { &[] }
                 fn params_mut(&mut self) -> &mut [#float] { &mut [] }
             }
+        }
+    };
+    quote! {
+        #recurrent
+        #[allow(dead_code, missing_docs)]
+        #[derive(#rt::Clone, #rt::Debug, #rt::PartialEq)]
+        #vis struct #name;
+        #[allow(dead_code, missing_docs, clippy::all)]
+        const _: () = {
+            impl #name {
+                pub const fn zeros() -> Self { Self }
+                pub fn new<R: #rt::rand_core::Rng + ?#rt::Sized>(_: &mut R) -> Self { Self }
+                pub fn seeded(_: #rt::u64) -> Self { Self }
+            }
+            #network
             impl #rt::Passes<#float, #input, #output> for #name {
                 type Tape<const B: #rt::usize> = ();
                 fn tape<const B: #rt::usize>() {}
@@ -111,6 +170,15 @@ fn widths(invocation: &Invocation) -> Option<Vec<usize>> {
         widths.push(width.base10_parse().ok()?);
     }
     Some(widths)
+}
+
+/// Whether a layer is named as a recurrent cell: the stand-in is then a
+/// `Recurrent` network, with a state type.
+fn is_recurrent(invocation: &Invocation) -> bool {
+    invocation
+        .layers
+        .iter()
+        .any(|layer| Cell::from_name(&layer.activation.to_string()).is_some())
 }
 
 /// Whether the options say `float = f64`.
