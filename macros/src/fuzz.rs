@@ -738,15 +738,7 @@ fn network(rng: &mut StdRng, huge: Option<Huge>) -> Generated {
         text.push(';');
     }
 
-    let params: usize = widths
-        .windows(2)
-        .zip(&activations)
-        .map(|(pair, name)| match Cell::from_name(name) {
-            Some(cell) => cell.params(pair[0], pair[1]),
-            None => (pair[0] + 1) * pair[1],
-        })
-        .sum();
-    if params > MAX_PARAMS && huge.is_none() {
+    if parameters(&widths, &activations) > MAX_PARAMS && huge.is_none() {
         broken = Some("too many parameters");
     }
     let written = match broken {
@@ -767,6 +759,18 @@ fn network(rng: &mut StdRng, huge: Option<Huge>) -> Generated {
         written,
         huge_width,
     }
+}
+
+/// The parameters of layers of these widths and names.
+fn parameters(widths: &[usize], names: &[&str]) -> usize {
+    widths
+        .windows(2)
+        .zip(names)
+        .map(|(pair, name)| match Cell::from_name(name) {
+            Some(cell) => cell.params(pair[0], pair[1]),
+            None => (pair[0] + 1) * pair[1],
+        })
+        .sum()
 }
 
 /// A layer's activation: any name for the output layer, no `softmax`

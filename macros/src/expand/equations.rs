@@ -492,6 +492,10 @@ fn gated(style: Style, base: &str, r: usize, gate: &str) -> String {
 /// The recurrent layers' forward equations for one time step of `B`
 /// streams, PyTorch's definitions with this network's sizes, and the title
 /// of the dense layers that follow on the last state.
+#[allow(
+    clippy::too_many_lines,
+    reason = "one short arm per cell, in both styles"
+)]
 fn recurrent_forward(style: Style, network: &Network) -> Vec<(String, String)> {
     let (odot, dot, one) = (
         style.word(Symbol::Odot),
@@ -602,6 +606,10 @@ fn recurrent_forward(style: Style, network: &Network) -> Vec<(String, String)> {
 /// Backpropagation through time for the recurrent layers, from the last
 /// step to the first and from the last layer to the first, as the
 /// generated code runs it.
+#[allow(
+    clippy::too_many_lines,
+    reason = "one short arm per cell, in both styles"
+)]
 fn recurrent_backward(style: Style, network: &Network) -> Vec<(String, String)> {
     let (odot, dot) = (style.word(Symbol::Odot), style.word(Symbol::Dot));
     let (minus, delta) = (style.word(Symbol::Minus), style.word(Symbol::Delta));

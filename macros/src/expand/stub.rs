@@ -35,55 +35,8 @@ pub(super) fn stub(invocation: &Invocation, krate: &TokenStream) -> TokenStream 
     let widths: Vec<_> = widths.iter().map(|&width| size(width)).collect();
     let (input, output) = (quote!([#float; #inputs]), quote!([#float; #outputs]));
     let panic = quote!(::core::unreachable!("the network! invocation has errors"));
-    let recurrent = is_recurrent(invocation).then(|| {
-        let state = quote::format_ident!("{name}State");
-        quote! {
-            #[allow(dead_code, missing_docs)]
-            #[derive(#rt::Clone, #rt::Copy, #rt::Debug, #rt::Default, #rt::PartialEq)]
-            #vis struct #state;
-            #[allow(dead_code, missing_docs, clippy::all)]
-            const _: () = {
-                impl #state {
-                    pub fn reset(&mut self) {}
-                }
-                impl #rt::Recurrent for #name {
-                    type Float = #float;
-                    type Input = #input;
-                    type Hidden = #input;
-                    type Output = #output;
-                    type Target = #output;
-                    type State = #state;
-                    type Cache = ();
-                    const CELLS: &'static [#rt::CellKind] = &[];
-                    const WIDTHS: &'static [#rt::usize] = &[#(#widths),*];
-                    const ACTIVATIONS: &'static [#rt::ActivationKind] = &[];
-                    const LOSS: #rt::Option<#rt::LossKind> = #rt::None;
-                    const EQUATIONS: &'static #rt::str = "";
-                    const EQUATIONS_LATEX: &'static #rt::str = "";
-                    const PARAMS: #rt::usize = 0;
-                    const ZERO_CACHE: () = ();
-                    fn zeros() -> Self { Self }
-                    fn params(&self) -> &[#float] { &[] }
-                    fn params_mut(&mut self) -> &mut [#float] { &mut [] }
-                    fn hidden_step(&self, _: &mut #state, _: &#input) -> #input { #panic }
-                    fn hidden_step_cached(&self, _: &mut #state, _: &#input, _: &mut ()) -> #input {
-                        #panic
-                    }
-                    fn hidden_step_backward(
-                        &self,
-                        _: &#input,
-                        _: &(),
-                        _: &#input,
-                        _: &mut #state,
-                        _: &mut Self,
-                        _: &mut #input,
-                    ) {
-                        #panic
-                    }
-                }
-            };
-        }
-    });
+    let recurrent = is_recurrent(invocation)
+        .then(|| recurrent_stub(vis, name, &rt, &float, &input, &output, &widths));
     let network = if recurrent.is_some() {
         TokenStream::new()
     } else {
@@ -156,6 +109,67 @@ pub(super) fn stub(invocation: &Invocation, krate: &TokenStream) -> TokenStream 
                     #panic
                 }
                 fn take_gradient_buffer(&mut self) -> Self { Self }
+            }
+        };
+    }
+}
+
+/// The `Recurrent` implementation and the state type of a stand-in for a
+/// recurrent network.
+fn recurrent_stub(
+    vis: &syn::Visibility,
+    name: &syn::Ident,
+    rt: &TokenStream,
+    float: &TokenStream,
+    input: &TokenStream,
+    output: &TokenStream,
+    widths: &[proc_macro2::Literal],
+) -> TokenStream {
+    let panic = quote!(::core::unreachable!("the network! invocation has errors"));
+    let state = quote::format_ident!("{name}State");
+    quote! {
+        #[allow(dead_code, missing_docs)]
+        #[derive(#rt::Clone, #rt::Copy, #rt::Debug, #rt::Default, #rt::PartialEq)]
+        #vis struct #state;
+        #[allow(dead_code, missing_docs, clippy::all)]
+        const _: () = {
+            impl #state {
+                pub fn reset(&mut self) {}
+            }
+            impl #rt::Recurrent for #name {
+                type Float = #float;
+                type Input = #input;
+                type Hidden = #input;
+                type Output = #output;
+                type Target = #output;
+                type State = #state;
+                type Cache = ();
+                const CELLS: &'static [#rt::CellKind] = &[];
+                const WIDTHS: &'static [#rt::usize] = &[#(#widths),*];
+                const ACTIVATIONS: &'static [#rt::ActivationKind] = &[];
+                const LOSS: #rt::Option<#rt::LossKind> = #rt::None;
+                const EQUATIONS: &'static #rt::str = "";
+                const EQUATIONS_LATEX: &'static #rt::str = "";
+                const PARAMS: #rt::usize = 0;
+                const ZERO_CACHE: () = ();
+                fn zeros() -> Self { Self }
+                fn params(&self) -> &[#float] { &[] }
+                fn params_mut(&mut self) -> &mut [#float] { &mut [] }
+                fn hidden_step(&self, _: &mut #state, _: &#input) -> #input { #panic }
+                fn hidden_step_cached(&self, _: &mut #state, _: &#input, _: &mut ()) -> #input {
+                    #panic
+                }
+                fn hidden_step_backward(
+                    &self,
+                    _: &#input,
+                    _: &(),
+                    _: &#input,
+                    _: &mut #state,
+                    _: &mut Self,
+                    _: &mut #input,
+                ) {
+                    #panic
+                }
             }
         };
     }
