@@ -87,7 +87,7 @@ pub use safetensors;
 use safetensors::{Dtype, SafeTensorError, SafeTensors};
 
 use crate::data::{Standardiser, StandardiserError};
-use crate::{Architecture, Float, Network, StateError};
+use crate::{Architecture, Float, Network, Recurrent, StateError};
 
 mod training;
 
@@ -240,10 +240,7 @@ impl fmt::Display for WeightsError {
                     f.write_str("it has ")?;
                     write_names(f, found)?;
                 }
-                f.write_str(
-                    " (layer l's tensors are `{2(l - 1)}.weight` and `{2(l - 1)}.bias`, \
-                     as in a PyTorch nn.Sequential that alternates nn.Linear and activation modules)",
-                )
+                f.write_str(naming(name))
             }
             Self::UnexpectedTensor { name, expected } => {
                 write!(
@@ -310,6 +307,19 @@ impl fmt::Display for WeightsError {
     }
 }
 
+/// How a missing tensor should have been named: as a recurrent module's
+/// or as an `nn.Linear`'s.
+fn naming(name: &str) -> &'static str {
+    if name.contains("_l") {
+        " (recurrent layers are named as nn.LSTM and nn.GRU name them, \
+         `{m}.weight_ih_l{k}`, `{m}.weight_hh_l{k}`, `{m}.bias_ih_l{k}`, \
+         `{m}.bias_hh_l{k}`, for layer k of module m, then the dense layers)"
+    } else {
+        " (layer l's tensors are `{2(l - 1)}.weight` and `{2(l - 1)}.bias`, \
+         as in a PyTorch nn.Sequential that alternates nn.Linear and activation modules)"
+    }
+}
+
 /// [`WeightsError::WrongShape`]'s message: the shapes, and what the
 /// network's layer or standardiser needs.
 fn write_wrong_shape(
@@ -324,6 +334,16 @@ fn write_wrong_shape(
     )?;
     if name == STANDARDISER_MEAN || name == STANDARDISER_SCALE {
         return f.write_str(" (a standardiser has one value per input of the network)");
+    }
+    if name
+        .split_once('.')
+        .is_some_and(|(_, tensor)| tensor.contains("_l"))
+    {
+        return f.write_str(
+            " (a recurrent layer stores `weight_ih_lk` as [gates·hidden, inputs], \
+             `weight_hh_lk` as [gates·hidden, hidden] and its biases as [gates·hidden], \
+             as nn.LSTM (4 gates) and nn.GRU (3) do)",
+        );
     }
     let layer = name
         .split('.')
@@ -464,6 +484,84 @@ pub fn load<N: Network>(network: &mut N, path: impl AsRef<Path>) -> Result<(), W
 /// On any error `network` is left as it was.
 pub fn load_bytes<N: Network>(network: &mut N, bytes: &[u8]) -> Result<(), WeightsError> {
     let params = read_params::<N>(bytes)?;
+    network.params_mut().copy_from_slice(&params);
+    Ok(())
+}
+
+/// Saves a recurrent network (a `network!` with `lstm` or `gru` layers) to
+/// the safetensors file `path`, in the names and layout of PyTorch's
+/// `state_dict()`: each run of recurrent layers of one cell and width is
+/// one `nn.LSTM` or `nn.GRU` module (`num_layers` of them), with
+/// `weight_ih_l{k}` `[G·H, I]`, `weight_hh_l{k}` `[G·H, H]`,
+/// `bias_ih_l{k}` and `bias_hh_l{k}` `[G·H]`; the dense layers follow as
+/// [`save`] writes them, their module numbers after the recurrent ones.
+///
+/// ```
+/// use backprop::runtime::io;
+/// use backprop::runtime::io::safetensors::SafeTensors;
+/// use backprop::Recurrent;
+///
+/// backprop::network! { Amp = 1 -> lstm(8) -> lstm(8) -> linear(1); loss = mse }
+///
+/// let bytes = io::to_bytes_recurrent(&Amp::seeded(1));
+/// let file = SafeTensors::deserialize(&bytes)?;
+/// assert_eq!(file.tensor("0.weight_ih_l0")?.shape(), [32, 1]);
+/// assert_eq!(file.tensor("0.weight_hh_l1")?.shape(), [32, 8]);
+/// assert_eq!(file.tensor("1.weight")?.shape(), [1, 8]);
+///
+/// let mut loaded = Amp::zeros();
+/// io::load_bytes_recurrent(&mut loaded, &bytes)?;
+/// assert_eq!(loaded, Amp::seeded(1));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+///
+/// # Errors
+///
+/// As [`save`].
+pub fn save_recurrent<N: Recurrent>(
+    network: &N,
+    path: impl AsRef<Path>,
+) -> Result<(), WeightsError> {
+    save_file(path.as_ref(), &to_bytes_recurrent(network))
+}
+
+/// The bytes of the file [`save_recurrent`] writes.
+#[must_use]
+pub fn to_bytes_recurrent<N: Recurrent>(network: &N) -> Vec<u8> {
+    bytes_in(
+        &Layout::of_recurrent::<N>(),
+        network.params(),
+        &[],
+        &[],
+        &[],
+    )
+}
+
+/// Loads a recurrent network's parameters from the safetensors file
+/// `path`, as [`save_recurrent`] or PyTorch's
+/// `safetensors.torch.save_file(model.state_dict(), path)` writes them.
+///
+/// # Errors
+///
+/// As [`load`]; on any error `network` is left as it was.
+pub fn load_recurrent<N: Recurrent>(
+    network: &mut N,
+    path: impl AsRef<Path>,
+) -> Result<(), WeightsError> {
+    load_file(path.as_ref(), |bytes| load_bytes_recurrent(network, bytes))
+}
+
+/// Loads a recurrent network's parameters from the bytes of a safetensors
+/// file: every tensor's name, shape and dtype is checked first.
+///
+/// # Errors
+///
+/// As [`load_bytes`]; on any error `network` is left as it was.
+pub fn load_bytes_recurrent<N: Recurrent>(
+    network: &mut N,
+    bytes: &[u8],
+) -> Result<(), WeightsError> {
+    let params = params_in::<N::Float>(&Parsed::new(bytes)?, &Layout::of_recurrent::<N>())?;
     network.params_mut().copy_from_slice(&params);
     Ok(())
 }
@@ -711,33 +809,33 @@ fn bytes_of<N: Network>(
     state: &[(String, &[N::Float])],
     metadata: &[(&str, String)],
 ) -> Vec<u8> {
-    let precision = Precision::of::<N::Float>();
+    bytes_in(&Layout::of::<N>(), network.params(), extra, state, metadata)
+}
+
+/// [`bytes_of`] for any layout of parameters `params`.
+fn bytes_in<T: Float>(
+    layout: &Layout,
+    params: &[T],
+    extra: &[(&str, &[T])],
+    state: &[(String, &[T])],
+    metadata: &[(&str, String)],
+) -> Vec<u8> {
+    let precision = Precision::of::<T>();
     let extra_values: usize = extra.iter().map(|(_, values)| values.len()).sum();
     let mut data =
-        Vec::with_capacity(((1 + state.len()) * N::PARAMS + extra_values) * precision.bytes());
-    let mut tensors = Vec::with_capacity((1 + state.len()) * 2 * N::LAYERS + extra.len());
-    let mut push_layers = |prefix: &str, params: &[N::Float]| {
-        for layer in layers::<N>() {
+        Vec::with_capacity(((1 + state.len()) * layout.params + extra_values) * precision.bytes());
+    let mut tensors = Vec::with_capacity((1 + state.len()) * layout.tensors.len() + extra.len());
+    let mut push_layers = |prefix: &str, params: &[T]| {
+        for tensor in &layout.tensors {
             let start = data.len();
-            let weights = &params[layer.weights()];
-            // PyTorch's [out, in] is the transpose of our in × out, row-major.
-            for unit in 0..layer.outputs {
-                for input in 0..layer.inputs {
-                    precision.push(&mut data, weights[input * layer.outputs + unit]);
-                }
+            for k in 0..tensor.len() {
+                precision.push(&mut data, params[tensor.index(k)]);
             }
-            let name = format!("{prefix}{}", layer.weight_name());
-            tensors.push((name, layer.weight_shape(), start..data.len()));
-
-            let start = data.len();
-            for &bias in &params[layer.biases()] {
-                precision.push(&mut data, bias);
-            }
-            let name = format!("{prefix}{}", layer.bias_name());
-            tensors.push((name, layer.bias_shape(), start..data.len()));
+            let name = format!("{prefix}{}", tensor.name);
+            tensors.push((name, tensor.shape.clone(), start..data.len()));
         }
     };
-    push_layers("", network.params());
+    push_layers("", params);
     for (prefix, values) in state {
         push_layers(prefix, values);
     }
@@ -749,9 +847,9 @@ fn bytes_of<N: Network>(
         tensors.push((name.to_owned(), vec![values.len()], start..data.len()));
     }
     let mut all_metadata = vec![
-        ("architecture", architecture::<N>()),
+        ("architecture", layout.architecture.clone()),
         ("backprop_version", env!("CARGO_PKG_VERSION").to_owned()),
-        ("float", N::Float::NAME.to_owned()),
+        ("float", T::NAME.to_owned()),
         ("format", "pt".to_owned()),
     ];
     all_metadata.extend(metadata.iter().cloned());
@@ -874,10 +972,13 @@ fn read_params<N: Network>(bytes: &[u8]) -> Result<Vec<N::Float>, WeightsError> 
 
 /// The parameters of a parsed file, checked.
 fn params_of<N: Network>(parsed: &Parsed<'_>) -> Result<Vec<N::Float>, WeightsError> {
-    let params = read_layers::<N>(&parsed.file, &parsed.found, "")?;
-    let expected: Vec<String> = layers::<N>()
-        .flat_map(|layer| [layer.weight_name(), layer.bias_name()])
-        .collect();
+    params_in(parsed, &Layout::of::<N>())
+}
+
+/// [`params_of`] for any layout.
+fn params_in<T: Float>(parsed: &Parsed<'_>, layout: &Layout) -> Result<Vec<T>, WeightsError> {
+    let params = read_tensors::<T>(&parsed.file, &parsed.found, "", layout)?;
+    let expected: Vec<String> = layout.names().map(ToOwned::to_owned).collect();
     // A standardiser's statistics (`save_with_standardiser`) and an
     // optimizer's state (`save_training`) are not the network's;
     // `load_with_standardiser` and `load_training` read them.
@@ -895,7 +996,7 @@ fn params_of<N: Network>(parsed: &Parsed<'_>) -> Result<Vec<N::Float>, WeightsEr
     // Checked last, so that a file of other widths is told which tensor
     // does not fit.
     if let Some(recorded) = parsed.metadata.get("architecture") {
-        let expected = architecture::<N>();
+        let expected = layout.architecture.clone();
         if *recorded != expected {
             return Err(WeightsError::OtherArchitecture {
                 found: recorded.clone(),
@@ -913,24 +1014,23 @@ fn read_layers<N: Network>(
     found: &[String],
     prefix: &str,
 ) -> Result<Vec<N::Float>, WeightsError> {
-    let precision = Precision::of::<N::Float>();
-    let mut params = vec![N::Float::ZERO; N::PARAMS];
-    for layer in layers::<N>() {
-        let name = format!("{prefix}{}", layer.weight_name());
-        let tensor = checked::<N::Float>(file, found, name, layer.weight_shape())?;
-        let weights = &mut params[layer.weights()];
-        for (k, value) in precision.values::<N::Float>(tensor.data()).enumerate() {
-            let (unit, input) = (k / layer.inputs, k % layer.inputs);
-            weights[input * layer.outputs + unit] = value;
-        }
+    read_tensors(file, found, prefix, &Layout::of::<N>())
+}
 
-        let name = format!("{prefix}{}", layer.bias_name());
-        let tensor = checked::<N::Float>(file, found, name, layer.bias_shape())?;
-        for (bias, value) in params[layer.biases()]
-            .iter_mut()
-            .zip(precision.values::<N::Float>(tensor.data()))
-        {
-            *bias = value;
+/// [`read_layers`] for any layout.
+fn read_tensors<T: Float>(
+    file: &SafeTensors<'_>,
+    found: &[String],
+    prefix: &str,
+    layout: &Layout,
+) -> Result<Vec<T>, WeightsError> {
+    let precision = Precision::of::<T>();
+    let mut params = vec![T::ZERO; layout.params];
+    for tensor in &layout.tensors {
+        let name = format!("{prefix}{}", tensor.name);
+        let data = checked::<T>(file, found, name, tensor.shape.clone())?;
+        for (k, value) in precision.values::<T>(data.data()).enumerate() {
+            params[tensor.index(k)] = value;
         }
     }
     Ok(params)
@@ -1066,56 +1166,145 @@ impl Precision {
     }
 }
 
-/// Where one layer's parameters are, in the flat slice and in the file.
-struct Layer {
-    /// `2(l − 1)`: the index of its `nn.Linear` in the `nn.Sequential`.
-    module: usize,
-    inputs: usize,
-    outputs: usize,
-    /// Where its weights start in the flat parameters.
+/// One tensor of a file: its name and PyTorch shape, and where its values
+/// are in the flat parameters. A weight matrix is stored here as the
+/// transpose of PyTorch's (`in × out` rows where PyTorch has `[out, in]`).
+struct Tensor {
+    name: String,
+    /// The shape in the file: `[out, in]` for a weight, `[n]` for a bias.
+    shape: Vec<usize>,
+    /// Where its values start in the flat parameters.
     offset: usize,
 }
 
-impl Layer {
-    fn weights(&self) -> Range<usize> {
-        self.offset..self.offset + self.inputs * self.outputs
+impl Tensor {
+    fn len(&self) -> usize {
+        self.shape.iter().product()
     }
 
-    fn biases(&self) -> Range<usize> {
-        let start = self.weights().end;
-        start..start + self.outputs
+    fn range(&self) -> Range<usize> {
+        self.offset..self.offset + self.len()
     }
 
-    fn weight_name(&self) -> String {
-        format!("{}.weight", self.module)
-    }
-
-    fn bias_name(&self) -> String {
-        format!("{}.bias", self.module)
-    }
-
-    fn weight_shape(&self) -> Vec<usize> {
-        vec![self.outputs, self.inputs]
-    }
-
-    fn bias_shape(&self) -> Vec<usize> {
-        vec![self.outputs]
+    /// The index in the flat parameters of the file's `k`-th value: a
+    /// matrix `[rows, cols]` is held as its transpose.
+    fn index(&self, k: usize) -> usize {
+        match *self.shape {
+            [rows, cols] => self.offset + (k % cols) * rows + k / cols,
+            _ => self.offset + k,
+        }
     }
 }
 
-/// `N`'s layers, from the first.
-fn layers<N: Network>() -> impl Iterator<Item = Layer> {
-    let mut offset = 0;
-    N::WIDTHS.windows(2).enumerate().map(move |(l, widths)| {
-        let layer = Layer {
-            module: 2 * l,
-            inputs: widths[0],
-            outputs: widths[1],
-            offset,
-        };
-        offset = layer.biases().end;
-        layer
-    })
+/// The tensors of a network's parameters, in their order, and the
+/// architecture recorded beside them.
+struct Layout {
+    tensors: Vec<Tensor>,
+    params: usize,
+    architecture: String,
+}
+
+impl Layout {
+    /// A `Network`'s: `nn.Linear` `l` is module `2(l − 1)`.
+    fn of<N: Network>() -> Self {
+        let mut tensors = Vec::with_capacity(2 * N::LAYERS);
+        dense_tensors(N::WIDTHS, 0, 0, &mut tensors);
+        Self {
+            tensors,
+            params: N::PARAMS,
+            architecture: architecture::<N>(),
+        }
+    }
+
+    /// A `Recurrent` network's: its recurrent layers as `nn.LSTM` and
+    /// `nn.GRU` modules, consecutive layers of one cell and width stacked in
+    /// one module (`_l0`, `_l1`, … as `num_layers` stacks them), then its
+    /// dense layers as [`of`](Layout::of) numbers them, after those modules.
+    fn of_recurrent<N: Recurrent>() -> Self {
+        let mut tensors = Vec::new();
+        let (mut module, mut offset) = (0, 0);
+        let mut stacked = 0;
+        for (r, cell) in N::CELLS.iter().enumerate() {
+            let (inputs, hidden) = (N::WIDTHS[r], N::WIDTHS[r + 1]);
+            if r > 0 {
+                let same = N::CELLS[r - 1] == *cell && inputs == hidden;
+                if same {
+                    stacked += 1;
+                } else {
+                    module += 1;
+                    stacked = 0;
+                }
+            }
+            let rows = cell.gates() * hidden;
+            for (tensor, shape) in [
+                ("weight_ih", vec![rows, inputs]),
+                ("weight_hh", vec![rows, hidden]),
+                ("bias_ih", vec![rows]),
+                ("bias_hh", vec![rows]),
+            ] {
+                let tensor = Tensor {
+                    name: format!("{module}.{tensor}_l{stacked}"),
+                    shape,
+                    offset,
+                };
+                offset = tensor.range().end;
+                tensors.push(tensor);
+            }
+        }
+        let first = if N::CELLS.is_empty() { 0 } else { module + 1 };
+        dense_tensors(&N::WIDTHS[N::CELLS.len()..], first, offset, &mut tensors);
+        Self {
+            tensors,
+            params: N::PARAMS,
+            architecture: recurrent_architecture::<N>(),
+        }
+    }
+
+    fn names(&self) -> impl Iterator<Item = &str> {
+        self.tensors.iter().map(|tensor| tensor.name.as_str())
+    }
+}
+
+/// The `nn.Linear` layers of these widths, from module `first` (every
+/// other module an activation) and from `offset` in the flat parameters.
+fn dense_tensors(widths: &[usize], first: usize, mut offset: usize, out: &mut Vec<Tensor>) {
+    for (l, fans) in widths.windows(2).enumerate() {
+        let (inputs, outputs) = (fans[0], fans[1]);
+        let module = first + 2 * l;
+        for (name, shape) in [
+            (format!("{module}.weight"), vec![outputs, inputs]),
+            (format!("{module}.bias"), vec![outputs]),
+        ] {
+            let tensor = Tensor {
+                name,
+                shape,
+                offset,
+            };
+            offset = tensor.range().end;
+            out.push(tensor);
+        }
+    }
+}
+
+/// A recurrent network as the `network!` DSL spells it:
+/// `1 -> lstm(16) -> linear(1); loss = mse; float = f32`.
+fn recurrent_architecture<N: Recurrent>() -> String {
+    let mut text = N::INPUTS.to_string();
+    let widths = &N::WIDTHS[1..];
+    for (cell, width) in N::CELLS.iter().zip(widths) {
+        let _ = write!(text, " -> {cell}({width})");
+    }
+    for (activation, &width) in N::ACTIVATIONS.iter().zip(&widths[N::CELLS.len()..]) {
+        let _ = write!(text, " -> {}", activation.layer(width));
+    }
+    match N::LOSS {
+        Some(loss) => {
+            let _ = write!(text, "; loss = {loss}");
+        }
+        None => text.push_str("; loss = none"),
+    }
+    let _ = write!(text, "; float = {}", N::Float::NAME);
+    text
 }
 
 /// Writes `bytes` to `path` atomically, the error naming the file.

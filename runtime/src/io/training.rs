@@ -17,7 +17,7 @@ use std::string::{String, ToString};
 use std::vec::Vec;
 use std::{format, vec};
 
-use super::{Parsed, WeightsError, bytes_of, layers, load_file, params_of, read_layers, save_file};
+use super::{Layout, Parsed, WeightsError, bytes_of, load_file, params_of, read_layers, save_file};
 use crate::{Network, Resume, StateError};
 
 /// The prefix of every optimizer tensor's name.
@@ -186,9 +186,10 @@ where
         })?;
 
     let names = optimizer.buffer_names();
+    let layout = Layout::of::<N>();
     let first_tensor = |name: &str| {
-        let layer = layers::<N>().next().map(|layer| layer.weight_name());
-        format!("{OPTIMIZER_PREFIX}{name}.{}", layer.unwrap_or_default())
+        let tensor = layout.names().next().unwrap_or_default();
+        format!("{OPTIMIZER_PREFIX}{name}.{tensor}")
     };
     // Before its first step an optimizer has no state, and the file none.
     let has_state = names.iter().any(|name| found.contains(&first_tensor(name)));
@@ -203,10 +204,9 @@ where
         names
             .iter()
             .flat_map(|name| {
-                layers::<N>().flat_map(move |layer| {
-                    [layer.weight_name(), layer.bias_name()]
-                        .map(|tensor| format!("{OPTIMIZER_PREFIX}{name}.{tensor}"))
-                })
+                layout
+                    .names()
+                    .map(move |tensor| format!("{OPTIMIZER_PREFIX}{name}.{tensor}"))
             })
             .collect()
     } else {
