@@ -551,3 +551,30 @@ fn the_type_says_what_it_is() {
     state.reset();
     assert_eq!(state, MixedState::default());
 }
+
+/// The diagram of a recurrent network names every layer with its shapes,
+/// draws each loop and its gradient through time, and Graphviz renders it.
+#[test]
+fn the_diagram_draws_every_layer_and_loop() {
+    use backprop::diagram::RecurrentDiagram;
+    let dot = RecurrentDiagram::<Mixed>::new().to_string();
+    for expected in [
+        "GRU¹, 3 units",
+        "gates r, z, n",
+        "W¹_ih 2×9, W¹_hh 3×9",
+        "LSTM², 4 units",
+        "state h²ₜ, c²ₜ",
+        "layer2 -> layer2 [label=\"h²ₜ₋₁\"",
+        "layer2 -> layer2 [label=\"∂L/∂h²ₜ₋₁\"",
+        "softmax(3)\\nW³ 4×3, b³ 3",
+        "layer3 -> loss [label=\"ŷₜ\"]",
+        "L\\ncross_entropy",
+    ] {
+        assert!(dot.contains(expected), "{expected} not in\n{dot}");
+    }
+    if common::graphviz::installed() {
+        common::graphviz::render(&dot).expect("dot renders the diagram");
+    } else {
+        common::graphviz::skipped();
+    }
+}

@@ -11,6 +11,10 @@
 //! - [`Detail::Layers`] draws one node per matrix (`X`, `Wˡ`, `Zˡ`, `Hˡ`,
 //!   `L`) labelled with its shape, for networks too large for units.
 //!
+//! A recurrent network ([`Recurrent`]) is drawn by [`RecurrentDiagram`]:
+//! one node per layer, each recurrent layer with its loop from step
+//! `t − 1` to step `t` and the gradient that runs back through time.
+//!
 //! Writing needs no allocation: [`Diagram`] implements `Display`.
 //!
 //! ```
@@ -24,7 +28,7 @@
 
 use core::fmt::{self, Display, Write};
 
-use crate::{Float, Network, Row};
+use crate::{Float, Network, Recurrent, Row};
 
 /// How much of the network each node stands for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -366,5 +370,129 @@ impl Display for Subscript {
             self.0,
             &['₀', '₁', '₂', '₃', '₄', '₅', '₆', '₇', '₈', '₉'],
         )
+    }
+}
+
+/// A DOT diagram of a recurrent network, one node per layer: the input
+/// `xₜ`, each recurrent layer (its cell, gates, weight shapes and state)
+/// with a loop carrying its state from step `t − 1` to `t`, the dense
+/// layers on `hₜ`, and the loss; dashed, the gradient, which also runs
+/// back through each loop, from step `t` to `t − 1`.
+///
+/// ```
+/// use backprop::diagram::RecurrentDiagram;
+///
+/// backprop::network! { Amp = 1 -> lstm(16) -> linear(1); loss = mse }
+/// let dot = RecurrentDiagram::<Amp>::new().to_string();
+/// assert!(dot.contains("LSTM¹"));
+/// assert!(dot.contains("W¹_ih 1×64"));
+/// ```
+#[derive(Clone, Copy, Debug, Default)]
+pub struct RecurrentDiagram<N: Recurrent> {
+    network: core::marker::PhantomData<N>,
+}
+
+impl<N: Recurrent> RecurrentDiagram<N> {
+    /// The diagram of `N`: it depends on the architecture alone.
+    #[must_use]
+    pub fn new() -> Self {
+        Self {
+            network: core::marker::PhantomData,
+        }
+    }
+}
+
+impl<N: Recurrent> Display for RecurrentDiagram<N> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "digraph network {{")?;
+        writeln!(f, "  rankdir=LR;")?;
+        writeln!(f, "  node [shape=box, fontsize=11];")?;
+        writeln!(f, "  edge [fontsize=9];")?;
+        writeln!(f, "  x [shape=circle, label=\"xₜ\\n{}\"];", N::INPUTS)?;
+        let recurrent = N::CELLS.len();
+        let layers = N::WIDTHS.len() - 1;
+        for l in 1..=layers {
+            let (inputs, width) = (N::WIDTHS[l - 1], N::WIDTHS[l]);
+            let s = Superscript(l);
+            if let Some(cell) = N::CELLS.get(l - 1) {
+                let gates = cell.gates() * width;
+                write!(
+                    f,
+                    "  layer{l} [label=\"{}{s}, {width} units\\ngates ",
+                    cell.module()
+                )?;
+                for (g, gate) in cell.gate_names().iter().enumerate() {
+                    let separator = if g == 0 { "" } else { ", " };
+                    write!(f, "{separator}{gate}")?;
+                }
+                write!(
+                    f,
+                    "\\nW{s}_ih {inputs}×{gates}, W{s}_hh {width}×{gates}\\nstate h{s}ₜ"
+                )?;
+                if *cell == crate::sequence::CellKind::Lstm {
+                    write!(f, ", c{s}ₜ")?;
+                }
+                writeln!(f, "\", style=rounded];")?;
+                writeln!(
+                    f,
+                    "  layer{l} -> layer{l} [label=\"h{s}ₜ₋₁\", headport=n, tailport=n];"
+                )?;
+                writeln!(
+                    f,
+                    "  layer{l} -> layer{l} [label=\"∂L/∂h{s}ₜ₋₁\", headport=s, tailport=s, {}];",
+                    Dashed(GRADIENT_COLOUR)
+                )?;
+            } else {
+                let activation = N::ACTIVATIONS[l - 1 - recurrent];
+                writeln!(
+                    f,
+                    "  layer{l} [label=\"{}\\nW{s} {inputs}×{width}, b{s} {width}\"];",
+                    activation.layer(width)
+                )?;
+            }
+            let (previous, label) = (LayerNode(l - 1), LayerOutput(l - 1));
+            writeln!(f, "  {previous} -> layer{l} [label=\"{label}\"];")?;
+            writeln!(
+                f,
+                "  layer{l} -> {previous} [label=\"∂L/∂{label}\", {}];",
+                Dashed(GRADIENT_COLOUR)
+            )?;
+        }
+        let previous = LayerNode(layers);
+        match N::LOSS {
+            Some(loss) => writeln!(f, "  loss [shape=doublecircle, label=\"L\\n{loss}\"];")?,
+            None => writeln!(f, "  loss [shape=doublecircle, label=\"L\\nyour own\"];")?,
+        }
+        writeln!(f, "  {previous} -> loss [label=\"ŷₜ\"];")?;
+        writeln!(
+            f,
+            "  loss -> {previous} [label=\"∂L/∂ŷₜ\", {}];",
+            Dashed(GRADIENT_COLOUR)
+        )?;
+        writeln!(f, "}}")
+    }
+}
+
+/// A layer's node in a [`RecurrentDiagram`]: `x` for the input (`0`).
+struct LayerNode(usize);
+
+impl Display for LayerNode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            0 => f.write_str("x"),
+            l => write!(f, "layer{l}"),
+        }
+    }
+}
+
+/// What layer `l` sends on at step `t`: `xₜ` for the input, else `hˡₜ`.
+struct LayerOutput(usize);
+
+impl Display for LayerOutput {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            0 => f.write_str("xₜ"),
+            l => write!(f, "h{}ₜ", Superscript(l)),
+        }
     }
 }
