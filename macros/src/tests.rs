@@ -393,6 +393,32 @@ fn deep_classifier_expansion_snapshot() {
 }
 
 #[test]
+fn recurrent_network_expansion_snapshot() {
+    insta::assert_snapshot!(formatted_expansion(quote! {
+        /// A GRU under an LSTM, read out by two dense layers.
+        pub Amp = 1 -> gru(4) -> lstm(3) -> tanh(2) -> linear(1); loss = mse
+    }));
+}
+
+#[test]
+fn recurrent_layers_come_first_and_number_the_dense_ones() {
+    let network = model(quote!(N = 2 -> lstm(8) -> gru(4) -> relu(3) -> linear(1); loss = mse))
+        .unwrap();
+    assert_eq!(network.recurrent.len(), 2);
+    assert_eq!(network.layers.len(), 2);
+    assert_eq!(network.dense_inputs(), 4);
+    assert_eq!(network.number(1), 3);
+    assert_eq!(
+        network.params(),
+        4 * 8 * (2 + 8 + 2) + 3 * 4 * (8 + 4 + 2) + (4 + 1) * 3 + (3 + 1)
+    );
+    assert_eq!(
+        errors(quote!(N = 2 -> relu(3) -> gru(4) -> linear(1); loss = mse)).len(),
+        1
+    );
+}
+
+#[test]
 fn init_option_names_one_scheme_for_every_layer() {
     use crate::model::InitScheme;
     let default = model(quote!(N = 2 -> relu(3) -> linear(1); loss = mse)).unwrap();

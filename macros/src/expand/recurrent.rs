@@ -319,7 +319,6 @@ fn step(cx: &Context, cached: bool) -> TokenStream {
 /// layer's `∂L/∂x` is the gradient of the layer below's output.
 fn step_backward(cx: &Context) -> TokenStream {
     let network = cx.network;
-    let float = &cx.float;
     let last = network.recurrent.len();
     let mut statements = TokenStream::new();
     for (index, layer) in network.recurrent.iter().enumerate().rev() {
@@ -344,7 +343,7 @@ fn step_backward(cx: &Context) -> TokenStream {
         } else {
             let g = format_ident!("grad_h{}", r - 1);
             let width = size(network.recurrent[r - 2].width);
-            statements.extend(quote!(let mut #g = [0.0 as #float; #width];));
+            statements.extend(quote!(let mut #g = [0.0; #width];));
             quote!(&mut #g)
         };
         statements.extend(quote_spanned! {layer.code_span()=>
