@@ -402,8 +402,8 @@ fn recurrent_network_expansion_snapshot() {
 
 #[test]
 fn recurrent_layers_come_first_and_number_the_dense_ones() {
-    let network = model(quote!(N = 2 -> lstm(8) -> gru(4) -> relu(3) -> linear(1); loss = mse))
-        .unwrap();
+    let network =
+        model(quote!(N = 2 -> lstm(8) -> gru(4) -> relu(3) -> linear(1); loss = mse)).unwrap();
     assert_eq!(network.recurrent.len(), 2);
     assert_eq!(network.layers.len(), 2);
     assert_eq!(network.dense_inputs(), 4);

@@ -33,6 +33,12 @@ pub struct Some;
 /// Shadows `Clone`.
 pub trait Clone {}
 
+/// Shadows `Default`.
+pub trait Default {}
+
+/// Shadows `Copy`.
+pub trait Copy {}
+
 /// Shadows `core`.
 pub mod core {}
 
@@ -61,6 +67,34 @@ pub mod two {
 ::backprop::network! {
     /// Binary classification.
     pub(crate) Binary = 2 -> relu(3) -> sigmoid(1); loss = bce
+}
+
+::backprop::network! {
+    /// Stacked recurrent layers, in a crate without a prelude.
+    pub Sequence = 2 -> lstm(3) -> gru(2) -> tanh(2) -> linear(1); loss = mse
+}
+
+/// One streamed step and one window of training of `Sequence`.
+#[must_use]
+pub fn stream_and_train() -> ::core::primitive::f32 {
+    use ::backprop::sequence::{Recurrent, StepTape, Targets};
+    let mut net = Sequence::seeded(1);
+    let mut state = <SequenceState as ::core::default::Default>::default();
+    let y = net.step(&mut state, &[0.5, -0.5]);
+    state.reset();
+    let xs = [[[0.5, -0.5]; 2]; 3];
+    let ys = [[y; 2]; 3];
+    let mut tape = [StepTape::<Sequence, 2>::ZERO; 3];
+    let mut states = [state; 2];
+    let mut sgd = ::backprop::Sgd::new(0.1);
+    net.train_window(
+        &mut states,
+        &xs,
+        Targets::EveryStep(&ys),
+        &mut tape,
+        &mut sgd,
+    )
+    .unwrap_or(::core::primitive::f32::NAN)
 }
 
 /// A network defined and trained inside a function; returns its loss
@@ -110,6 +144,7 @@ mod tests {
         let (before, after) = super::train_inside_a_function();
         ::std::assert!(after < before, "{after} < {before}");
         ::std::assert!(super::expression_form().is_finite());
+        ::std::assert!(super::stream_and_train().is_finite());
         ::std::assert_eq!(
             super::use_every_network(),
             13 + super::two::Classifier::PARAMS

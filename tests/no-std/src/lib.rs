@@ -61,7 +61,13 @@ pub fn train_filter(seed: u64, epochs: usize) -> (f32, f32, f32) {
     for _ in 0..epochs {
         let mut states = [FilterState::default(); 2];
         let loss = filter
-            .train_window(&mut states, &xs, Targets::EveryStep(&ys), &mut tape, &mut sgd)
+            .train_window(
+                &mut states,
+                &xs,
+                Targets::EveryStep(&ys),
+                &mut tape,
+                &mut sgd,
+            )
             .unwrap_or(f32::NAN);
         first.get_or_insert(loss);
         last = loss;
