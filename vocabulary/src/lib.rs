@@ -387,7 +387,7 @@ impl fmt::Display for LossKind {
 ///
 /// assert_eq!(CellKind::from_name("gru"), Some(CellKind::Gru));
 /// assert_eq!(CellKind::Lstm.gates(), 4);
-/// assert_eq!(CellKind::Lstm.params(1, 16), 1_152);
+/// assert_eq!(CellKind::Lstm.params(1, 16), 1_216);
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CellKind {
