@@ -7,7 +7,7 @@
 use approx::assert_relative_eq;
 use backprop::recurrent::{
     GruCache, GruParams, GruParamsMut, GruState, LstmCache, LstmParams, LstmParamsMut, LstmState,
-    SequenceError, gru, gru_params, lstm, lstm_params,
+    SequenceError, gru, gru_params, lstm, lstm_params, weight_from_pytorch, weight_to_pytorch,
 };
 use serde::Deserialize;
 
@@ -53,6 +53,7 @@ trait Layer<const N: usize> {
     type Cache: Copy;
     const ZERO: Self::Cache;
     const ZERO_STATE: Self::State;
+    const GATES: usize;
     fn len() -> usize;
     fn state(h: [f64; H], c: Option<[f64; H]>) -> Self::State;
     fn parts(state: &Self::State) -> ([f64; H], Option<[f64; H]>);
@@ -82,6 +83,7 @@ impl<const N: usize> Layer<N> for Lstm {
     type Cache = LstmCache<f64, H>;
     const ZERO: Self::Cache = LstmCache::ZERO;
     const ZERO_STATE: Self::State = LstmState::ZERO;
+    const GATES: usize = 4;
     fn len() -> usize {
         lstm_params(N, H)
     }
@@ -131,6 +133,7 @@ impl<const N: usize> Layer<N> for Gru {
     type Cache = GruCache<f64, H>;
     const ZERO: Self::Cache = GruCache::ZERO;
     const ZERO_STATE: Self::State = GruState::ZERO;
+    const GATES: usize = 3;
     fn len() -> usize {
         gru_params(N, H)
     }
@@ -222,12 +225,47 @@ fn flat3(values: &[Vec<Vec<f64>>]) -> Vec<f64> {
     values.iter().flatten().flatten().copied().collect()
 }
 
+/// A layer's parameters in PyTorch's order (`weight_ih` `[G·H, inputs]`,
+/// `weight_hh` `[G·H, H]`, the biases) in the runtime's layout, the two
+/// weights transposed, or back (`to_pytorch`).
+fn convert(values: &[f64], gates: usize, inputs: usize, to_pytorch: bool) -> Vec<f64> {
+    let gh = gates * H;
+    let mut out = values.to_vec();
+    let mut start = 0;
+    for k in [inputs, H] {
+        let (from, to) = (&values[start..][..gh * k], &mut out[start..][..gh * k]);
+        if to_pytorch {
+            weight_to_pytorch(from, to, gh, k);
+        } else {
+            weight_from_pytorch(from, to, gh, k);
+        }
+        start += gh * k;
+    }
+    out
+}
+
+/// Every layer's parameters of a fixture, converted as [`convert`] does.
+fn convert_layers<L: Layer<I> + Layer<H>>(
+    values: &[f64],
+    layers: usize,
+    to_pytorch: bool,
+) -> Vec<f64> {
+    let gates = <L as Layer<I>>::GATES;
+    let (first, second) = values.split_at(<L as Layer<I>>::len());
+    let mut out = convert(first, gates, I, to_pytorch);
+    if layers == 2 {
+        out.extend(convert(second, gates, H, to_pytorch));
+    }
+    out
+}
+
 /// Runs every pass of one or two layers of `L` on the fixture `name` and
 /// compares each tensor with PyTorch's.
 fn matches_pytorch<L: Layer<I> + Layer<H>>(name: &str) {
     let f = load(name);
     let first_len = <L as Layer<I>>::len();
-    let (first, second) = f.params.split_at(first_len);
+    let params = convert_layers::<L>(&f.params, f.layers, false);
+    let (first, second) = params.split_at(first_len);
     assert_eq!(
         second.len(),
         (f.layers - 1) * <L as Layer<H>>::len(),
@@ -295,6 +333,7 @@ fn matches_pytorch<L: Layer<I> + Layer<H>>(name: &str) {
     )
     .unwrap();
 
+    let grad_params = convert_layers::<L>(&grad_params, f.layers, true);
     assert_matches(name, "parameter gradient", &grad_params, &f.grad_params);
     assert_matches(
         name,

@@ -28,6 +28,7 @@ use crate::Float;
 
 pub mod blocked;
 pub mod plain;
+pub(crate) mod wide;
 
 /// Products of at least this many multiply-adds (`rows · inner · columns`)
 /// use the register-blocked kernel; smaller ones are plain loops.

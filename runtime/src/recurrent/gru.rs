@@ -4,8 +4,10 @@
 //! # Forward, one step
 //!
 //! For an input `x` (`I` values) and the state `h` (`H` values), with the
-//! parameters of [`GruParams`] (gates in PyTorch's order `r, z, n`, each
-//! `W_ih[k]` of `H × I`, `W_hh[k]` of `H × H`):
+//! parameters of [`GruParams`] (gates in PyTorch's order `r, z, n`;
+//! `W_ih[k]` is gate `k`'s `H × I` block of PyTorch's `weight_ih`, which
+//! [`GruParams`] stores transposed, and `W_hh[k]` its `H × H` block of
+//! `weight_hh`):
 //!
 //! ```text
 //! r = σ(W_ih[r]·x + b_ih[r] + W_hh[r]·h + b_hh[r])
@@ -45,9 +47,11 @@
 //! ```
 
 use super::{
-    GruParams, GruParamsMut, SequenceError, check_steps, gate_products, product_gradients,
+    GruParams, GruParamsMut, NARROW_BLOCK, SequenceError, WIDE_BLOCK, add_products, check_steps,
+    product_gradients,
 };
 use crate::Float;
+use crate::kernels::wide::{self, Kernel};
 
 /// The state of a GRU layer for one stream, `h`. `Default` is the zero
 /// state, PyTorch's default `h₀`.
@@ -98,7 +102,8 @@ impl<T: Float, const H: usize> Default for GruCache<T, H> {
     }
 }
 
-/// One step of one stream into `state`, keeping the gates and `u`.
+/// One step of one stream into `state`, keeping the gates and `u`, in
+/// the AVX2 and FMA copy where the CPU has them.
 #[inline]
 fn cell<T: Float, const I: usize, const H: usize>(
     params: &GruParams<'_, T, I, H>,
@@ -107,28 +112,85 @@ fn cell<T: Float, const I: usize, const H: usize>(
     gates: &mut [[T; H]; 3],
     hidden_n: &mut [T; H],
 ) {
-    let mut from_input = [[T::ZERO; H]; 3];
-    let mut from_hidden = [[T::ZERO; H]; 3];
-    gate_products(params.weight_ih, params.bias_ih, x, &mut from_input);
-    gate_products(params.weight_hh, params.bias_hh, &state.h, &mut from_hidden);
-    let mut a = [[T::ZERO; H]; 2];
-    for k in 0..2 {
-        for j in 0..H {
-            a[k][j] = from_input[k][j] + from_hidden[k][j];
+    wide::run(Cell {
+        params,
+        state,
+        x,
+        gates,
+        hidden_n,
+    });
+}
+
+/// The arguments of [`cell`].
+struct Cell<'a, 'p, T, const I: usize, const H: usize> {
+    params: &'a GruParams<'p, T, I, H>,
+    state: &'a mut GruState<T, H>,
+    x: &'a [T; I],
+    gates: &'a mut [[T; H]; 3],
+    hidden_n: &'a mut [T; H],
+}
+
+impl<T: Float, const I: usize, const H: usize> Kernel for Cell<'_, '_, T, I, H> {
+    type Output = ();
+
+    #[inline(always)]
+    fn run<const WIDE: bool>(self) {
+        if WIDE {
+            cell_in_blocks::<T, I, H, WIDE_BLOCK, true>(self);
+        } else {
+            cell_in_blocks::<T, I, H, NARROW_BLOCK, false>(self);
         }
     }
+}
+
+/// The step: `W_hh·h` over all three gates in one run of multiply-adds
+/// over `3·H` sums, `N` at a time (fused with `FMA`), onto `b_ih + b_hh`
+/// for `r` and `z` and onto `b_hh` alone for `n`, whose hidden part `r`
+/// multiplies; then `W_ih·x` onto `r` and `z`, and onto `b_ih` for `n`.
+#[inline(always)]
+fn cell_in_blocks<T: Float, const I: usize, const H: usize, const N: usize, const FMA: bool>(
+    Cell {
+        params,
+        state,
+        x,
+        gates,
+        hidden_n,
+    }: Cell<'_, '_, T, I, H>,
+) {
+    let none: (&[T; 0], &[[[T; H]; 3]; 0]) = (&[], &[]);
+    let mut a: [[T; H]; 3] = core::array::from_fn(|k| {
+        core::array::from_fn(|j| {
+            if k < 2 {
+                params.bias_ih[k][j] + params.bias_hh[k][j]
+            } else {
+                params.bias_hh[k][j]
+            }
+        })
+    });
+    add_products::<T, 3, H, H, 0, N, FMA>(
+        a.as_flattened_mut(),
+        0,
+        (&state.h, params.weight_hh),
+        none,
+    );
+    add_products::<T, 3, H, I, 0, N, FMA>(
+        a[..2].as_flattened_mut(),
+        0,
+        (x, params.weight_ih),
+        none,
+    );
+    let mut input_n = params.bias_ih[2];
+    add_products::<T, 3, H, I, 0, N, FMA>(&mut input_n, 2 * H, (x, params.weight_ih), none);
     // `r` and `z` are next to each other: one row of 2·H sigmoids.
-    T::sigmoid_row(a.as_flattened(), gates[..2].as_flattened_mut());
-    let mut a_n = [T::ZERO; H];
-    for j in 0..H {
-        a_n[j] = from_input[2][j] + gates[0][j] * from_hidden[2][j];
-    }
+    T::sigmoid_row(a[..2].as_flattened(), gates[..2].as_flattened_mut());
+    let r = &gates[0];
+    let a_n: [T; H] = core::array::from_fn(|j| input_n[j] + r[j] * a[2][j]);
     T::tanh_row(&a_n, &mut gates[2]);
     let [_, z, n] = &*gates;
     for j in 0..H {
         state.h[j] = n[j] + z[j] * (state.h[j] - n[j]);
     }
-    *hidden_n = from_hidden[2];
+    *hidden_n = a[2];
 }
 
 /// One step of one stream: updates `state` to `h'` and returns it.

@@ -5,7 +5,9 @@
 //!
 //! For an input `x` (`I` values) and the state `(h, c)` (`H` values each),
 //! with the parameters of [`LstmParams`] (gates in PyTorch's order
-//! `i, f, g, o`, each `W_ih[g]` of `H × I`, `W_hh[g]` of `H × H`):
+//! `i, f, g, o`; `W_ih[k]` is gate `k`'s `H × I` block of PyTorch's
+//! `weight_ih`, which [`LstmParams`] stores transposed, and `W_hh[k]`
+//! its `H × H` block of `weight_hh`):
 //!
 //! ```text
 //! aₖ = W_ih[k]·x + b_ih[k] + W_hh[k]·h + b_hh[k]    k ∈ {i, f, g, o}
@@ -44,9 +46,11 @@
 //! ```
 
 use super::{
-    LstmParams, LstmParamsMut, SequenceError, check_steps, gate_products, product_gradients,
+    LstmParams, LstmParamsMut, NARROW_BLOCK, SequenceError, WIDE_BLOCK, add_products, check_steps,
+    product_gradients,
 };
 use crate::Float;
+use crate::kernels::wide::{self, Kernel};
 
 /// The state of an LSTM layer for one stream: `h` and the cell `c`.
 /// `Default` is the zero state, PyTorch's default `h₀` and `c₀`.
@@ -103,7 +107,8 @@ impl<T: Float, const H: usize> Default for LstmCache<T, H> {
     }
 }
 
-/// One step of one stream into `state`, keeping the gates and `tanh(c')`.
+/// One step of one stream into `state`, keeping the gates and `tanh(c')`,
+/// in the AVX2 and FMA copy where the CPU has them.
 #[inline]
 fn cell<T: Float, const I: usize, const H: usize>(
     params: &LstmParams<'_, T, I, H>,
@@ -112,15 +117,59 @@ fn cell<T: Float, const I: usize, const H: usize>(
     gates: &mut [[T; H]; 4],
     tanh_c: &mut [T; H],
 ) {
-    let mut from_input = [[T::ZERO; H]; 4];
-    let mut a = [[T::ZERO; H]; 4];
-    gate_products(params.weight_ih, params.bias_ih, x, &mut from_input);
-    gate_products(params.weight_hh, params.bias_hh, &state.h, &mut a);
-    for k in 0..4 {
-        for j in 0..H {
-            a[k][j] += from_input[k][j];
+    wide::run(Cell {
+        params,
+        state,
+        x,
+        gates,
+        tanh_c,
+    });
+}
+
+/// The arguments of [`cell`].
+struct Cell<'a, 'p, T, const I: usize, const H: usize> {
+    params: &'a LstmParams<'p, T, I, H>,
+    state: &'a mut LstmState<T, H>,
+    x: &'a [T; I],
+    gates: &'a mut [[T; H]; 4],
+    tanh_c: &'a mut [T; H],
+}
+
+impl<T: Float, const I: usize, const H: usize> Kernel for Cell<'_, '_, T, I, H> {
+    type Output = ();
+
+    #[inline(always)]
+    fn run<const WIDE: bool>(self) {
+        if WIDE {
+            cell_in_blocks::<T, I, H, WIDE_BLOCK, true>(self);
+        } else {
+            cell_in_blocks::<T, I, H, NARROW_BLOCK, false>(self);
         }
     }
+}
+
+/// The step: all four gates' `b_ih + b_hh + W_ih·x + W_hh·h` in one run
+/// of multiply-adds over `4·H` sums, `N` at a time (fused with `FMA`),
+/// then the activations along rows.
+#[inline(always)]
+fn cell_in_blocks<T: Float, const I: usize, const H: usize, const N: usize, const FMA: bool>(
+    Cell {
+        params,
+        state,
+        x,
+        gates,
+        tanh_c,
+    }: Cell<'_, '_, T, I, H>,
+) {
+    let mut a: [[T; H]; 4] = core::array::from_fn(|k| {
+        core::array::from_fn(|j| params.bias_ih[k][j] + params.bias_hh[k][j])
+    });
+    add_products::<T, 4, H, I, H, N, FMA>(
+        a.as_flattened_mut(),
+        0,
+        (x, params.weight_ih),
+        (&state.h, params.weight_hh),
+    );
     // `i` and `f` are next to each other: one row of 2·H sigmoids.
     T::sigmoid_row(a[..2].as_flattened(), gates[..2].as_flattened_mut());
     T::tanh_row(&a[2], &mut gates[2]);

@@ -5,22 +5,30 @@
 //! # Parameters
 //!
 //! A layer of `G` gates (4 for the LSTM, 3 for the GRU), `I` inputs and
-//! `H` hidden units has PyTorch's four tensors, in PyTorch's order:
+//! `H` hidden units has PyTorch's four tensors, in PyTorch's order, the
+//! two weights transposed as the dense layers store theirs (`inputs ×
+//! outputs`):
 //!
-//! | name | PyTorch shape | here |
-//! | --- | --- | --- |
-//! | `weight_ih` | `[G·H, I]` | `[[[T; I]; H]; G]` |
-//! | `weight_hh` | `[G·H, H]` | `[[[T; H]; H]; G]` |
-//! | `bias_ih` | `[G·H]` | `[[T; H]; G]` |
-//! | `bias_hh` | `[G·H]` | `[[T; H]; G]` |
+//! | name | PyTorch shape | here | flat |
+//! | --- | --- | --- | --- |
+//! | `weight_ih` | `[G·H, I]` | `[[[T; H]; G]; I]` | `[I][G·H]` |
+//! | `weight_hh` | `[G·H, H]` | `[[[T; H]; G]; H]` | `[H][G·H]` |
+//! | `bias_ih` | `[G·H]` | `[[T; H]; G]` | `[G·H]` |
+//! | `bias_hh` | `[G·H]` | `[[T; H]; G]` | `[G·H]` |
 //!
-//! A gate-major nested array is exactly PyTorch's row-major `[G·H, I]`:
-//! row `g·H + j` of PyTorch's weight is `weight_ih[g][j]`. The four follow
-//! each other in one flat run of [`RecurrentParams::LEN`] values
+//! Row `k` of `weight_ih` holds the weights from input `k` to every
+//! gate's every unit, the gates in PyTorch's order: `weight_ih[k][g][j]`
+//! is PyTorch's `weight_ih_l0[g·H + j][k]`, so our flat `[I][G·H]` block
+//! is the transpose of PyTorch's tensor ([`weight_from_pytorch`] and
+//! [`weight_to_pytorch`] convert). A step's gate pre-activations are then
+//! `b + Σₖ vₖ·rowₖ`, multiply-adds along contiguous rows of `G·H` values
+//! that vectorise, rather than `G·H` dot products of short rows. The four
+//! follow each other in one flat run of [`RecurrentParams::LEN`] values
 //! (`G·H·(I + H + 2)`: [`lstm_params`], [`gru_params`]), so a layer's
 //! parameters sit in a generated network's flat `[T; PARAMS]` array and a
 //! PyTorch state dict (`weight_ih_l0`, `weight_hh_l0`, `bias_ih_l0`,
-//! `bias_hh_l0`, then `…_l1` for a second layer) maps onto it one to one;
+//! `bias_hh_l0`, then `…_l1` for a second layer) maps onto it tensor by
+//! tensor, the weights transposed;
 //! [`RecurrentParams::from_flat`] and [`RecurrentParamsMut::from_flat`]
 //! are the views, as [`params`](crate::params) has them for dense layers.
 //!
@@ -72,21 +80,24 @@ pub mod lstm;
 use core::fmt;
 
 use crate::Float;
-// A gate's pre-activation is one dot product of a weight row, PyTorch's
-// layout, with the input or the hidden state: the plain kernels' own.
+// The gradient of an input is a dot product of its weight row with the
+// gates' gradients: the plain kernels' own.
 use crate::kernels::plain::dot;
 
 pub use gru::{GruCache, GruState};
 pub use lstm::{LstmCache, LstmState};
 
 /// The parameters of a recurrent layer of `G` gates, `I` inputs and `H`
-/// hidden units, in PyTorch's layout (see the [module](self)).
+/// hidden units: PyTorch's tensors, the weights transposed (see the
+/// [module](self)).
 #[derive(Clone, Copy, Debug)]
 pub struct RecurrentParams<'a, T, const G: usize, const I: usize, const H: usize> {
-    /// `W_ih`, PyTorch's `[G·H, I]`: `weight_ih[g][j]` is gate `g`'s row for unit `j`.
-    pub weight_ih: &'a [[[T; I]; H]; G],
-    /// `W_hh`, PyTorch's `[G·H, H]`.
-    pub weight_hh: &'a [[[T; H]; H]; G],
+    /// `W_ih`, PyTorch's `[G·H, I]` transposed: `weight_ih[k][g][j]` is
+    /// the weight from input `k` to gate `g` of unit `j`.
+    pub weight_ih: &'a [[[T; H]; G]; I],
+    /// `W_hh`, PyTorch's `[G·H, H]` transposed: `weight_hh[k][g][j]` is
+    /// the weight from `h[k]` to gate `g` of unit `j`.
+    pub weight_hh: &'a [[[T; H]; G]; H],
     /// `b_ih`, PyTorch's `[G·H]`.
     pub bias_ih: &'a [[T; H]; G],
     /// `b_hh`, PyTorch's `[G·H]`.
@@ -98,9 +109,9 @@ pub struct RecurrentParams<'a, T, const G: usize, const I: usize, const H: usize
 #[derive(Debug)]
 pub struct RecurrentParamsMut<'a, T, const G: usize, const I: usize, const H: usize> {
     /// `W_ih` (or its gradient).
-    pub weight_ih: &'a mut [[[T; I]; H]; G],
+    pub weight_ih: &'a mut [[[T; H]; G]; I],
     /// `W_hh` (or its gradient).
-    pub weight_hh: &'a mut [[[T; H]; H]; G],
+    pub weight_hh: &'a mut [[[T; H]; G]; H],
     /// `b_ih` (or its gradient).
     pub bias_ih: &'a mut [[T; H]; G],
     /// `b_hh` (or its gradient).
@@ -141,7 +152,8 @@ impl<'a, T, const G: usize, const I: usize, const H: usize> RecurrentParams<'a, 
     pub const LEN: usize = recurrent_params(G, I, H);
 
     /// The views of a flat run of exactly [`LEN`](Self::LEN) values:
-    /// `weight_ih`, `weight_hh`, `bias_ih`, `bias_hh`, each row-major.
+    /// `weight_ih` (`[I][G·H]`), `weight_hh` (`[H][G·H]`), `bias_ih`,
+    /// `bias_hh`, each row-major.
     ///
     /// # Panics
     ///
@@ -153,7 +165,7 @@ impl<'a, T, const G: usize, const I: usize, const H: usize> RecurrentParams<'a, 
         if flat.len() != Self::LEN {
             wrong_length();
         }
-        let (weight_ih, rest) = flat.split_at(G * H * I);
+        let (weight_ih, rest) = flat.split_at(I * G * H);
         let (weight_hh, rest) = rest.split_at(G * H * H);
         let (bias_ih, bias_hh) = rest.split_at(G * H);
         Self {
@@ -181,7 +193,7 @@ impl<'a, T, const G: usize, const I: usize, const H: usize> RecurrentParamsMut<'
         if flat.len() != Self::LEN {
             wrong_length();
         }
-        let (weight_ih, rest) = flat.split_at_mut(G * H * I);
+        let (weight_ih, rest) = flat.split_at_mut(I * G * H);
         let (weight_hh, rest) = rest.split_at_mut(G * H * H);
         let (bias_ih, bias_hh) = rest.split_at_mut(G * H);
         Self {
@@ -275,43 +287,158 @@ fn check_steps(buffer: &'static str, steps: usize, len: usize) -> Result<(), Seq
     }
 }
 
-/// `out[g][j] = bias[g][j] + weight[g][j]·v` for every gate and unit.
-#[inline]
-fn gate_products<T: Float, const G: usize, const K: usize, const H: usize>(
-    weight: &[[[T; K]; H]; G],
-    bias: &[[T; H]; G],
-    v: &[T; K],
-    out: &mut [[T; H]; G],
-) {
-    for g in 0..G {
-        for j in 0..H {
-            out[g][j] = bias[g][j] + dot(&weight[g][j], v);
+/// Writes a PyTorch weight, `pytorch` as `[rows_gh, k]` row-major (a
+/// recurrent layer's `weight_ih_l0` of `[G·H, I]` or `weight_hh_l0` of
+/// `[G·H, H]`), into the layout of [`RecurrentParams`], `ours` as
+/// `[k][rows_gh]`: its transpose. [`weight_to_pytorch`] goes back.
+///
+/// # Panics
+///
+/// If either slice holds another number of values than `rows_gh · k`.
+///
+/// ```
+/// use backprop_runtime::recurrent::{weight_from_pytorch, weight_to_pytorch};
+///
+/// // A GRU of one unit (G·H = 3) and two inputs: PyTorch's `[3, 2]`.
+/// let pytorch = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0];
+/// let mut ours = [0.0; 6];
+/// weight_from_pytorch(&pytorch, &mut ours, 3, 2);
+/// assert_eq!(ours, [1.0, 3.0, 5.0, 2.0, 4.0, 6.0]);
+/// let mut back = [0.0; 6];
+/// weight_to_pytorch(&ours, &mut back, 3, 2);
+/// assert_eq!(back, pytorch);
+/// ```
+pub fn weight_from_pytorch<T: Copy>(pytorch: &[T], ours: &mut [T], rows_gh: usize, k: usize) {
+    transpose(pytorch, ours, rows_gh, k);
+}
+
+/// Writes a weight in the layout of [`RecurrentParams`], `ours` as
+/// `[k][rows_gh]`, as PyTorch's `[rows_gh, k]` row-major (`weight_ih_l0`,
+/// `weight_hh_l0`): the inverse of [`weight_from_pytorch`].
+///
+/// # Panics
+///
+/// If either slice holds another number of values than `rows_gh · k`.
+///
+/// ```
+/// use backprop_runtime::recurrent::weight_to_pytorch;
+///
+/// let ours = [1.0, 3.0, 5.0, 2.0, 4.0, 6.0];
+/// let mut pytorch = [0.0; 6];
+/// weight_to_pytorch(&ours, &mut pytorch, 3, 2);
+/// assert_eq!(pytorch, [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
+/// ```
+pub fn weight_to_pytorch<T: Copy>(ours: &[T], pytorch: &mut [T], rows_gh: usize, k: usize) {
+    transpose(ours, pytorch, k, rows_gh);
+}
+
+/// `to[c][r] = from[r][c]` for `from` of `rows × cols`, row-major.
+fn transpose<T: Copy>(from: &[T], to: &mut [T], rows: usize, cols: usize) {
+    assert!(
+        from.len() == rows * cols && to.len() == rows * cols,
+        "a {rows} × {cols} weight is {} values, not {} and {}",
+        rows * cols,
+        from.len(),
+        to.len()
+    );
+    for (r, row) in from.chunks_exact(cols.max(1)).enumerate().take(rows) {
+        for (c, &value) in row.iter().enumerate() {
+            to[c * rows + r] = value;
         }
     }
 }
 
-/// The gradient of one step's products `bias + weight·v` given the
-/// gradient `dz` of their outputs: `∂W += dz·vᵀ`, `∂b += dz`, and
-/// `back += Wᵀ·dz` (the gradient of `v`). The innermost loops run along
-/// a weight row.
+/// Columns summed in registers at a time by [`add_products`] on the
+/// baseline CPU: 8 SSE registers of `f32`, which leaves registers for the
+/// broadcast value and the weights.
+const NARROW_BLOCK: usize = 32;
+
+/// The same in the AVX2 and FMA copy: 8 AVX registers of `f32`, enough
+/// sums in flight to cover the latency of a fused multiply-add.
+const WIDE_BLOCK: usize = 64;
+
+/// `out[c] += Σₖ v[k]·weight[k][first + c]`, the products of each `(v,
+/// weight)` pair, for the columns `first..first + out.len()` of the
+/// flattened rows of `G·H` (`out` holding the biases on entry): the
+/// forward product of a recurrent step in the layout of
+/// [`RecurrentParams`].
+///
+/// The columns go in blocks of `N` held in registers while every row is
+/// added, the first pair's rows before the second's; with `FMA`, as fused
+/// multiply-adds (the AVX2 and FMA copy of [`wide`](crate::kernels::wide)).
+#[inline(always)]
+#[allow(clippy::inline_always)] // the body must be compiled into the wide copy
+fn add_products<
+    T: Float,
+    const G: usize,
+    const H: usize,
+    const K1: usize,
+    const K2: usize,
+    const N: usize,
+    const FMA: bool,
+>(
+    out: &mut [T],
+    first: usize,
+    (v1, weight1): (&[T; K1], &[[[T; H]; G]; K1]),
+    (v2, weight2): (&[T; K2], &[[[T; H]; G]; K2]),
+) {
+    let len = out.len();
+    for start in (0..len).step_by(N) {
+        let width = N.min(len - start);
+        let mut acc = [T::ZERO; N];
+        acc[..width].copy_from_slice(&out[start..start + width]);
+        let columns = first + start..first + start + width;
+        for k in 0..K1 {
+            multiply_add::<T, N, FMA>(&mut acc, v1[k], &weight1[k].as_flattened()[columns.clone()]);
+        }
+        for k in 0..K2 {
+            multiply_add::<T, N, FMA>(&mut acc, v2[k], &weight2[k].as_flattened()[columns.clone()]);
+        }
+        out[start..start + width].copy_from_slice(&acc[..width]);
+    }
+}
+
+/// `acc[c] += v·w[c]` for the `w.len() ≤ N` values of `w`.
+#[inline(always)]
+#[allow(clippy::inline_always)]
+fn multiply_add<T: Float, const N: usize, const FMA: bool>(acc: &mut [T; N], v: T, w: &[T]) {
+    for (acc, &w) in acc.iter_mut().zip(w) {
+        *acc = if FMA {
+            v.mul_add(w, *acc)
+        } else {
+            *acc + v * w
+        };
+    }
+}
+
+/// The gradient of one step's products `bias + Σₖ v[k]·weight[k]` given
+/// the gradient `dz` of their outputs: `∂W[k] += v[k]·dz` (a row of the
+/// outer product), `∂b += dz`, and `back[k] += weight[k]·dz` (the
+/// gradient of `v`).
 #[inline]
 fn product_gradients<T: Float, const G: usize, const K: usize, const H: usize>(
-    weight: &[[[T; K]; H]; G],
+    weight: &[[[T; H]; G]; K],
     dz: &[[T; H]; G],
     v: &[T; K],
-    grad_weight: &mut [[[T; K]; H]; G],
+    grad_weight: &mut [[[T; H]; G]; K],
     grad_bias: &mut [[T; H]; G],
     back: &mut [T; K],
 ) {
     for g in 0..G {
         for j in 0..H {
-            let d = dz[g][j];
-            grad_bias[g][j] += d;
-            for k in 0..K {
-                grad_weight[g][j][k] += d * v[k];
-                back[k] += d * weight[g][j][k];
-            }
+            grad_bias[g][j] += dz[g][j];
         }
+    }
+    for k in 0..K {
+        let vk = v[k];
+        let mut sum = T::ZERO;
+        for g in 0..G {
+            for j in 0..H {
+                grad_weight[k][g][j] += vk * dz[g][j];
+            }
+            sum += dot(&weight[k][g], &dz[g]);
+        }
+        back[k] += sum;
     }
 }
 

@@ -632,13 +632,34 @@ fn buffers_of_another_length_are_refused() {
 }
 
 #[test]
-fn views_follow_pytorchs_layout() {
-    // weight_ih [4H, I], weight_hh [4H, H], bias_ih [4H], bias_hh [4H].
+fn views_are_pytorchs_tensors_with_the_weights_transposed() {
+    // weight_ih [I][4H], weight_hh [H][4H], bias_ih [4H], bias_hh [4H].
     let flat: Vec<f64> = (0..lstm_params(2, 3)).map(|v| v as f64).collect();
     let params = LstmParams::<f64, 2, 3>::from_flat(&flat);
-    // Row g·H + j of PyTorch's weight_ih starts at (g·H + j)·I.
-    assert_eq!(params.weight_ih[1][2], [10.0, 11.0]);
+    // Row k of weight_ih, from input k, starts at k·4H; gate g at g·H in it.
+    assert_eq!(params.weight_ih[1][2], [18.0, 19.0, 20.0]);
     assert_eq!(params.weight_hh[0][0], [24.0, 25.0, 26.0]);
     assert_eq!(params.bias_ih[0][0], 24.0 + 36.0);
     assert_eq!(params.bias_hh[3][2], flat[flat.len() - 1]);
+}
+
+#[test]
+fn pytorch_weights_convert_to_the_views_and_back() {
+    const I: usize = 2;
+    const H: usize = 3;
+    // PyTorch's weight_ih_l0 of a GRU, [3H, I]: row g·H + j, column k.
+    let pytorch: Vec<f64> = (0..3 * H * I).map(|v| v as f64 * 0.5 - 3.0).collect();
+    let mut flat = vec![0.0; gru_params(I, H)];
+    weight_from_pytorch(&pytorch, &mut flat[..3 * H * I], 3 * H, I);
+    let params = GruParams::<f64, I, H>::from_flat(&flat);
+    for g in 0..3 {
+        for j in 0..H {
+            for k in 0..I {
+                assert_eq!(params.weight_ih[k][g][j], pytorch[(g * H + j) * I + k]);
+            }
+        }
+    }
+    let mut back = vec![0.0; pytorch.len()];
+    weight_to_pytorch(&flat[..3 * H * I], &mut back, 3 * H, I);
+    assert_eq!(back, pytorch);
 }

@@ -17,6 +17,7 @@
 use super::Shape;
 use crate::Float;
 use crate::kernels::Store;
+use crate::kernels::wide::{self, Kernel};
 
 /// Rows of the output kept in registers: 6 × 16 `f32` is 12 AVX registers
 /// of sums, leaving room for two rows of the right operand and a broadcast
@@ -104,12 +105,60 @@ pub(super) fn product<
         }
         return;
     }
-    #[cfg(all(feature = "std", target_arch = "x86_64"))]
-    if wide::available() {
-        wide::product::<T, L, WIDE_NR, WIDE_HALF>(a, b, c, shape, store);
-        return;
+    wide::run(Product::<'_, '_, T, L, NR, HALF, WIDE_NR, WIDE_HALF> {
+        a,
+        b,
+        c,
+        shape,
+        store,
+    });
+}
+
+/// The arguments of [`product`], run by [`wide::run`]: with blocks of `NR`
+/// columns on the baseline CPU, `WIDE_NR` in the AVX2 and FMA copy.
+struct Product<
+    'a,
+    'c,
+    T,
+    L,
+    const NR: usize,
+    const HALF: usize,
+    const WIDE_NR: usize,
+    const WIDE_HALF: usize,
+> {
+    a: &'a L,
+    b: &'a [T],
+    c: &'c mut [T],
+    shape: Shape,
+    store: Store,
+}
+
+impl<
+    T: Float,
+    L: Left<T>,
+    const NR: usize,
+    const HALF: usize,
+    const WIDE_NR: usize,
+    const WIDE_HALF: usize,
+> Kernel for Product<'_, '_, T, L, NR, HALF, WIDE_NR, WIDE_HALF>
+{
+    type Output = ();
+
+    #[inline(always)]
+    fn run<const WIDE: bool>(self) {
+        let Self {
+            a,
+            b,
+            c,
+            shape,
+            store,
+        } = self;
+        if WIDE {
+            rows::<T, L, WIDE_NR, WIDE_HALF, true>(a, b, c, shape, store);
+        } else {
+            rows::<T, L, NR, HALF, false>(a, b, c, shape, store);
+        }
     }
-    rows::<T, L, NR, HALF, false>(a, b, c, shape, store);
 }
 
 /// Every row of `C`: blocks of [`BLOCK_ROWS`], then smaller ones.
@@ -388,48 +437,6 @@ fn column_block<T: Float, const R: usize, const W: usize, const FMA: bool>(
                 *out += sum;
             }
         }
-    }
-}
-
-/// The kernel compiled for AVX2 and FMA, for CPUs that have them.
-#[cfg(all(feature = "std", target_arch = "x86_64"))]
-#[allow(unsafe_code)]
-mod wide {
-    use super::{Left, Shape, Store, rows};
-    use crate::Float;
-
-    /// Whether this CPU has AVX2 and FMA (`std` caches the answer).
-    #[inline]
-    pub(super) fn available() -> bool {
-        std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma")
-    }
-
-    /// [`rows`](super::rows) with 8-lane registers and fused multiply-adds.
-    #[inline]
-    pub(super) fn product<T: Float, L: Left<T>, const NR: usize, const HALF: usize>(
-        a: &L,
-        b: &[T],
-        c: &mut [T],
-        shape: Shape,
-        store: Store,
-    ) {
-        debug_assert!(available());
-        // SAFETY: `product` is called only after `available()` has
-        // found AVX2 and FMA on this CPU, the one precondition of calling
-        // a function compiled for them. Everything else it does is safe
-        // code with checked indexing.
-        unsafe { avx2_fma::<T, L, NR, HALF>(a, b, c, shape, store) }
-    }
-
-    #[target_feature(enable = "avx2,fma")]
-    fn avx2_fma<T: Float, L: Left<T>, const NR: usize, const HALF: usize>(
-        a: &L,
-        b: &[T],
-        c: &mut [T],
-        shape: Shape,
-        store: Store,
-    ) {
-        rows::<T, L, NR, HALF, true>(a, b, c, shape, store);
     }
 }
 
