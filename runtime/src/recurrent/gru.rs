@@ -133,7 +133,9 @@ struct Cell<'a, 'p, T, const I: usize, const H: usize> {
 impl<T: Float, const I: usize, const H: usize> Kernel for Cell<'_, '_, T, I, H> {
     type Output = ();
 
+    // Always: the wide copy exists only if this body is inlined into it.
     #[inline(always)]
+    #[allow(clippy::inline_always)]
     fn run<const WIDE: bool>(self) {
         if WIDE {
             cell_in_blocks::<T, I, H, WIDE_BLOCK, true>(self);
@@ -148,6 +150,7 @@ impl<T: Float, const I: usize, const H: usize> Kernel for Cell<'_, '_, T, I, H> 
 /// for `r` and `z` and onto `b_hh` alone for `n`, whose hidden part `r`
 /// multiplies; then `W_ih·x` onto `r` and `z`, and onto `b_ih` for `n`.
 #[inline(always)]
+#[allow(clippy::inline_always)]
 fn cell_in_blocks<T: Float, const I: usize, const H: usize, const N: usize, const FMA: bool>(
     Cell {
         params,

@@ -138,7 +138,9 @@ struct Cell<'a, 'p, T, const I: usize, const H: usize> {
 impl<T: Float, const I: usize, const H: usize> Kernel for Cell<'_, '_, T, I, H> {
     type Output = ();
 
+    // Always: the wide copy exists only if this body is inlined into it.
     #[inline(always)]
+    #[allow(clippy::inline_always)]
     fn run<const WIDE: bool>(self) {
         if WIDE {
             cell_in_blocks::<T, I, H, WIDE_BLOCK, true>(self);
@@ -152,6 +154,7 @@ impl<T: Float, const I: usize, const H: usize> Kernel for Cell<'_, '_, T, I, H> 
 /// of multiply-adds over `4·H` sums, `N` at a time (fused with `FMA`),
 /// then the activations along rows.
 #[inline(always)]
+#[allow(clippy::inline_always)]
 fn cell_in_blocks<T: Float, const I: usize, const H: usize, const N: usize, const FMA: bool>(
     Cell {
         params,
