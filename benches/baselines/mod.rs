@@ -10,6 +10,7 @@ pub(crate) mod contest;
 pub(crate) mod dynamic;
 pub(crate) mod expert;
 pub(crate) mod ndarray_gemm;
+pub(crate) mod recurrent;
 
 use std::hint::black_box;
 use std::time::Duration;

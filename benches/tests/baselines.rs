@@ -10,6 +10,8 @@ mod dynamic;
 mod expert;
 #[path = "../baselines/ndarray_gemm.rs"]
 mod ndarray_gemm;
+#[path = "../baselines/recurrent.rs"]
+mod recurrent;
 
 use approx::assert_relative_eq;
 use backprop::{Network, Sgd};
@@ -24,6 +26,16 @@ backprop::network! {
 backprop::network! {
     /// The control workload's shape (W2).
     pub Control = 5 -> tanh(6) -> tanh(4) -> linear(2); loss = mse
+}
+
+backprop::network! {
+    /// W8's LSTM, smaller.
+    pub Lstm4 = 1 -> lstm(4) -> linear(1); loss = mse
+}
+
+backprop::network! {
+    /// W8's GRU, smaller.
+    pub Gru4 = 1 -> gru(4) -> linear(1); loss = mse
 }
 
 backprop::network! {
@@ -224,4 +236,44 @@ fn ndarray_baselines_compute_the_generated_gradients() {
 #[test]
 fn dynamic_baselines_compute_the_generated_gradients() {
     run_time_shaped_baseline_computes_the_generated_gradients::<dynamic::Mlp>();
+}
+
+/// The expert's recurrent steps give the generated network's outputs over
+/// a stream, state carried, for both cells.
+#[test]
+fn recurrent_baselines_stream_the_generated_outputs() {
+    use backprop::sequence::Recurrent;
+
+    let inputs = (0..40).map(|t| ((t * 7 % 11) as f32 - 5.0) / 4.0);
+    let lstm = Lstm4::seeded(3);
+    let head = recurrent::Head {
+        w: lstm.w2().map(|row| row[0]),
+        b: lstm.b2()[0],
+    };
+    let (mut expert, mut state) = (
+        recurrent::Lstm::new(&lstm.lstm1(), head),
+        Default::default(),
+    );
+    for x in inputs.clone() {
+        assert_relative_eq!(
+            expert.step(x),
+            lstm.step(&mut state, &[x])[0],
+            max_relative = 1e-5,
+            epsilon = 1e-6
+        );
+    }
+    let gru = Gru4::seeded(4);
+    let head = recurrent::Head {
+        w: gru.w2().map(|row| row[0]),
+        b: gru.b2()[0],
+    };
+    let (mut expert, mut state) = (recurrent::Gru::new(&gru.gru1(), head), Default::default());
+    for x in inputs {
+        assert_relative_eq!(
+            expert.step(x),
+            gru.step(&mut state, &[x])[0],
+            max_relative = 1e-5,
+            epsilon = 1e-6
+        );
+    }
 }
