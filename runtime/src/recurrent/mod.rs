@@ -363,9 +363,15 @@ const WIDE_BLOCK: usize = 64;
 /// forward product of a recurrent step in the layout of
 /// [`RecurrentParams`].
 ///
-/// The columns go in blocks of `N` held in registers while every row is
-/// added, the first pair's rows before the second's; with `FMA`, as fused
-/// multiply-adds (the AVX2 and FMA copy of [`wide`](crate::kernels::wide)).
+/// The columns go in blocks held in registers while every row is added,
+/// the first pair's rows before the second's. Up to `N` columns are one
+/// block, with as many independent chains of multiply-adds as it has
+/// registers of sums, its width a constant once this is inlined into a
+/// step of known sizes. More go in blocks of `N`, then one each of 32, 16
+/// and 8 and single columns for the rest: constant widths, so that their
+/// loops unroll into vector instructions also where the compiler does not
+/// follow the count of blocks. With `FMA`, fused multiply-adds (the AVX2
+/// and FMA copy of [`wide`](crate::kernels::wide)).
 #[inline(always)]
 #[allow(clippy::inline_always)] // the body must be compiled into the wide copy
 fn add_products<
@@ -379,22 +385,127 @@ fn add_products<
 >(
     out: &mut [T],
     first: usize,
+    pair1: (&[T; K1], &[[[T; H]; G]; K1]),
+    pair2: (&[T; K2], &[[[T; H]; G]; K2]),
+) {
+    if out.len() <= N {
+        let (v1, weight1) = pair1;
+        let (v2, weight2) = pair2;
+        let len = out.len();
+        for start in (0..len).step_by(N) {
+            let width = N.min(len - start);
+            let mut acc = [T::ZERO; N];
+            acc[..width].copy_from_slice(&out[start..start + width]);
+            let columns = first + start..first + start + width;
+            for k in 0..K1 {
+                multiply_add::<T, N, FMA>(
+                    &mut acc,
+                    v1[k],
+                    &weight1[k].as_flattened()[columns.clone()],
+                );
+            }
+            for k in 0..K2 {
+                multiply_add::<T, N, FMA>(
+                    &mut acc,
+                    v2[k],
+                    &weight2[k].as_flattened()[columns.clone()],
+                );
+            }
+            out[start..start + width].copy_from_slice(&acc[..width]);
+        }
+    } else {
+        add_products_in_blocks::<T, G, H, K1, K2, N, FMA>(out, first, pair1, pair2);
+    }
+}
+
+/// [`add_products`] for more than `N` columns.
+#[inline(always)]
+#[allow(clippy::inline_always)]
+fn add_products_in_blocks<
+    T: Float,
+    const G: usize,
+    const H: usize,
+    const K1: usize,
+    const K2: usize,
+    const N: usize,
+    const FMA: bool,
+>(
+    out: &mut [T],
+    first: usize,
+    pair1: (&[T; K1], &[[[T; H]; G]; K1]),
+    pair2: (&[T; K2], &[[[T; H]; G]; K2]),
+) {
+    let mut start = 0;
+    while out.len() - start >= N {
+        add_block::<T, G, H, K1, K2, N, FMA>(out, first, &mut start, pair1, pair2);
+    }
+    if N > 32 && out.len() - start >= 32 {
+        add_block::<T, G, H, K1, K2, 32, FMA>(out, first, &mut start, pair1, pair2);
+    }
+    if N > 16 && out.len() - start >= 16 {
+        add_block::<T, G, H, K1, K2, 16, FMA>(out, first, &mut start, pair1, pair2);
+    }
+    if N > 8 && out.len() - start >= 8 {
+        add_block::<T, G, H, K1, K2, 8, FMA>(out, first, &mut start, pair1, pair2);
+    }
+    while start < out.len() {
+        add_block::<T, G, H, K1, K2, 1, FMA>(out, first, &mut start, pair1, pair2);
+    }
+}
+
+/// [`add_products`] for the `W` columns of `out` from `start`, which it
+/// moves past them.
+#[inline(always)]
+#[allow(clippy::inline_always)]
+fn add_block<
+    T: Float,
+    const G: usize,
+    const H: usize,
+    const K1: usize,
+    const K2: usize,
+    const W: usize,
+    const FMA: bool,
+>(
+    out: &mut [T],
+    first: usize,
+    start: &mut usize,
+    pair1: (&[T; K1], &[[[T; H]; G]; K1]),
+    pair2: (&[T; K2], &[[[T; H]; G]; K2]),
+) {
+    let block: &mut [T; W] = (&mut out[*start..*start + W])
+        .try_into()
+        .expect("W columns");
+    let mut acc = *block;
+    add_rows::<T, G, H, K1, K2, W, FMA>(&mut acc, first + *start, W, pair1, pair2);
+    *block = acc;
+    *start += W;
+}
+
+/// `acc[c] += Σₖ v[k]·weight[k][first + c]` for the `width ≤ N` columns
+/// from `first`.
+#[inline(always)]
+#[allow(clippy::inline_always)]
+fn add_rows<
+    T: Float,
+    const G: usize,
+    const H: usize,
+    const K1: usize,
+    const K2: usize,
+    const N: usize,
+    const FMA: bool,
+>(
+    acc: &mut [T; N],
+    first: usize,
+    width: usize,
     (v1, weight1): (&[T; K1], &[[[T; H]; G]; K1]),
     (v2, weight2): (&[T; K2], &[[[T; H]; G]; K2]),
 ) {
-    let len = out.len();
-    for start in (0..len).step_by(N) {
-        let width = N.min(len - start);
-        let mut acc = [T::ZERO; N];
-        acc[..width].copy_from_slice(&out[start..start + width]);
-        let columns = first + start..first + start + width;
-        for k in 0..K1 {
-            multiply_add::<T, N, FMA>(&mut acc, v1[k], &weight1[k].as_flattened()[columns.clone()]);
-        }
-        for k in 0..K2 {
-            multiply_add::<T, N, FMA>(&mut acc, v2[k], &weight2[k].as_flattened()[columns.clone()]);
-        }
-        out[start..start + width].copy_from_slice(&acc[..width]);
+    let end = first + width;
+    for k in 0..K1 {
+        multiply_add::<T, N, FMA>(acc, v1[k], &weight1[k].as_flattened()[first..end]);
+    }
+    for k in 0..K2 {
+        multiply_add::<T, N, FMA>(acc, v2[k], &weight2[k].as_flattened()[first..end]);
     }
 }
 
