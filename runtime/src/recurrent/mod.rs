@@ -364,64 +364,16 @@ const WIDE_BLOCK: usize = 64;
 /// [`RecurrentParams`].
 ///
 /// The columns go in blocks held in registers while every row is added,
-/// the first pair's rows before the second's. Up to `N` columns are one
-/// block, with as many independent chains of multiply-adds as it has
-/// registers of sums, its width a constant once this is inlined into a
-/// step of known sizes. More go in blocks of `N`, then one each of 32, 16
-/// and 8 and single columns for the rest: constant widths, so that their
-/// loops unroll into vector instructions also where the compiler does not
-/// follow the count of blocks. With `FMA`, fused multiply-adds (the AVX2
-/// and FMA copy of [`wide`](crate::kernels::wide)).
+/// the first pair's rows before the second's: blocks of `N`, then one
+/// block of the multiple of 8 left (a GRU 8's 24 sums are one block of
+/// 24, as many independent chains of multiply-adds as registers of sums),
+/// then single columns. Every block's width is a constant, so that its
+/// loops unroll into vector instructions whether or not the compiler
+/// follows the count of columns. With `FMA`, fused multiply-adds (the
+/// AVX2 and FMA copy of [`wide`](crate::kernels::wide)).
 #[inline(always)]
 #[allow(clippy::inline_always)] // the body must be compiled into the wide copy
 fn add_products<
-    T: Float,
-    const G: usize,
-    const H: usize,
-    const K1: usize,
-    const K2: usize,
-    const N: usize,
-    const FMA: bool,
->(
-    out: &mut [T],
-    first: usize,
-    pair1: (&[T; K1], &[[[T; H]; G]; K1]),
-    pair2: (&[T; K2], &[[[T; H]; G]; K2]),
-) {
-    if out.len() <= N {
-        let (v1, weight1) = pair1;
-        let (v2, weight2) = pair2;
-        let len = out.len();
-        for start in (0..len).step_by(N) {
-            let width = N.min(len - start);
-            let mut acc = [T::ZERO; N];
-            acc[..width].copy_from_slice(&out[start..start + width]);
-            let columns = first + start..first + start + width;
-            for k in 0..K1 {
-                multiply_add::<T, N, FMA>(
-                    &mut acc,
-                    v1[k],
-                    &weight1[k].as_flattened()[columns.clone()],
-                );
-            }
-            for k in 0..K2 {
-                multiply_add::<T, N, FMA>(
-                    &mut acc,
-                    v2[k],
-                    &weight2[k].as_flattened()[columns.clone()],
-                );
-            }
-            out[start..start + width].copy_from_slice(&acc[..width]);
-        }
-    } else {
-        add_products_in_blocks::<T, G, H, K1, K2, N, FMA>(out, first, pair1, pair2);
-    }
-}
-
-/// [`add_products`] for more than `N` columns.
-#[inline(always)]
-#[allow(clippy::inline_always)]
-fn add_products_in_blocks<
     T: Float,
     const G: usize,
     const H: usize,
@@ -439,14 +391,16 @@ fn add_products_in_blocks<
     while out.len() - start >= N {
         add_block::<T, G, H, K1, K2, N, FMA>(out, first, &mut start, pair1, pair2);
     }
-    if N > 32 && out.len() - start >= 32 {
-        add_block::<T, G, H, K1, K2, 32, FMA>(out, first, &mut start, pair1, pair2);
-    }
-    if N > 16 && out.len() - start >= 16 {
-        add_block::<T, G, H, K1, K2, 16, FMA>(out, first, &mut start, pair1, pair2);
-    }
-    if N > 8 && out.len() - start >= 8 {
-        add_block::<T, G, H, K1, K2, 8, FMA>(out, first, &mut start, pair1, pair2);
+    // Below `N`: one of these, whose width is less than `N`.
+    match (out.len() - start) / 8 {
+        0 => {}
+        1 => add_block::<T, G, H, K1, K2, 8, FMA>(out, first, &mut start, pair1, pair2),
+        2 => add_block::<T, G, H, K1, K2, 16, FMA>(out, first, &mut start, pair1, pair2),
+        3 => add_block::<T, G, H, K1, K2, 24, FMA>(out, first, &mut start, pair1, pair2),
+        4 => add_block::<T, G, H, K1, K2, 32, FMA>(out, first, &mut start, pair1, pair2),
+        5 => add_block::<T, G, H, K1, K2, 40, FMA>(out, first, &mut start, pair1, pair2),
+        6 => add_block::<T, G, H, K1, K2, 48, FMA>(out, first, &mut start, pair1, pair2),
+        _ => add_block::<T, G, H, K1, K2, 56, FMA>(out, first, &mut start, pair1, pair2),
     }
     while start < out.len() {
         add_block::<T, G, H, K1, K2, 1, FMA>(out, first, &mut start, pair1, pair2);
@@ -469,50 +423,33 @@ fn add_block<
     out: &mut [T],
     first: usize,
     start: &mut usize,
-    pair1: (&[T; K1], &[[[T; H]; G]; K1]),
-    pair2: (&[T; K2], &[[[T; H]; G]; K2]),
+    (v1, weight1): (&[T; K1], &[[[T; H]; G]; K1]),
+    (v2, weight2): (&[T; K2], &[[[T; H]; G]; K2]),
 ) {
-    let block: &mut [T; W] = (&mut out[*start..*start + W])
-        .try_into()
-        .expect("W columns");
+    const WIDTH: &str = "the block's columns are in the row";
+    let block: &mut [T; W] = out[*start..].first_chunk_mut().expect(WIDTH);
     let mut acc = *block;
-    add_rows::<T, G, H, K1, K2, W, FMA>(&mut acc, first + *start, W, pair1, pair2);
+    let from = first + *start;
+    for k in 0..K1 {
+        let w = weight1[k].as_flattened()[from..]
+            .first_chunk()
+            .expect(WIDTH);
+        multiply_add::<T, W, FMA>(&mut acc, v1[k], w);
+    }
+    for k in 0..K2 {
+        let w = weight2[k].as_flattened()[from..]
+            .first_chunk()
+            .expect(WIDTH);
+        multiply_add::<T, W, FMA>(&mut acc, v2[k], w);
+    }
     *block = acc;
     *start += W;
 }
 
-/// `acc[c] += Σₖ v[k]·weight[k][first + c]` for the `width ≤ N` columns
-/// from `first`.
+/// `acc[c] += v·w[c]`.
 #[inline(always)]
 #[allow(clippy::inline_always)]
-fn add_rows<
-    T: Float,
-    const G: usize,
-    const H: usize,
-    const K1: usize,
-    const K2: usize,
-    const N: usize,
-    const FMA: bool,
->(
-    acc: &mut [T; N],
-    first: usize,
-    width: usize,
-    (v1, weight1): (&[T; K1], &[[[T; H]; G]; K1]),
-    (v2, weight2): (&[T; K2], &[[[T; H]; G]; K2]),
-) {
-    let end = first + width;
-    for k in 0..K1 {
-        multiply_add::<T, N, FMA>(acc, v1[k], &weight1[k].as_flattened()[first..end]);
-    }
-    for k in 0..K2 {
-        multiply_add::<T, N, FMA>(acc, v2[k], &weight2[k].as_flattened()[first..end]);
-    }
-}
-
-/// `acc[c] += v·w[c]` for the `w.len() ≤ N` values of `w`.
-#[inline(always)]
-#[allow(clippy::inline_always)]
-fn multiply_add<T: Float, const N: usize, const FMA: bool>(acc: &mut [T; N], v: T, w: &[T]) {
+fn multiply_add<T: Float, const N: usize, const FMA: bool>(acc: &mut [T; N], v: T, w: &[T; N]) {
     for (acc, &w) in acc.iter_mut().zip(w) {
         *acc = if FMA {
             v.mul_add(w, *acc)
