@@ -252,7 +252,7 @@ fn recurrent_baselines_stream_the_generated_outputs() {
     };
     let (mut expert, mut state) = (
         recurrent::Lstm::new(&lstm.lstm1(), head),
-        Default::default(),
+        Lstm4State::default(),
     );
     for x in inputs.clone() {
         assert_relative_eq!(
@@ -267,7 +267,7 @@ fn recurrent_baselines_stream_the_generated_outputs() {
         w: gru.w2().map(|row| row[0]),
         b: gru.b2()[0],
     };
-    let (mut expert, mut state) = (recurrent::Gru::new(&gru.gru1(), head), Default::default());
+    let (mut expert, mut state) = (recurrent::Gru::new(&gru.gru1(), head), Gru4State::default());
     for x in inputs {
         assert_relative_eq!(
             expert.step(x),
