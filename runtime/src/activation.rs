@@ -272,14 +272,46 @@ impl Gelu {
     }
 }
 
+impl Gelu {
+    /// `grad ⊙= Φ(z) + z·φ(z)` along a row, `Φ(z) = ½·erfc(−z/√2)` through
+    /// the type's vectorised `erfc` and `φ`'s `e^{−z²/2}` through its
+    /// vectorised `exp`,
+    /// [`PIECE`] values at a time.
+    #[inline(always)]
+    #[allow(clippy::inline_always)]
+    fn erf_form_backprop_row<T: Float>(z: &[T], grad: &mut [T]) {
+        let half = T::from_f64(0.5);
+        let mut start = 0;
+        while start < grad.len() {
+            let n = (grad.len() - start).min(PIECE);
+            let (mut erfc, mut gaussian) = ([T::ZERO; PIECE], [T::ZERO; PIECE]);
+            for k in 0..n {
+                let z = z[start + k];
+                erfc[k] = -z * T::from_f64(core::f64::consts::FRAC_1_SQRT_2);
+                gaussian[k] = -half * z * z;
+            }
+            T::erfc_row(&mut erfc[..n]);
+            T::exp_nonpositive_row(&mut gaussian[..n]);
+            for k in 0..n {
+                let z = z[start + k];
+                let pdf = gaussian[k] * T::from_f64(0.398_942_280_401_432_7);
+                grad[start + k] *= half * erfc[k] + z * pdf;
+            }
+            start += n;
+        }
+    }
+}
+
 impl Activation for Gelu {
     #[inline]
     fn apply<T: Float>(&self, z: T) -> T {
         if self.tanh_approximation {
             z * sigmoid(Self::sigmoid_argument(z))
         } else {
+            // `Φ(z) = ½·erfc(−z/√2)`, which does not cancel as `½(1 + erf)`
+            // does for z < 0.
             let half = T::from_f64(0.5);
-            half * z * (T::ONE + (z * T::from_f64(core::f64::consts::FRAC_1_SQRT_2)).erf())
+            half * z * (-z * T::from_f64(core::f64::consts::FRAC_1_SQRT_2)).erfc()
         }
     }
 
@@ -290,7 +322,7 @@ impl Activation for Gelu {
         } else {
             // Φ(z) + z·φ(z)
             let half = T::from_f64(0.5);
-            let cdf = half * (T::ONE + (z * T::from_f64(core::f64::consts::FRAC_1_SQRT_2)).erf());
+            let cdf = half * (-z * T::from_f64(core::f64::consts::FRAC_1_SQRT_2)).erfc();
             let pdf = (-half * z * z).exp() * T::from_f64(0.398_942_280_401_432_7);
             cdf + z * pdf
         }
@@ -306,14 +338,18 @@ impl Activation for Gelu {
                 |k, s| h[k] = z[k] * s,
             );
         } else {
-            for k in 0..z.len() {
-                h[k] = self.apply(z[k]);
-            }
+            let half = T::from_f64(0.5);
+            through_row(
+                z.len(),
+                |k| -z[k] * T::from_f64(core::f64::consts::FRAC_1_SQRT_2),
+                T::erfc_row,
+                |k, erfc| h[k] = half * z[k] * erfc,
+            );
         }
     }
 
     #[inline]
-    fn backprop_row<T: Float>(&self, z: &[T], h: &[T], grad: &mut [T]) {
+    fn backprop_row<T: Float>(&self, z: &[T], _h: &[T], grad: &mut [T]) {
         if self.tanh_approximation {
             with_sigmoids(
                 grad.len(),
@@ -321,9 +357,7 @@ impl Activation for Gelu {
                 |k, s| grad[k] *= Self::tanh_form_derivative(z[k], s),
             );
         } else {
-            for k in 0..grad.len() {
-                grad[k] *= self.derivative(z[k], h[k]);
-            }
+            Self::erf_form_backprop_row(z, grad);
         }
     }
 }
@@ -759,6 +793,9 @@ mod tests {
         check_rows(&Silu);
         check_rows(&Gelu {
             tanh_approximation: true,
+        });
+        check_rows(&Gelu {
+            tanh_approximation: false,
         });
         check_rows(&Softplus { beta: 1.5 });
         check_rows(&Elu { alpha: 0.7 });

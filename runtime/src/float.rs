@@ -98,6 +98,10 @@ pub trait Float:
     /// The error function.
     #[must_use]
     fn erf(self) -> Self;
+    /// The complementary error function, `1 − erf(x)`, accurate where
+    /// `erf(x)` is near 1.
+    #[must_use]
+    fn erfc(self) -> Self;
     /// The larger of two values (`NaN` if either is).
     #[must_use]
     fn max(self, other: Self) -> Self;
@@ -142,6 +146,11 @@ pub trait Float:
     /// allows.
     #[doc(hidden)]
     fn ln_1p_unit_row(x: &mut [Self]);
+
+    /// `x = erfc(x)` in place along a row, as `gelu` needs: vectorised
+    /// where the type allows.
+    #[doc(hidden)]
+    fn erfc_row(x: &mut [Self]);
 
     /// `C = A·B` or `C += A·B` through the register-blocked kernel, on
     /// flat row-major slices of run-time sizes: compiled once, in this
@@ -189,7 +198,7 @@ pub trait Float:
 }
 
 macro_rules! impl_float {
-    ($t:ident, $block_cols:expr, $tanh_row:path, $sigmoid_row:path, $exp_row:path, $exp_m1_row:path, $ln_1p_row:path, $fma:path, $exp:path, $exp_m1:path, $ln:path, $ln_1p:path, $tanh:path, $erf:path, $sqrt:path, $abs:path) => {
+    ($t:ident, $block_cols:expr, $tanh_row:path, $sigmoid_row:path, $exp_row:path, $exp_m1_row:path, $ln_1p_row:path, $erfc_row:path, $fma:path, $exp:path, $exp_m1:path, $ln:path, $ln_1p:path, $tanh:path, $erf:path, $erfc:path, $sqrt:path, $abs:path) => {
         impl Float for $t {
             const ZERO: Self = 0.0;
             const ONE: Self = 1.0;
@@ -247,6 +256,10 @@ macro_rules! impl_float {
                 $erf(self)
             }
             #[inline]
+            fn erfc(self) -> Self {
+                $erfc(self)
+            }
+            #[inline]
             fn max(self, other: Self) -> Self {
                 if self.is_nan() || other.is_nan() {
                     <$t>::NAN
@@ -292,6 +305,10 @@ macro_rules! impl_float {
             #[inline(always)]
             fn ln_1p_unit_row(x: &mut [Self]) {
                 $ln_1p_row(x);
+            }
+            #[inline(always)]
+            fn erfc_row(x: &mut [Self]) {
+                $erfc_row(x);
             }
 
             // Not `#[inline]`: a function of no type parameters is compiled
@@ -358,6 +375,7 @@ impl_float!(
     fastmath::exp_nonpositive_row,
     fastmath::exp_m1_nonpositive_row,
     fastmath::ln_1p_unit_row,
+    fastmath::erfc_row,
     libm::fmaf,
     libm::expf,
     libm::expm1f,
@@ -365,6 +383,7 @@ impl_float!(
     libm::log1pf,
     libm::tanhf,
     libm::erff,
+    libm::erfcf,
     libm::sqrtf,
     libm::fabsf
 );
@@ -376,6 +395,7 @@ impl_float!(
     fastmath64::exp_nonpositive_row,
     fastmath64::exp_m1_nonpositive_row,
     fastmath64::ln_1p_unit_row,
+    fastmath64::erfc_row,
     libm::fma,
     libm::exp,
     libm::expm1,
@@ -383,6 +403,7 @@ impl_float!(
     libm::log1p,
     libm::tanh,
     libm::erf,
+    libm::erfc,
     libm::sqrt,
     libm::fabs
 );

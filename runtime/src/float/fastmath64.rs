@@ -46,6 +46,15 @@ pub(crate) fn exp_m1_nonpositive_row(x: &mut [f64]) {
     }
 }
 
+/// `x = erfc(x)` in place along a row: `libm`'s, value by value (a
+/// vectorisable `f64` erfc is still to be written).
+#[inline]
+pub(crate) fn erfc_row(x: &mut [f64]) {
+    for x in x {
+        *x = libm::erfc(*x);
+    }
+}
+
 /// `x = ln(1 + x)` in place along a row of values in `[0, 1]` (or NaN).
 #[inline]
 pub(crate) fn ln_1p_unit_row(x: &mut [f64]) {
