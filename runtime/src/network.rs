@@ -2,8 +2,10 @@
 //! trainers, optimizers and checkers can be written once for all of them.
 
 use core::fmt;
+use core::marker::PhantomData;
 
 use crate::kernels::Store;
+use crate::kernels::wide::Kernel;
 use crate::{ActivationKind, Float, Init, LossKind, Optimizer, Trace};
 
 /// Rows of a batch processed together by the run-time-size (`*_slice`)
@@ -379,7 +381,34 @@ pub trait Passes<T, I, O, Y = O>: Sized {
 
     /// The forward pass for `B` rows into `tape`; with `logits_only` the
     /// output activation is skipped (a loss that reads `Zᴸ` follows).
-    fn forward_rows<const B: usize>(&self, x: &[I; B], tape: &mut Self::Tape<B>, logits_only: bool);
+    /// Compiled for the baseline CPU and for AVX2 with FMA, the copy
+    /// chosen at run time (the runtime's `kernels::wide`): the whole pass,
+    /// products and activations, takes one call.
+    #[inline]
+    fn forward_rows<const B: usize>(
+        &self,
+        x: &[I; B],
+        tape: &mut Self::Tape<B>,
+        logits_only: bool,
+    ) {
+        crate::kernels::wide::run(ForwardRows {
+            network: self,
+            x,
+            tape,
+            logits_only,
+            types: PhantomData,
+        });
+    }
+
+    /// The body of [`forward_rows`](Passes::forward_rows), generated
+    /// `#[inline(always)]` so that it is compiled into each copy; `WIDE`
+    /// is whether this copy is the one for AVX2 and FMA.
+    fn forward_rows_in<const WIDE: bool, const B: usize>(
+        &self,
+        x: &[I; B],
+        tape: &mut Self::Tape<B>,
+        logits_only: bool,
+    );
 
     /// `Ŷ = Hᴸ` in a tape.
     fn output<const B: usize>(tape: &Self::Tape<B>) -> &[O; B];
@@ -1046,6 +1075,29 @@ fn gradients_of_batch<N: Network, const B: usize>(
         return crate::parallel::gradients(network, x, y, grad);
     }
     network.backprop(x, y, B, B, Some((grad, Store::Overwrite)), None)
+}
+
+/// A forward pass as a [`Kernel`]: [`Passes::forward_rows`]'s arguments.
+struct ForwardRows<'a, N: Passes<T, I, O, Y>, T, I, O, Y, const B: usize> {
+    network: &'a N,
+    x: &'a [I; B],
+    tape: &'a mut N::Tape<B>,
+    logits_only: bool,
+    types: PhantomData<(T, O, Y)>,
+}
+
+impl<N: Passes<T, I, O, Y>, T, I, O, Y, const B: usize> Kernel
+    for ForwardRows<'_, N, T, I, O, Y, B>
+{
+    type Output = ();
+
+    // Always: see `Kernel::run`.
+    #[inline(always)]
+    #[allow(clippy::inline_always)]
+    fn run<const WIDE: bool>(self) {
+        self.network
+            .forward_rows_in::<WIDE, B>(self.x, self.tape, self.logits_only);
+    }
 }
 
 /// [`Network::forward_slice`] on one thread: `x` and `out` of equal length.

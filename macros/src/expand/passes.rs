@@ -69,8 +69,8 @@ pub(super) fn passes(cx: &Context) -> TokenStream {
 
                 #tape_fn
 
-                #[inline]
-                fn forward_rows<const B: #rt::usize>(
+                #[inline(always)]
+                fn forward_rows_in<const WIDE: bool, const B: #rt::usize>(
                     &self,
                     x: &[[#float; #inputs]; B],
                     tape: &mut #tape<B>,

@@ -74,7 +74,7 @@ pub(super) fn stub(invocation: &Invocation, krate: &TokenStream) -> TokenStream 
             impl #rt::Passes<#float, #input, #output> for #name {
                 type Tape<const B: #rt::usize> = ();
                 fn tape<const B: #rt::usize>() {}
-                fn forward_rows<const B: #rt::usize>(&self, _: &[#input; B], _: &mut (), _: bool) {
+                fn forward_rows_in<const WIDE: bool, const B: #rt::usize>(&self, _: &[#input; B], _: &mut (), _: bool) {
                     #panic
                 }
                 fn output<const B: #rt::usize>(_: &()) -> &[#output; B] { #panic }
