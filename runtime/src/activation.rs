@@ -26,7 +26,10 @@ pub trait Activation {
 
     /// `h = f(z)` along a row (or a flattened matrix): [`apply`](Self::apply)
     /// value by value, unless the activation has a vectorised form.
-    #[inline]
+    // Always: compiled into the forward pass's copy for AVX2 and FMA,
+    // which a call would leave on the baseline CPU.
+    #[inline(always)]
+    #[allow(clippy::inline_always)]
     fn apply_row<T: Float>(&self, z: &[T], h: &mut [T]) {
         for k in 0..z.len() {
             h[k] = self.apply(z[k]);
@@ -165,7 +168,10 @@ impl Activation for Tanh {
     }
 
     /// The type's vectorised row function, as [`kernels::tanh`](crate::kernels::tanh).
-    #[inline]
+    // Always: compiled into the forward pass's copy for AVX2 and FMA,
+    // which a call would leave on the baseline CPU.
+    #[inline(always)]
+    #[allow(clippy::inline_always)]
     fn apply_row<T: Float>(&self, z: &[T], h: &mut [T]) {
         T::tanh_row(z, h);
     }
@@ -225,13 +231,19 @@ impl Activation for Elu {
     }
 
     /// `α·(eᶻ − 1)` through the type's vectorised `eˣ − 1` of values `≤ 0`.
-    #[inline]
+    // Always: compiled into the forward pass's copy for AVX2 and FMA,
+    // which a call would leave on the baseline CPU.
+    #[inline(always)]
+    #[allow(clippy::inline_always)]
     fn apply_row<T: Float>(&self, z: &[T], h: &mut [T]) {
         let alpha = T::from_f64(self.alpha);
         through_row(
             z.len(),
             |k| nonpositive(z[k]),
-            T::exp_m1_nonpositive_row,
+            // Always, as `through_row`: a closure or a function passed on
+            // is a call of its own, which the inliner leaves out of line.
+            #[inline(always)]
+            |values: &mut [T]| T::exp_m1_nonpositive_row(values),
             |k, e| h[k] = if z[k] > T::ZERO { z[k] } else { alpha * e },
         );
     }
@@ -329,7 +341,10 @@ impl Activation for Gelu {
     }
 
     /// The tanh form through the type's vectorised sigmoid.
-    #[inline]
+    // Always: compiled into the forward pass's copy for AVX2 and FMA,
+    // which a call would leave on the baseline CPU.
+    #[inline(always)]
+    #[allow(clippy::inline_always)]
     fn apply_row<T: Float>(&self, z: &[T], h: &mut [T]) {
         if self.tanh_approximation {
             with_sigmoids(
@@ -375,7 +390,10 @@ impl Activation for Silu {
     }
 
     /// Through the type's vectorised sigmoid.
-    #[inline]
+    // Always: compiled into the forward pass's copy for AVX2 and FMA,
+    // which a call would leave on the baseline CPU.
+    #[inline(always)]
+    #[allow(clippy::inline_always)]
     fn apply_row<T: Float>(&self, z: &[T], h: &mut [T]) {
         T::sigmoid_row(z, h);
         for k in 0..z.len() {
@@ -421,13 +439,18 @@ impl Activation for Softplus {
     /// `(max(βz, 0) + ln(1 + e^{−|βz|}))/β`, which equals `ln(1 + e^{βz})/β`
     /// and takes the logarithm only of `[1, 2]`, through the type's
     /// vectorised `exp` and `ln(1 + x)`.
-    #[inline]
+    // Always: compiled into the forward pass's copy for AVX2 and FMA,
+    // which a call would leave on the baseline CPU.
+    #[inline(always)]
+    #[allow(clippy::inline_always)]
     fn apply_row<T: Float>(&self, z: &[T], h: &mut [T]) {
         let beta = T::from_f64(self.beta);
         let threshold = T::from_f64(SOFTPLUS_THRESHOLD);
         through_row(
             z.len(),
             |k| -(beta * z[k]).abs(),
+            // Always, as `through_row`: see `Elu::apply_row`.
+            #[inline(always)]
             |values| {
                 T::exp_nonpositive_row(values);
                 T::ln_1p_unit_row(values);
@@ -528,7 +551,10 @@ fn through_row<T: Float>(
 /// activate(&Relu, &[[-1.0, 2.0]], &mut h);
 /// assert_eq!(h, [[0.0, 2.0]]);
 /// ```
-#[inline]
+// Always: compiled into the forward pass's copy for AVX2 and FMA,
+// which a call would leave on the baseline CPU.
+#[inline(always)]
+#[allow(clippy::inline_always)]
 pub fn activate<A: Activation, T: Float, const B: usize, const N: usize>(
     activation: &A,
     z: &[[T; N]; B],
@@ -571,13 +597,19 @@ pub fn backprop_activation<A: Activation, T: Float, const B: usize, const N: usi
 /// softmax(&[[1e4, 1e4, -1e4]], &mut h);
 /// assert_eq!(h, [[0.5, 0.5, 0.0]]);
 /// ```
-#[inline]
+// Always: compiled into the forward pass's copy for AVX2 and FMA,
+// which a call would leave on the baseline CPU.
+#[inline(always)]
+#[allow(clippy::inline_always)]
 pub fn softmax<T: Float, const B: usize, const N: usize>(z: &[[T; N]; B], h: &mut [[T; N]; B]) {
     softmax_rows(z, h);
 }
 
 /// [`softmax`] of a run-time number of rows.
-#[inline]
+// Always: compiled into the forward pass's copy for AVX2 and FMA,
+// which a call would leave on the baseline CPU.
+#[inline(always)]
+#[allow(clippy::inline_always)]
 fn softmax_rows<T: Float, const N: usize>(z: &[[T; N]], h: &mut [[T; N]]) {
     for r in 0..z.len() {
         let max = row_max(&z[r]);

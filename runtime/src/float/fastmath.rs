@@ -41,21 +41,30 @@ pub(crate) fn sigmoid_row(z: &[f32], h: &mut [f32]) {
 /// `x = eˣ` in place along a row of values `≤ 0` (or NaN) through
 /// [`exp_nonpositive`], four at a time, the last few padded to four, so
 /// that the loop vectorises.
-#[inline]
+// Always: compiled into the forward pass's copy for AVX2 and FMA,
+// which a call would leave on the baseline CPU.
+#[inline(always)]
+#[allow(clippy::inline_always)]
 pub(crate) fn exp_nonpositive_row(x: &mut [f32]) {
     by_fours(x, exp_nonpositive);
 }
 
 /// `x = eˣ − 1` in place along a row of values `≤ 0` (or NaN) through
 /// [`exp_m1_nonpositive`], four at a time, the last few padded.
-#[inline]
+// Always: compiled into the forward pass's copy for AVX2 and FMA,
+// which a call would leave on the baseline CPU.
+#[inline(always)]
+#[allow(clippy::inline_always)]
 pub(crate) fn exp_m1_nonpositive_row(x: &mut [f32]) {
     by_fours(x, exp_m1_nonpositive);
 }
 
 /// `x = ln(1 + x)` in place along a row of values in `[0, 1]` (or NaN)
 /// through [`ln_1p_unit`], four at a time, the last few padded.
-#[inline]
+// Always: compiled into the forward pass's copy for AVX2 and FMA,
+// which a call would leave on the baseline CPU.
+#[inline(always)]
+#[allow(clippy::inline_always)]
 pub(crate) fn ln_1p_unit_row(x: &mut [f32]) {
     by_fours(x, ln_1p_unit);
 }

@@ -9,7 +9,10 @@
 
 /// `h = tanh(z)` along a row, as `sign(z)·(−t)/(2 + t)` with
 /// `t = e^{−2|z|} − 1`, which has no cancellation at any `z`.
-#[inline]
+// Always: compiled into the forward pass's copy for AVX2 and FMA,
+// which a call would leave on the baseline CPU.
+#[inline(always)]
+#[allow(clippy::inline_always)]
 pub(crate) fn tanh_row(z: &[f64], h: &mut [f64]) {
     for (h, &z) in h.iter_mut().zip(z) {
         let magnitude = f64::from_bits(z.to_bits() & !SIGN);
@@ -21,7 +24,10 @@ pub(crate) fn tanh_row(z: &[f64], h: &mut [f64]) {
 
 /// `h = σ(z)` along a row, as `n / (1 + e^{−|z|})`, `n = 1` for `z ≥ 0` and
 /// `n = e^{−|z|}` below.
-#[inline]
+// Always: compiled into the forward pass's copy for AVX2 and FMA,
+// which a call would leave on the baseline CPU.
+#[inline(always)]
+#[allow(clippy::inline_always)]
 pub(crate) fn sigmoid_row(z: &[f64], h: &mut [f64]) {
     for (h, &z) in h.iter_mut().zip(z) {
         let e = exp_nonpositive(-f64::from_bits(z.to_bits() & !SIGN));
@@ -31,7 +37,10 @@ pub(crate) fn sigmoid_row(z: &[f64], h: &mut [f64]) {
 }
 
 /// `x = eˣ` in place along a row of values `≤ 0` (or NaN).
-#[inline]
+// Always: compiled into the forward pass's copy for AVX2 and FMA,
+// which a call would leave on the baseline CPU.
+#[inline(always)]
+#[allow(clippy::inline_always)]
 pub(crate) fn exp_nonpositive_row(x: &mut [f64]) {
     for x in x {
         *x = exp_nonpositive(*x);
@@ -39,7 +48,10 @@ pub(crate) fn exp_nonpositive_row(x: &mut [f64]) {
 }
 
 /// `x = eˣ − 1` in place along a row of values `≤ 0` (or NaN).
-#[inline]
+// Always: compiled into the forward pass's copy for AVX2 and FMA,
+// which a call would leave on the baseline CPU.
+#[inline(always)]
+#[allow(clippy::inline_always)]
 pub(crate) fn exp_m1_nonpositive_row(x: &mut [f64]) {
     for x in x {
         *x = exp_m1_nonpositive(*x);
@@ -56,7 +68,10 @@ pub(crate) fn erfc_row(x: &mut [f64]) {
 }
 
 /// `x = ln(1 + x)` in place along a row of values in `[0, 1]` (or NaN).
-#[inline]
+// Always: compiled into the forward pass's copy for AVX2 and FMA,
+// which a call would leave on the baseline CPU.
+#[inline(always)]
+#[allow(clippy::inline_always)]
 pub(crate) fn ln_1p_unit_row(x: &mut [f64]) {
     for x in x {
         *x = ln_1p_unit(*x);

@@ -57,7 +57,10 @@ pub type Matrix<T, const ROWS: usize, const COLS: usize> = [[T; COLS]; ROWS];
 /// affine(&x, &w, &b, &mut z);
 /// assert_eq!(z, [[2.0, 3.0, 1.0]]);
 /// ```
-#[inline]
+// Always: compiled into the forward pass's copy for AVX2 and FMA,
+// which a call would leave on the baseline CPU.
+#[inline(always)]
+#[allow(clippy::inline_always)]
 pub fn affine<T: Float, const B: usize, const I: usize, const O: usize>(
     x: &Matrix<T, B, I>,
     w: &Matrix<T, I, O>,

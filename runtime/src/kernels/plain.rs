@@ -11,7 +11,10 @@ use super::{Matrix, Store};
 use crate::Float;
 
 /// [`affine`](super::affine) as plain loops.
-#[inline]
+// Always: compiled into the forward pass's copy for AVX2 and FMA,
+// which a call would leave on the baseline CPU.
+#[inline(always)]
+#[allow(clippy::inline_always)]
 pub fn affine<T: Float, const B: usize, const I: usize, const O: usize>(
     x: &Matrix<T, B, I>,
     w: &Matrix<T, I, O>,
