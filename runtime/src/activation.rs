@@ -496,24 +496,46 @@ fn nonnegative<T: Float>(z: T) -> T {
 /// time, in buffers on the stack.
 const PIECE: usize = 16;
 
+/// Calls `piece(start, n)` for consecutive pieces of `len` values: whole
+/// pieces of [`PIECE`], then the rest. Inlined, the whole pieces' `n` is a
+/// constant, so that the row functions on them need no loop for a
+/// remainder; the rest is a piece of its own only for a `len` that is not
+/// a multiple of [`PIECE`].
+#[inline(always)]
+#[allow(clippy::inline_always)]
+fn in_pieces(len: usize, mut piece: impl FnMut(usize, usize)) {
+    let whole = len - len % PIECE;
+    let mut start = 0;
+    while start < whole {
+        piece(start, PIECE);
+        start += PIECE;
+    }
+    if start < len {
+        piece(start, len - start);
+    }
+}
+
 /// Calls `each(k, σ(x(k)))` for every `k < len`, the sigmoids from the
 /// type's vectorised row function, [`PIECE`] values at a time.
 #[inline(always)]
 #[allow(clippy::inline_always)]
 fn with_sigmoids<T: Float>(len: usize, x: impl Fn(usize) -> T, mut each: impl FnMut(usize, T)) {
-    let mut start = 0;
-    while start < len {
-        let n = (len - start).min(PIECE);
-        let (mut input, mut s) = ([T::ZERO; PIECE], [T::ZERO; PIECE]);
-        for (k, value) in input[..n].iter_mut().enumerate() {
-            *value = x(start + k);
-        }
-        T::sigmoid_row(&input[..n], &mut s[..n]);
-        for (k, &s) in s[..n].iter().enumerate() {
-            each(start + k, s);
-        }
-        start += n;
-    }
+    // Always: a closure is a function of its own, which the inliner may
+    // leave out of line.
+    in_pieces(
+        len,
+        #[inline(always)]
+        |start, n| {
+            let (mut input, mut s) = ([T::ZERO; PIECE], [T::ZERO; PIECE]);
+            for (k, value) in input[..n].iter_mut().enumerate() {
+                *value = x(start + k);
+            }
+            T::sigmoid_row(&input[..n], &mut s[..n]);
+            for (k, &s) in s[..n].iter().enumerate() {
+                each(start + k, s);
+            }
+        },
+    );
 }
 
 /// Calls `each(k, y)` for every `k < len`, where `y` is `x(k)` after `row`
@@ -527,19 +549,21 @@ fn through_row<T: Float>(
     row: impl Fn(&mut [T]),
     mut each: impl FnMut(usize, T),
 ) {
-    let mut start = 0;
-    while start < len {
-        let n = (len - start).min(PIECE);
-        let mut values = [T::ZERO; PIECE];
-        for (k, value) in values[..n].iter_mut().enumerate() {
-            *value = x(start + k);
-        }
-        row(&mut values[..n]);
-        for (k, &y) in values[..n].iter().enumerate() {
-            each(start + k, y);
-        }
-        start += n;
-    }
+    // Always: see `with_sigmoids`.
+    in_pieces(
+        len,
+        #[inline(always)]
+        |start, n| {
+            let mut values = [T::ZERO; PIECE];
+            for (k, value) in values[..n].iter_mut().enumerate() {
+                *value = x(start + k);
+            }
+            row(&mut values[..n]);
+            for (k, &y) in values[..n].iter().enumerate() {
+                each(start + k, y);
+            }
+        },
+    );
 }
 
 /// `H = f(Z)`, element by element.

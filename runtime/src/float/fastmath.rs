@@ -17,56 +17,61 @@ pub(crate) fn tanh_row(z: &[f32], h: &mut [f32]) {
     }
 }
 
-/// `h = σ(z)` along a row, four values at a time, the width of the
-/// baseline CPU's vector registers; the last few padded to four, so that a
-/// layer of 3 goes through the polynomial once, not once per value.
+/// `h = σ(z)` along a row, eight values at a time (one AVX2 register, two
+/// of the baseline CPU's), then four; the last few padded to four, so that
+/// a layer of 3 goes through the polynomial once, not once per value.
 // Always: a tiny network's whole step is one chain of operations, and a
 // call in it costs more than the sigmoid.
 #[inline(always)]
 #[allow(clippy::inline_always)]
 pub(crate) fn sigmoid_row(z: &[f32], h: &mut [f32]) {
-    let (z_chunks, z_rest) = z.as_chunks::<4>();
-    let (h_chunks, h_rest) = h.as_chunks_mut::<4>();
+    let (z_chunks, z_rest) = z.as_chunks::<8>();
+    let (h_chunks, h_rest) = h.as_chunks_mut::<8>();
     for (h, z) in h_chunks.iter_mut().zip(z_chunks) {
-        sigmoid_f32x4(z, h);
+        sigmoid_lanes(z, h);
+    }
+    let (z_four, z_rest) = z_rest.as_chunks::<4>();
+    let (h_four, h_rest) = h_rest.as_chunks_mut::<4>();
+    if let (Some(z), Some(h)) = (z_four.first(), h_four.first_mut()) {
+        sigmoid_lanes(z, h);
     }
     if let Some(&first) = z_rest.first() {
         let (mut z, mut h) = ([first; 4], [0.0; 4]);
         z[..z_rest.len()].copy_from_slice(z_rest);
-        sigmoid_f32x4(&z, &mut h);
+        sigmoid_lanes(&z, &mut h);
         h_rest.copy_from_slice(&h[..h_rest.len()]);
     }
 }
 
 /// `x = eˣ` in place along a row of values `≤ 0` (or NaN) through
-/// [`exp_nonpositive`], four at a time, the last few padded to four, so
-/// that the loop vectorises.
+/// [`exp_nonpositive`], eight or four at a time ([`by_lanes`]), so that
+/// the loop vectorises.
 // Always: compiled into the forward pass's copy for AVX2 and FMA,
 // which a call would leave on the baseline CPU.
 #[inline(always)]
 #[allow(clippy::inline_always)]
 pub(crate) fn exp_nonpositive_row(x: &mut [f32]) {
-    by_fours(x, exp_nonpositive);
+    by_lanes(x, exp_nonpositive);
 }
 
 /// `x = eˣ − 1` in place along a row of values `≤ 0` (or NaN) through
-/// [`exp_m1_nonpositive`], four at a time, the last few padded.
+/// [`exp_m1_nonpositive`], eight or four at a time ([`by_lanes`]).
 // Always: compiled into the forward pass's copy for AVX2 and FMA,
 // which a call would leave on the baseline CPU.
 #[inline(always)]
 #[allow(clippy::inline_always)]
 pub(crate) fn exp_m1_nonpositive_row(x: &mut [f32]) {
-    by_fours(x, exp_m1_nonpositive);
+    by_lanes(x, exp_m1_nonpositive);
 }
 
 /// `x = ln(1 + x)` in place along a row of values in `[0, 1]` (or NaN)
-/// through [`ln_1p_unit`], four at a time, the last few padded.
+/// through [`ln_1p_unit`], eight or four at a time ([`by_lanes`]).
 // Always: compiled into the forward pass's copy for AVX2 and FMA,
 // which a call would leave on the baseline CPU.
 #[inline(always)]
 #[allow(clippy::inline_always)]
 pub(crate) fn ln_1p_unit_row(x: &mut [f32]) {
-    by_fours(x, ln_1p_unit);
+    by_lanes(x, ln_1p_unit);
 }
 
 /// `x = erfc(x)` in place along a row: `libm`'s `erfcf`, value by value.
@@ -81,13 +86,20 @@ pub(crate) fn erfc_row(x: &mut [f32]) {
     }
 }
 
-/// `x = f(x)` in place, four values at a time, the last few padded to four,
-/// so that the loop vectorises.
+/// `x = f(x)` in place, eight values at a time (one AVX2 register, two of
+/// the baseline CPU's), then four, the last few padded to four, so that the
+/// loop vectorises.
 #[inline(always)]
 #[allow(clippy::inline_always)]
-fn by_fours(x: &mut [f32], f: impl Fn(f32) -> f32) {
-    let (chunks, rest) = x.as_chunks_mut::<4>();
+fn by_lanes(x: &mut [f32], f: impl Fn(f32) -> f32) {
+    let (chunks, rest) = x.as_chunks_mut::<8>();
     for chunk in chunks {
+        for value in chunk {
+            *value = f(*value);
+        }
+    }
+    let (four, rest) = rest.as_chunks_mut::<4>();
+    if let Some(chunk) = four.first_mut() {
         for value in chunk {
             *value = f(*value);
         }
@@ -134,12 +146,12 @@ fn rational_tanh(z: f32) -> f32 {
     if x2 < c(1.6e-7) { x } else { p / q }
 }
 
-/// `σ(z)` of four values as `n / (1 + e^{−|z|})`, `n = 1` for `z ≥ 0` and
+/// `σ(z)` of `N` values as `n / (1 + e^{−|z|})`, `n = 1` for `z ≥ 0` and
 /// `n = e^{−|z|}` below, through [`exp_nonpositive`]: no calls and no
-/// branches, in one vector register.
+/// branches, in vector registers.
 #[inline(always)]
 #[allow(clippy::inline_always)]
-fn sigmoid_f32x4(z: &[f32; 4], h: &mut [f32; 4]) {
+fn sigmoid_lanes<const N: usize>(z: &[f32; N], h: &mut [f32; N]) {
     for (h, &z) in h.iter_mut().zip(z) {
         let e = exp_nonpositive(-f32::from_bits(z.to_bits() & 0x7fff_ffff));
         let numerator = if z >= 0.0 { 1.0 } else { e };
@@ -235,9 +247,9 @@ const SQRT_2: f32 = core::f32::consts::SQRT_2;
 /// `ln(1 + x)` for `0 ≤ x ≤ 1` in `f32`: `u = 1 + x` (rounded) is `m·2ᵏ`
 /// with `m` in `[√½, √2]` and `k` 0 or 1, `ln m = 2·atanh s`,
 /// `s = (m − 1)/(m + 1)`, `|s| ≤ 0.172`, by its series to `s⁹` (the next
-/// term is below 5·10⁻⁹ of the sum); then `ln u · x / (u − 1)` undoes the
-/// rounding of `u` (Goldberg's correction; `u − 1` is exact), and where
-/// `u` rounds to 1 the result is `x`.
+/// term is below 5·10⁻⁹ of the sum); then `(x − (u − 1))/u` added undoes
+/// the rounding of `u` (`u − 1` is exact), so that where `u` rounds to 1
+/// the result is `x`.
 #[inline]
 fn ln_1p_unit(x: f32) -> f32 {
     /// `ln 2` in two parts, so that `k·ln 2` keeps its low bits.
@@ -253,7 +265,10 @@ fn ln_1p_unit(x: f32) -> f32 {
     let ln_u = k * LN_2_HIGH + (k * LN_2_LOW + 2.0 * s * series);
     // Exact: `u` is in `[1, 2]`.
     let grown = u - 1.0;
-    if grown == 0.0 { x } else { ln_u * x / grown }
+    // `x = (u − 1) + c`, and `ln(1 + x) = ln u + ln(1 + c/u)`, of which
+    // the first term is enough, `c` being below half a unit of 1. Where
+    // `u` rounds to 1 it gives `x`, with no select to make a branch of.
+    ln_u + (x - grown) / u
 }
 
 #[cfg(test)]
