@@ -379,6 +379,12 @@ pub trait Passes<T, I, O, Y = O>: Sized {
     /// A tape of zeros.
     fn tape<const B: usize>() -> Self::Tape<B>;
 
+    /// Whether [`forward_rows`](Passes::forward_rows) has a copy for AVX2
+    /// and FMA. Networks whose layers are all narrower than one AVX2
+    /// register say not: the copy would save them nothing, and the call
+    /// into it costs a tiny network's step a sixth of its time.
+    const WIDE_FORWARD: bool = true;
+
     /// The forward pass for `B` rows into `tape`; with `logits_only` the
     /// output activation is skipped (a loss that reads `Zᴸ` follows).
     /// Compiled for the baseline CPU and for AVX2 with FMA, the copy
@@ -391,6 +397,9 @@ pub trait Passes<T, I, O, Y = O>: Sized {
         tape: &mut Self::Tape<B>,
         logits_only: bool,
     ) {
+        if !Self::WIDE_FORWARD {
+            return self.forward_rows_in::<false, B>(x, tape, logits_only);
+        }
         crate::kernels::wide::run(ForwardRows {
             network: self,
             x,

@@ -8,6 +8,7 @@ use quote::{format_ident, quote};
 use syn::Ident;
 
 use super::{Context, backward, forward, size};
+use crate::model::FloatType;
 
 /// The tape type and `impl Passes`.
 pub(super) fn passes(cx: &Context) -> TokenStream {
@@ -60,12 +61,14 @@ pub(super) fn passes(cx: &Context) -> TokenStream {
         quote!(grad)
     };
     let gradient_buffer = gradient_buffer(cx);
+    let wide_forward = wide_forward(cx);
     quote! {
         const _: () = {
             #tape_struct
 
             impl #rt::Passes<#float, [#float; #inputs], [#float; #outputs], #target> for #name {
                 type Tape<const B: #rt::usize> = #tape<B>;
+                #wide_forward
 
                 #tape_fn
 
@@ -114,6 +117,22 @@ pub(super) fn passes(cx: &Context) -> TokenStream {
             }
         };
     }
+}
+
+/// `WIDE_FORWARD = false` for a network whose layers are all narrower than
+/// one AVX2 register (8 `f32` or 4 `f64`), whose forward pass then has no
+/// copy for AVX2 and FMA; nothing for the others.
+fn wide_forward(cx: &Context) -> Option<TokenStream> {
+    let lanes = match cx.network.float {
+        FloatType::F32 => 8,
+        FloatType::F64 => 4,
+    };
+    let narrow = cx.network.layers.iter().all(|layer| layer.width < lanes);
+    narrow.then(|| {
+        quote!(
+            const WIDE_FORWARD: bool = false;
+        )
+    })
 }
 
 /// The tape's struct, with a field for every layer's `z{l}` (non-linear
