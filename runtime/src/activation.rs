@@ -282,35 +282,34 @@ impl Gelu {
             T::from_f64(SQRT_2_OVER_PI) * (T::ONE + T::from_f64(3.0 * GELU_CUBIC) * z * z);
         s + T::from_f64(2.0) * z * s * (T::ONE - s) * inner_derivative
     }
-}
 
-impl Gelu {
     /// `grad ⊙= Φ(z) + z·φ(z)` along a row, `Φ(z) = ½·erfc(−z/√2)` through
-    /// the type's vectorised `erfc` and `φ`'s `e^{−z²/2}` through its
-    /// vectorised `exp`,
-    /// [`PIECE`] values at a time.
+    /// the type's `erfc` row and `φ`'s `e^{−z²/2}` through its vectorised
+    /// `exp`, [`PIECE`] values at a time.
     #[inline(always)]
     #[allow(clippy::inline_always)]
     fn erf_form_backprop_row<T: Float>(z: &[T], grad: &mut [T]) {
         let half = T::from_f64(0.5);
-        let mut start = 0;
-        while start < grad.len() {
-            let n = (grad.len() - start).min(PIECE);
-            let (mut erfc, mut gaussian) = ([T::ZERO; PIECE], [T::ZERO; PIECE]);
-            for k in 0..n {
-                let z = z[start + k];
-                erfc[k] = -z * T::from_f64(core::f64::consts::FRAC_1_SQRT_2);
-                gaussian[k] = -half * z * z;
-            }
-            T::erfc_row(&mut erfc[..n]);
-            T::exp_nonpositive_row(&mut gaussian[..n]);
-            for k in 0..n {
-                let z = z[start + k];
-                let pdf = gaussian[k] * T::from_f64(0.398_942_280_401_432_7);
-                grad[start + k] *= half * erfc[k] + z * pdf;
-            }
-            start += n;
-        }
+        // Always: see `with_sigmoids`.
+        in_pieces(
+            grad.len(),
+            #[inline(always)]
+            |start, n| {
+                let (mut erfc, mut gaussian) = ([T::ZERO; PIECE], [T::ZERO; PIECE]);
+                for k in 0..n {
+                    let z = z[start + k];
+                    erfc[k] = -z * T::from_f64(core::f64::consts::FRAC_1_SQRT_2);
+                    gaussian[k] = -half * z * z;
+                }
+                T::erfc_row(&mut erfc[..n]);
+                T::exp_nonpositive_row(&mut gaussian[..n]);
+                for k in 0..n {
+                    let z = z[start + k];
+                    let pdf = gaussian[k] * T::from_f64(0.398_942_280_401_432_7);
+                    grad[start + k] *= half * erfc[k] + z * pdf;
+                }
+            },
+        );
     }
 }
 
