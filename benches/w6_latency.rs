@@ -170,8 +170,11 @@ mod floor {
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2,fma")]
     fn fused(a: f32, b: f32) -> f32 {
+        // Each chain starts from its own value: from equal starts the
+        // compiler finds the chains equal and computes only one of them.
+        let mut chains: [__m256; CHAINS] =
+            std::array::from_fn(|chain| _mm256_set1_ps(b + chain as f32));
         let (a, b) = (_mm256_set1_ps(a), _mm256_set1_ps(b));
-        let mut chains: [__m256; CHAINS] = [_mm256_set1_ps(1.0); CHAINS];
         for _ in 0..super::MULTIPLY_ADDS / (8 * CHAINS) {
             for chain in &mut chains {
                 *chain = _mm256_fmadd_ps(*chain, a, b);
