@@ -21,16 +21,46 @@ pub fn affine<T: Float, const B: usize, const I: usize, const O: usize>(
     b: &[T; O],
     z: &mut Matrix<T, B, O>,
 ) {
-    for r in 0..B {
-        z[r] = *b;
-        for i in 0..I {
-            let x_value = x[r][i];
-            for o in 0..O {
-                z[r][o] += x_value * w[i][o];
+    if I < SPLIT_SUMS_MIN_INNER {
+        for r in 0..B {
+            z[r] = *b;
+            for i in 0..I {
+                let x_value = x[r][i];
+                for o in 0..O {
+                    z[r][o] += x_value * w[i][o];
+                }
             }
+        }
+        return;
+    }
+    // Two sums, of the even and of the odd inputs, added at the end: one
+    // sum is a chain of `I` dependent additions, which is all the time a
+    // sample takes when there are few rows to overlap.
+    for r in 0..B {
+        let mut odd = [T::ZERO; O];
+        z[r] = *b;
+        for pair in 0..I / 2 {
+            let (even_value, odd_value) = (x[r][2 * pair], x[r][2 * pair + 1]);
+            for o in 0..O {
+                z[r][o] += even_value * w[2 * pair][o];
+                odd[o] += odd_value * w[2 * pair + 1][o];
+            }
+        }
+        if I % 2 == 1 {
+            let x_value = x[r][I - 1];
+            for o in 0..O {
+                z[r][o] += x_value * w[I - 1][o];
+            }
+        }
+        for o in 0..O {
+            z[r][o] += odd[o];
         }
     }
 }
+
+/// Layers with at least this many inputs sum their products in two
+/// chains ([`affine`]).
+const SPLIT_SUMS_MIN_INNER: usize = 16;
 
 /// [`weight_gradient`](super::weight_gradient) as plain loops.
 #[inline]
