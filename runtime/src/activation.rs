@@ -173,7 +173,7 @@ impl Activation for Tanh {
     #[inline(always)]
     #[allow(clippy::inline_always)]
     fn apply_row<T: Float>(&self, z: &[T], h: &mut [T]) {
-        T::tanh_row(z, h);
+        T::tanh_row::<false>(z, h);
     }
 }
 

@@ -122,8 +122,10 @@ pub trait Float:
 
     /// `h = tanh(z)` along a row, in a form the compiler vectorises where
     /// the type allows: see [`kernels::tanh`](crate::kernels::tanh).
+    /// `FUSED` where the caller is compiled for FMA, which then rounds
+    /// multiply-adds once.
     #[doc(hidden)]
-    fn tanh_row(z: &[Self], h: &mut [Self]);
+    fn tanh_row<const FUSED: bool>(z: &[Self], h: &mut [Self]);
 
     /// `h = σ(z)` along a row, vectorised where the type allows: see
     /// [`kernels::sigmoid`](crate::kernels::sigmoid).
@@ -198,7 +200,7 @@ pub trait Float:
 }
 
 macro_rules! impl_float {
-    ($t:ident, $block_cols:expr, $tanh_row:path, $sigmoid_row:path, $exp_row:path, $exp_m1_row:path, $ln_1p_row:path, $erfc_row:path, $fma:path, $exp:path, $exp_m1:path, $ln:path, $ln_1p:path, $tanh:path, $erf:path, $erfc:path, $sqrt:path, $abs:path) => {
+    ($t:ident, $block_cols:expr, $math:ident, $fma:path, $exp:path, $exp_m1:path, $ln:path, $ln_1p:path, $tanh:path, $erf:path, $erfc:path, $sqrt:path, $abs:path) => {
         impl Float for $t {
             const ZERO: Self = 0.0;
             const ONE: Self = 1.0;
@@ -287,28 +289,28 @@ macro_rules! impl_float {
             // Always: a tiny network's whole step is one chain of
             // operations, and a call in it costs more than the function.
             #[inline(always)]
-            fn tanh_row(z: &[Self], h: &mut [Self]) {
-                $tanh_row(z, h);
+            fn tanh_row<const FUSED: bool>(z: &[Self], h: &mut [Self]) {
+                $math::tanh_row::<FUSED>(z, h);
             }
             #[inline(always)]
             fn sigmoid_row(z: &[Self], h: &mut [Self]) {
-                $sigmoid_row(z, h);
+                $math::sigmoid_row(z, h);
             }
             #[inline(always)]
             fn exp_nonpositive_row(x: &mut [Self]) {
-                $exp_row(x);
+                $math::exp_nonpositive_row(x);
             }
             #[inline(always)]
             fn exp_m1_nonpositive_row(x: &mut [Self]) {
-                $exp_m1_row(x);
+                $math::exp_m1_nonpositive_row(x);
             }
             #[inline(always)]
             fn ln_1p_unit_row(x: &mut [Self]) {
-                $ln_1p_row(x);
+                $math::ln_1p_unit_row(x);
             }
             #[inline(always)]
             fn erfc_row(x: &mut [Self]) {
-                $erfc_row(x);
+                $math::erfc_row(x);
             }
 
             // Not `#[inline]`: a function of no type parameters is compiled
@@ -370,12 +372,7 @@ macro_rules! impl_float {
 impl_float!(
     f32,
     8,
-    fastmath::tanh_row,
-    fastmath::sigmoid_row,
-    fastmath::exp_nonpositive_row,
-    fastmath::exp_m1_nonpositive_row,
-    fastmath::ln_1p_unit_row,
-    fastmath::erfc_row,
+    fastmath,
     libm::fmaf,
     libm::expf,
     libm::expm1f,
@@ -390,12 +387,7 @@ impl_float!(
 impl_float!(
     f64,
     4,
-    fastmath64::tanh_row,
-    fastmath64::sigmoid_row,
-    fastmath64::exp_nonpositive_row,
-    fastmath64::exp_m1_nonpositive_row,
-    fastmath64::ln_1p_unit_row,
-    fastmath64::erfc_row,
+    fastmath64,
     libm::fma,
     libm::exp,
     libm::expm1,

@@ -4,7 +4,7 @@
 use proc_macro2::TokenStream;
 use quote::{quote, quote_spanned};
 
-use super::Context;
+use super::{Context, size};
 use crate::model::Activation;
 
 /// Statements computing every layer's `tape.z{l}` (non-linear layers) and
@@ -31,7 +31,10 @@ pub(super) fn layers(cx: &Context) -> TokenStream {
             Activation::Softmax => quote!(#rt::activation::softmax(&tape.#z, &mut tape.#h)),
             // The kernels' `tanh` and `sigmoid` vectorise; `Activation::apply`
             // calls `libm`.
-            Activation::Tanh => quote!(#rt::kernels::tanh(&tape.#z, &mut tape.#h)),
+            Activation::Tanh => {
+                let n = size(layer.width);
+                quote!(#rt::kernels::tanh::<WIDE, _, B, #n>(&tape.#z, &mut tape.#h))
+            }
             Activation::Sigmoid => quote!(#rt::kernels::sigmoid(&tape.#z, &mut tape.#h)),
             activation => {
                 let activation = cx.activation_value(activation);

@@ -13,7 +13,7 @@
 // which a call would leave on the baseline CPU.
 #[inline(always)]
 #[allow(clippy::inline_always)]
-pub(crate) fn tanh_row(z: &[f64], h: &mut [f64]) {
+pub(crate) fn tanh_row<const FUSED: bool>(z: &[f64], h: &mut [f64]) {
     for (h, &z) in h.iter_mut().zip(z) {
         let magnitude = f64::from_bits(z.to_bits() & !SIGN);
         let t = exp_m1_nonpositive(-2.0 * magnitude);
@@ -276,7 +276,7 @@ mod tests {
             let z = -40.0 + 80.0 * f64::from(step) / 400_000.0;
             let zs = [z, z * 1e-9, z * 20.0];
             let (mut t, mut s) = ([0.0; 3], [0.0; 3]);
-            tanh_row(&zs, &mut t);
+            tanh_row::<false>(&zs, &mut t);
             sigmoid_row(&zs, &mut s);
             for k in 0..3 {
                 tanh = tanh.max(ulps(t[k], libm::tanh(zs[k])));
@@ -294,7 +294,7 @@ mod tests {
             -1e-310,
         ];
         let (mut t, mut s) = ([0.0; 6], [0.0; 6]);
-        tanh_row(&zs, &mut t);
+        tanh_row::<false>(&zs, &mut t);
         sigmoid_row(&zs, &mut s);
         for k in [0, 1, 3, 4, 5] {
             assert_eq!(

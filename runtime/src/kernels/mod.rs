@@ -208,26 +208,31 @@ pub fn transposed_product<T: Float, const B: usize, const I: usize, const O: usi
 ///
 /// `f32` uses a rational approximation on the clamped input (Eigen's
 /// `ptanh_float`: an odd polynomial of degree 13 over an even one of
-/// degree 6), with no calls and no branches, so four or eight values go
-/// through at once; it stays within a few units in the last place of
-/// `libm`'s `tanhf`, and `tanh(±∞) = ±1`, `tanh(NaN) = NaN`.
-/// `f64` calls `libm`, element by element.
+/// degree 6); `f64`, `sign(z)·(−t)/(2 + t)` with `t = e^{−2|z|} − 1`. Both
+/// have no calls and no branches, so several values go through at once;
+/// they stay within a few units in the last place of `libm`'s `tanh`, and
+/// `tanh(±∞) = ±1`, `tanh(NaN) = NaN`. `WIDE` is whether the caller is
+/// compiled for AVX2 and FMA (the forward pass's copies): the `f32`
+/// polynomials then take fused multiply-adds.
 ///
 /// ```
 /// use backprop_runtime::kernels::tanh;
 ///
 /// let mut h = [[0.0_f32; 3]];
-/// tanh(&[[0.0, 0.5, -30.0]], &mut h);
+/// tanh::<false, _, 1, 3>(&[[0.0, 0.5, -30.0]], &mut h);
 /// assert_eq!(h[0][0], 0.0);
 /// assert!((h[0][1] - 0.5_f32.tanh()).abs() < 1e-7);
 /// assert_eq!(h[0][2], -1.0);
 /// ```
-#[inline]
-pub fn tanh<T: Float, const B: usize, const N: usize>(
+// Always: compiled into the forward pass's copy for AVX2 and FMA,
+// which a call would leave on the baseline CPU.
+#[inline(always)]
+#[allow(clippy::inline_always)]
+pub fn tanh<const WIDE: bool, T: Float, const B: usize, const N: usize>(
     z: &Matrix<T, B, N>,
     h: &mut Matrix<T, B, N>,
 ) {
-    T::tanh_row(z.as_flattened(), h.as_flattened_mut());
+    T::tanh_row::<WIDE>(z.as_flattened(), h.as_flattened_mut());
 }
 
 /// `H = σ(Z)`, element by element, in a form the compiler vectorises.

@@ -188,7 +188,7 @@ fn cell_in_blocks<T: Float, const I: usize, const H: usize, const N: usize, cons
     T::sigmoid_row(a[..2].as_flattened(), gates[..2].as_flattened_mut());
     let r = &gates[0];
     let a_n: [T; H] = core::array::from_fn(|j| input_n[j] + r[j] * a[2][j]);
-    T::tanh_row(&a_n, &mut gates[2]);
+    T::tanh_row::<FMA>(&a_n, &mut gates[2]);
     let [_, z, n] = &*gates;
     for j in 0..H {
         state.h[j] = n[j] + z[j] * (state.h[j] - n[j]);
