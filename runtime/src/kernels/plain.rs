@@ -21,7 +21,7 @@ pub fn affine<T: Float, const B: usize, const I: usize, const O: usize>(
     b: &[T; O],
     z: &mut Matrix<T, B, O>,
 ) {
-    if I < SPLIT_SUMS_MIN_INNER {
+    if I < SPLIT_SUMS_MIN_INNER || O * size_of::<T>() > SPLIT_SUMS_MAX_ROW_BYTES {
         for r in 0..B {
             z[r] = *b;
             for i in 0..I {
@@ -59,8 +59,13 @@ pub fn affine<T: Float, const B: usize, const I: usize, const O: usize>(
 }
 
 /// Layers with at least this many inputs sum their products in two
-/// chains ([`affine`]).
+/// chains ([`affine`])...
 const SPLIT_SUMS_MIN_INNER: usize = 16;
+
+/// ...if a row of outputs takes at most four AVX registers: two rows of
+/// sums must stay in registers (32 `f64` outputs in two chains spilled, and
+/// the `f64` network of 32 took a fifth longer).
+const SPLIT_SUMS_MAX_ROW_BYTES: usize = 128;
 
 /// [`weight_gradient`](super::weight_gradient) as plain loops.
 #[inline]
