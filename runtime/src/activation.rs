@@ -26,11 +26,14 @@ pub trait Activation {
 
     /// `h = f(z)` along a row (or a flattened matrix): [`apply`](Self::apply)
     /// value by value, unless the activation has a vectorised form.
+    /// `FUSED` is whether the caller is compiled for FMA (the forward
+    /// pass's AVX2 copy), where the vectorised forms' multiply-adds round
+    /// once.
     // Always: compiled into the forward pass's copy for AVX2 and FMA,
     // which a call would leave on the baseline CPU.
     #[inline(always)]
     #[allow(clippy::inline_always)]
-    fn apply_row<T: Float>(&self, z: &[T], h: &mut [T]) {
+    fn apply_row<const FUSED: bool, T: Float>(&self, z: &[T], h: &mut [T]) {
         for k in 0..z.len() {
             h[k] = self.apply(z[k]);
         }
@@ -151,8 +154,8 @@ impl Activation for Sigmoid {
     /// The type's vectorised row function, as [`kernels::sigmoid`](crate::kernels::sigmoid).
     #[inline(always)]
     #[allow(clippy::inline_always)]
-    fn apply_row<T: Float>(&self, z: &[T], h: &mut [T]) {
-        T::sigmoid_row(z, h);
+    fn apply_row<const FUSED: bool, T: Float>(&self, z: &[T], h: &mut [T]) {
+        T::sigmoid_row::<FUSED>(z, h);
     }
 }
 
@@ -172,8 +175,8 @@ impl Activation for Tanh {
     // which a call would leave on the baseline CPU.
     #[inline(always)]
     #[allow(clippy::inline_always)]
-    fn apply_row<T: Float>(&self, z: &[T], h: &mut [T]) {
-        T::tanh_row::<false>(z, h);
+    fn apply_row<const FUSED: bool, T: Float>(&self, z: &[T], h: &mut [T]) {
+        T::tanh_row::<FUSED>(z, h);
     }
 }
 
@@ -235,7 +238,7 @@ impl Activation for Elu {
     // which a call would leave on the baseline CPU.
     #[inline(always)]
     #[allow(clippy::inline_always)]
-    fn apply_row<T: Float>(&self, z: &[T], h: &mut [T]) {
+    fn apply_row<const FUSED: bool, T: Float>(&self, z: &[T], h: &mut [T]) {
         let alpha = T::from_f64(self.alpha);
         through_row(
             z.len(),
@@ -243,7 +246,7 @@ impl Activation for Elu {
             // Always, as `through_row`: a closure or a function passed on
             // is a call of its own, which the inliner leaves out of line.
             #[inline(always)]
-            |values: &mut [T]| T::exp_m1_nonpositive_row(values),
+            |values: &mut [T]| T::exp_m1_nonpositive_row::<FUSED>(values),
             |k, e| h[k] = if z[k] > T::ZERO { z[k] } else { alpha * e },
         );
     }
@@ -253,9 +256,14 @@ impl Activation for Elu {
     fn backprop_row<T: Float>(&self, z: &[T], _h: &[T], grad: &mut [T]) {
         let alpha = T::from_f64(self.alpha);
         let nonpositive = |k: usize| nonpositive(z[k]);
-        through_row(grad.len(), nonpositive, T::exp_nonpositive_row, |k, e| {
-            grad[k] *= if z[k] > T::ZERO { T::ONE } else { alpha * e };
-        });
+        through_row(
+            grad.len(),
+            nonpositive,
+            T::exp_nonpositive_row::<false>,
+            |k, e| {
+                grad[k] *= if z[k] > T::ZERO { T::ONE } else { alpha * e };
+            },
+        );
     }
 }
 
@@ -301,8 +309,8 @@ impl Gelu {
                     erfc[k] = -z * T::from_f64(core::f64::consts::FRAC_1_SQRT_2);
                     gaussian[k] = -half * z * z;
                 }
-                T::erfc_row(&mut erfc[..n]);
-                T::exp_nonpositive_row(&mut gaussian[..n]);
+                T::erfc_row::<false>(&mut erfc[..n]);
+                T::exp_nonpositive_row::<false>(&mut gaussian[..n]);
                 for k in 0..n {
                     let z = z[start + k];
                     let pdf = gaussian[k] * T::from_f64(0.398_942_280_401_432_7);
@@ -344,9 +352,9 @@ impl Activation for Gelu {
     // which a call would leave on the baseline CPU.
     #[inline(always)]
     #[allow(clippy::inline_always)]
-    fn apply_row<T: Float>(&self, z: &[T], h: &mut [T]) {
+    fn apply_row<const FUSED: bool, T: Float>(&self, z: &[T], h: &mut [T]) {
         if self.tanh_approximation {
-            with_sigmoids(
+            with_sigmoids::<FUSED, T>(
                 z.len(),
                 |k| Self::sigmoid_argument(z[k]),
                 |k, s| h[k] = z[k] * s,
@@ -356,7 +364,9 @@ impl Activation for Gelu {
             through_row(
                 z.len(),
                 |k| -z[k] * T::from_f64(core::f64::consts::FRAC_1_SQRT_2),
-                T::erfc_row,
+                // Always, as `through_row`: see `Elu::apply_row`.
+                #[inline(always)]
+                |values: &mut [T]| T::erfc_row::<FUSED>(values),
                 |k, erfc| h[k] = half * z[k] * erfc,
             );
         }
@@ -365,7 +375,7 @@ impl Activation for Gelu {
     #[inline]
     fn backprop_row<T: Float>(&self, z: &[T], _h: &[T], grad: &mut [T]) {
         if self.tanh_approximation {
-            with_sigmoids(
+            with_sigmoids::<false, T>(
                 grad.len(),
                 |k| Self::sigmoid_argument(z[k]),
                 |k, s| grad[k] *= Self::tanh_form_derivative(z[k], s),
@@ -393,8 +403,8 @@ impl Activation for Silu {
     // which a call would leave on the baseline CPU.
     #[inline(always)]
     #[allow(clippy::inline_always)]
-    fn apply_row<T: Float>(&self, z: &[T], h: &mut [T]) {
-        T::sigmoid_row(z, h);
+    fn apply_row<const FUSED: bool, T: Float>(&self, z: &[T], h: &mut [T]) {
+        T::sigmoid_row::<FUSED>(z, h);
         for k in 0..z.len() {
             h[k] *= z[k];
         }
@@ -402,7 +412,7 @@ impl Activation for Silu {
 
     #[inline]
     fn backprop_row<T: Float>(&self, z: &[T], _h: &[T], grad: &mut [T]) {
-        with_sigmoids(
+        with_sigmoids::<false, T>(
             grad.len(),
             |k| z[k],
             |k, s| grad[k] *= s * (T::ONE + z[k] * (T::ONE - s)),
@@ -442,7 +452,7 @@ impl Activation for Softplus {
     // which a call would leave on the baseline CPU.
     #[inline(always)]
     #[allow(clippy::inline_always)]
-    fn apply_row<T: Float>(&self, z: &[T], h: &mut [T]) {
+    fn apply_row<const FUSED: bool, T: Float>(&self, z: &[T], h: &mut [T]) {
         let beta = T::from_f64(self.beta);
         let threshold = T::from_f64(SOFTPLUS_THRESHOLD);
         through_row(
@@ -451,8 +461,8 @@ impl Activation for Softplus {
             // Always, as `through_row`: see `Elu::apply_row`.
             #[inline(always)]
             |values| {
-                T::exp_nonpositive_row(values);
-                T::ln_1p_unit_row(values);
+                T::exp_nonpositive_row::<FUSED>(values);
+                T::ln_1p_unit_row::<FUSED>(values);
             },
             |k, log| {
                 let scaled = beta * z[k];
@@ -470,7 +480,7 @@ impl Activation for Softplus {
     fn backprop_row<T: Float>(&self, z: &[T], _h: &[T], grad: &mut [T]) {
         let beta = T::from_f64(self.beta);
         let threshold = T::from_f64(SOFTPLUS_THRESHOLD);
-        with_sigmoids(
+        with_sigmoids::<false, T>(
             grad.len(),
             |k| beta * z[k],
             // Linear above the threshold; NaN takes the sigmoid's NaN.
@@ -518,7 +528,11 @@ fn in_pieces(len: usize, mut piece: impl FnMut(usize, usize)) {
 /// type's vectorised row function, [`PIECE`] values at a time.
 #[inline(always)]
 #[allow(clippy::inline_always)]
-fn with_sigmoids<T: Float>(len: usize, x: impl Fn(usize) -> T, mut each: impl FnMut(usize, T)) {
+fn with_sigmoids<const FUSED: bool, T: Float>(
+    len: usize,
+    x: impl Fn(usize) -> T,
+    mut each: impl FnMut(usize, T),
+) {
     // Always: a closure is a function of its own, which the inliner may
     // leave out of line.
     in_pieces(
@@ -529,7 +543,7 @@ fn with_sigmoids<T: Float>(len: usize, x: impl Fn(usize) -> T, mut each: impl Fn
             for (k, value) in input[..n].iter_mut().enumerate() {
                 *value = x(start + k);
             }
-            T::sigmoid_row(&input[..n], &mut s[..n]);
+            T::sigmoid_row::<FUSED>(&input[..n], &mut s[..n]);
             for (k, &s) in s[..n].iter().enumerate() {
                 each(start + k, s);
             }
@@ -565,13 +579,15 @@ fn through_row<T: Float>(
     );
 }
 
-/// `H = f(Z)`, element by element.
+/// `H = f(Z)`, element by element. `fused` is whether the caller is
+/// compiled for FMA ([`Activation::apply_row`]); the forward pass's AVX2
+/// copy passes `true`, a constant there, so the choice costs nothing.
 ///
 /// ```
 /// use backprop_runtime::activation::{activate, Relu};
 ///
 /// let mut h = [[0.0; 2]];
-/// activate(&Relu, &[[-1.0, 2.0]], &mut h);
+/// activate(&Relu, &[[-1.0, 2.0]], &mut h, false);
 /// assert_eq!(h, [[0.0, 2.0]]);
 /// ```
 // Always: compiled into the forward pass's copy for AVX2 and FMA,
@@ -582,8 +598,14 @@ pub fn activate<A: Activation, T: Float, const B: usize, const N: usize>(
     activation: &A,
     z: &[[T; N]; B],
     h: &mut [[T; N]; B],
+    fused: bool,
 ) {
-    activation.apply_row(z.as_flattened(), h.as_flattened_mut());
+    let (z, h) = (z.as_flattened(), h.as_flattened_mut());
+    if fused {
+        activation.apply_row::<true, T>(z, h);
+    } else {
+        activation.apply_row::<false, T>(z, h);
+    }
 }
 
 /// Turns `∂L/∂H` into `Δ = ∂L/∂Z = ∂L/∂H ⊙ f'(Z)`, in place.
@@ -640,7 +662,7 @@ fn softmax_rows<T: Float, const N: usize>(z: &[[T; N]], h: &mut [[T; N]]) {
             h[r][j] = z[r][j] - max;
         }
     }
-    T::exp_nonpositive_row(h.as_flattened_mut());
+    T::exp_nonpositive_row::<false>(h.as_flattened_mut());
     for h_row in h {
         let sum = row_sum(h_row);
         for h in h_row {
@@ -778,7 +800,7 @@ mod tests {
     /// floored at those of 1, the size of its terms, which set its rounding
     /// error where it crosses zero (silu's at `z ≈ −1.28`) and where it is
     /// computed from `h` (`1 − h²` of `tanh`).
-    fn worst_row_errors<A: Activation>(activation: &A) -> (f64, f64) {
+    fn worst_row_errors<const FUSED: bool, A: Activation>(activation: &A) -> (f64, f64) {
         let ulps = |got: f32, want: f32, floor: f32| {
             let ulp = f64::from(want.abs().max(floor)) * f64::from(f32::EPSILON);
             f64::from((got - want).abs()) / ulp
@@ -789,7 +811,7 @@ mod tests {
             // Nineteen values, so that pieces and chunks of four are padded.
             let zs: [f32; 19] = core::array::from_fn(|k| z + 1e-3 * k as f32);
             let mut h = [0.0_f32; 19];
-            activation.apply_row(&zs, &mut h);
+            activation.apply_row::<FUSED, f32>(&zs, &mut h);
             let mut grad = [1.0_f32; 19];
             activation.backprop_row(&zs, &h, &mut grad);
             for ((&z, &h), &g) in zs.iter().zip(&h).zip(&grad) {
@@ -805,7 +827,7 @@ mod tests {
 
     /// NaN stays NaN, and `±∞` and signed zeros give what the scalar
     /// functions give.
-    fn check_special_values<A: Activation>(activation: &A) {
+    fn check_special_values<const FUSED: bool, A: Activation>(activation: &A) {
         let zs = [
             f32::NAN,
             f32::INFINITY,
@@ -816,7 +838,7 @@ mod tests {
             -1e-40,
         ];
         let mut h = [0.0_f32; 7];
-        activation.apply_row(&zs, &mut h);
+        activation.apply_row::<FUSED, f32>(&zs, &mut h);
         let mut grad = [1.0_f32; 7];
         activation.backprop_row(&zs, &h, &mut grad);
         for ((&z, &h), &g) in zs.iter().zip(&h).zip(&grad) {
@@ -832,15 +854,20 @@ mod tests {
     }
 
     /// Within 8 ulps of the scalar functions, and equal to them at the
-    /// special values.
+    /// special values, with multiply-adds rounded twice and once.
     fn check_rows<A: Activation>(activation: &A) {
-        let (forward, backward) = worst_row_errors(activation);
+        check_rows_of::<false, A>(activation);
+        check_rows_of::<true, A>(activation);
+    }
+
+    fn check_rows_of<const FUSED: bool, A: Activation>(activation: &A) {
+        let (forward, backward) = worst_row_errors::<FUSED, A>(activation);
         let name = core::any::type_name::<A>();
         assert!(
             forward <= 8.0 && backward <= 8.0,
-            "{name}: {forward} ulps forward, {backward} backward"
+            "{name} (fused: {FUSED}): {forward} ulps forward, {backward} backward"
         );
-        check_special_values(activation);
+        check_special_values::<FUSED, A>(activation);
     }
 
     #[test]

@@ -120,39 +120,41 @@ pub trait Float:
     #[doc(hidden)]
     const BLOCK_COLS: usize;
 
+    // The row functions take `FUSED`: whether the caller is compiled for
+    // FMA (the forward pass's AVX2 copy), where their polynomials' and
+    // ratios' multiply-adds then round once, as one instruction each.
+
     /// `h = tanh(z)` along a row, in a form the compiler vectorises where
     /// the type allows: see [`kernels::tanh`](crate::kernels::tanh).
-    /// `FUSED` where the caller is compiled for FMA, which then rounds
-    /// multiply-adds once.
     #[doc(hidden)]
     fn tanh_row<const FUSED: bool>(z: &[Self], h: &mut [Self]);
 
     /// `h = σ(z)` along a row, vectorised where the type allows: see
     /// [`kernels::sigmoid`](crate::kernels::sigmoid).
     #[doc(hidden)]
-    fn sigmoid_row(z: &[Self], h: &mut [Self]);
+    fn sigmoid_row<const FUSED: bool>(z: &[Self], h: &mut [Self]);
 
     /// `x = eˣ` in place along a row whose entries are all `≤ 0` (or NaN),
     /// as softmax and the fused cross-entropy need: vectorised where the
     /// type allows.
     #[doc(hidden)]
-    fn exp_nonpositive_row(x: &mut [Self]);
+    fn exp_nonpositive_row<const FUSED: bool>(x: &mut [Self]);
 
     /// `x = eˣ − 1` in place along a row whose entries are all `≤ 0` (or
     /// NaN), as `elu` needs: vectorised where the type allows.
     #[doc(hidden)]
-    fn exp_m1_nonpositive_row(x: &mut [Self]);
+    fn exp_m1_nonpositive_row<const FUSED: bool>(x: &mut [Self]);
 
     /// `x = ln(1 + x)` in place along a row whose entries are all in
     /// `[0, 1]` (or NaN), as `softplus` needs: vectorised where the type
     /// allows.
     #[doc(hidden)]
-    fn ln_1p_unit_row(x: &mut [Self]);
+    fn ln_1p_unit_row<const FUSED: bool>(x: &mut [Self]);
 
-    /// `x = erfc(x)` in place along a row, as `gelu` needs: vectorised
-    /// where the type allows.
+    /// `x = erfc(x)` in place along a row, as `gelu` needs: vectorised in
+    /// `f32` where `FUSED`, else `libm` value by value.
     #[doc(hidden)]
-    fn erfc_row(x: &mut [Self]);
+    fn erfc_row<const FUSED: bool>(x: &mut [Self]);
 
     /// `C = A·B` or `C += A·B` through the register-blocked kernel, on
     /// flat row-major slices of run-time sizes: compiled once, in this
@@ -293,24 +295,24 @@ macro_rules! impl_float {
                 $math::tanh_row::<FUSED>(z, h);
             }
             #[inline(always)]
-            fn sigmoid_row(z: &[Self], h: &mut [Self]) {
-                $math::sigmoid_row(z, h);
+            fn sigmoid_row<const FUSED: bool>(z: &[Self], h: &mut [Self]) {
+                $math::sigmoid_row::<FUSED>(z, h);
             }
             #[inline(always)]
-            fn exp_nonpositive_row(x: &mut [Self]) {
-                $math::exp_nonpositive_row(x);
+            fn exp_nonpositive_row<const FUSED: bool>(x: &mut [Self]) {
+                $math::exp_nonpositive_row::<FUSED>(x);
             }
             #[inline(always)]
-            fn exp_m1_nonpositive_row(x: &mut [Self]) {
-                $math::exp_m1_nonpositive_row(x);
+            fn exp_m1_nonpositive_row<const FUSED: bool>(x: &mut [Self]) {
+                $math::exp_m1_nonpositive_row::<FUSED>(x);
             }
             #[inline(always)]
-            fn ln_1p_unit_row(x: &mut [Self]) {
-                $math::ln_1p_unit_row(x);
+            fn ln_1p_unit_row<const FUSED: bool>(x: &mut [Self]) {
+                $math::ln_1p_unit_row::<FUSED>(x);
             }
             #[inline(always)]
-            fn erfc_row(x: &mut [Self]) {
-                $math::erfc_row(x);
+            fn erfc_row<const FUSED: bool>(x: &mut [Self]) {
+                $math::erfc_row::<FUSED>(x);
             }
 
             // Not `#[inline]`: a function of no type parameters is compiled

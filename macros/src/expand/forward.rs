@@ -4,7 +4,7 @@
 use proc_macro2::TokenStream;
 use quote::{quote, quote_spanned};
 
-use super::{Context, size};
+use super::Context;
 use crate::model::Activation;
 
 /// Statements computing every layer's `tape.z{l}` (non-linear layers) and
@@ -29,16 +29,14 @@ pub(super) fn layers(cx: &Context) -> TokenStream {
         }
         let apply = match layer.activation {
             Activation::Softmax => quote!(#rt::activation::softmax(&tape.#z, &mut tape.#h)),
-            // The kernels' `tanh` and `sigmoid` vectorise; `Activation::apply`
-            // calls `libm`.
-            Activation::Tanh => {
-                let n = size(layer.width);
-                quote!(#rt::kernels::tanh::<WIDE, _, B, #n>(&tape.#z, &mut tape.#h))
-            }
-            Activation::Sigmoid => quote!(#rt::kernels::sigmoid(&tape.#z, &mut tape.#h)),
+            // `tanh` and `sigmoid` through the kernels' functions: the same
+            // rows as `activate`'s, on a shorter line. `WIDE`, a constant
+            // in each copy, gives the AVX2 copy's rows fused multiply-adds.
+            Activation::Tanh => quote!(#rt::kernels::tanh(&tape.#z, &mut tape.#h, WIDE)),
+            Activation::Sigmoid => quote!(#rt::kernels::sigmoid(&tape.#z, &mut tape.#h, WIDE)),
             activation => {
                 let activation = cx.activation_value(activation);
-                quote!(#rt::activation::activate(&#activation, &tape.#z, &mut tape.#h))
+                quote!(#rt::activation::activate(&#activation, &tape.#z, &mut tape.#h, WIDE))
             }
         };
         let apply = if l == last && fused {

@@ -40,11 +40,11 @@ fn multiply_add<const FUSED: bool>(a: f32, b: f32, c: f32) -> f32 {
 // call in it costs more than the sigmoid.
 #[inline(always)]
 #[allow(clippy::inline_always)]
-pub(crate) fn sigmoid_row(z: &[f32], h: &mut [f32]) {
+pub(crate) fn sigmoid_row<const FUSED: bool>(z: &[f32], h: &mut [f32]) {
     if z.len() >= WIDE_ROW {
-        sigmoid_row_by::<8>(z, h);
+        sigmoid_row_by::<8, FUSED>(z, h);
     } else {
-        sigmoid_row_by::<4>(z, h);
+        sigmoid_row_by::<4, FUSED>(z, h);
     }
 }
 
@@ -56,21 +56,23 @@ const WIDE_ROW: usize = 16;
 /// [`sigmoid_row`], `LANES` (8 or 4) values at a time, then four.
 #[inline(always)]
 #[allow(clippy::inline_always)]
-fn sigmoid_row_by<const LANES: usize>(z: &[f32], h: &mut [f32]) {
-    let (z_chunks, z_rest) = z.as_chunks::<LANES>();
-    let (h_chunks, h_rest) = h.as_chunks_mut::<LANES>();
-    for (h, z) in h_chunks.iter_mut().zip(z_chunks) {
-        sigmoid_lanes(z, h);
+fn sigmoid_row_by<const LANES: usize, const FUSED: bool>(z: &[f32], h: &mut [f32]) {
+    // One loop over the whole chunks, as in `by_lanes_of`.
+    let whole = z.len() - z.len() % LANES;
+    let (z_chunks, z_rest) = z.split_at(whole);
+    let (h_chunks, h_rest) = h.split_at_mut(whole);
+    for (h, &z) in h_chunks.iter_mut().zip(z_chunks) {
+        *h = sigmoid::<FUSED>(z);
     }
     let (z_four, z_rest) = z_rest.as_chunks::<4>();
     let (h_four, h_rest) = h_rest.as_chunks_mut::<4>();
     if let (Some(z), Some(h)) = (z_four.first(), h_four.first_mut()) {
-        sigmoid_lanes(z, h);
+        sigmoid_lanes::<4, FUSED>(z, h);
     }
     if let Some(&first) = z_rest.first() {
         let (mut z, mut h) = ([first; 4], [0.0; 4]);
         z[..z_rest.len()].copy_from_slice(z_rest);
-        sigmoid_lanes(&z, &mut h);
+        sigmoid_lanes::<4, FUSED>(&z, &mut h);
         h_rest.copy_from_slice(&h[..h_rest.len()]);
     }
 }
@@ -81,9 +83,16 @@ fn sigmoid_row_by<const LANES: usize>(z: &[f32], h: &mut [f32]) {
 // Always: compiled into the forward pass's copy for AVX2 and FMA,
 // which a call would leave on the baseline CPU.
 #[inline(always)]
-#[allow(clippy::inline_always)]
-pub(crate) fn exp_nonpositive_row(x: &mut [f32]) {
-    by_lanes(x, exp_nonpositive);
+#[allow(clippy::inline_always, clippy::redundant_closure)]
+pub(crate) fn exp_nonpositive_row<const FUSED: bool>(x: &mut [f32]) {
+    // A closure, always inlined: `exp_nonpositive` passed as it is goes through a
+    // call shim, which the inliner may leave out of line (it did `erfc`'s),
+    // outside the AVX2 and FMA copy.
+    by_lanes(
+        x,
+        #[inline(always)]
+        |value| exp_nonpositive::<FUSED>(value),
+    );
 }
 
 /// `x = eˣ − 1` in place along a row of values `≤ 0` (or NaN) through
@@ -91,9 +100,16 @@ pub(crate) fn exp_nonpositive_row(x: &mut [f32]) {
 // Always: compiled into the forward pass's copy for AVX2 and FMA,
 // which a call would leave on the baseline CPU.
 #[inline(always)]
-#[allow(clippy::inline_always)]
-pub(crate) fn exp_m1_nonpositive_row(x: &mut [f32]) {
-    by_lanes(x, exp_m1_nonpositive);
+#[allow(clippy::inline_always, clippy::redundant_closure)]
+pub(crate) fn exp_m1_nonpositive_row<const FUSED: bool>(x: &mut [f32]) {
+    // A closure, always inlined: `exp_m1_nonpositive` passed as it is goes through a
+    // call shim, which the inliner may leave out of line (it did `erfc`'s),
+    // outside the AVX2 and FMA copy.
+    by_lanes(
+        x,
+        #[inline(always)]
+        |value| exp_m1_nonpositive::<FUSED>(value),
+    );
 }
 
 /// `x = ln(1 + x)` in place along a row of values in `[0, 1]` (or NaN)
@@ -101,20 +117,41 @@ pub(crate) fn exp_m1_nonpositive_row(x: &mut [f32]) {
 // Always: compiled into the forward pass's copy for AVX2 and FMA,
 // which a call would leave on the baseline CPU.
 #[inline(always)]
-#[allow(clippy::inline_always)]
-pub(crate) fn ln_1p_unit_row(x: &mut [f32]) {
-    by_lanes(x, ln_1p_unit);
+#[allow(clippy::inline_always, clippy::redundant_closure)]
+pub(crate) fn ln_1p_unit_row<const FUSED: bool>(x: &mut [f32]) {
+    // A closure, always inlined: `ln_1p_unit` passed as it is goes through a
+    // call shim, which the inliner may leave out of line (it did `erfc`'s),
+    // outside the AVX2 and FMA copy.
+    by_lanes(
+        x,
+        #[inline(always)]
+        |value| ln_1p_unit::<FUSED>(value),
+    );
 }
 
-/// `x = erfc(x)` in place along a row: `libm`'s `erfcf`, value by value.
-/// A branch-free erfc within 4 ulps (two fitted pieces, `e^{−x²}` split so
-/// that it is exact enough near underflow) took about 100 vector
-/// operations per four values and ran a `gelu` network 1.5× slower than
-/// this in SSE2: `libm`'s branches pick one short rational per value.
-#[inline]
-pub(crate) fn erfc_row(x: &mut [f32]) {
-    for x in x {
-        *x = libm::erfcf(*x);
+/// `x = erfc(x)` in place along a row. `FUSED` (in the AVX2 and FMA
+/// copies), through [`erfc`] eight or four at a time ([`by_lanes`]);
+/// otherwise `libm`'s `erfcf` value by value. [`erfc`] is about 80
+/// operations, which eight lanes and fused multiply-adds make cheaper than
+/// `libm`'s branches to one short rational per value; with four lanes and
+/// separate multiplies and additions (the baseline CPU) they do not: the
+/// `gelu` network took 1.5 times as long.
+#[inline(always)]
+#[allow(clippy::inline_always, clippy::redundant_closure)]
+pub(crate) fn erfc_row<const FUSED: bool>(x: &mut [f32]) {
+    if FUSED {
+        // A closure, always inlined: `erfc` passed as it is goes through a
+        // call shim, which the inliner may leave out of line (it did `erfc`'s),
+        // outside the AVX2 and FMA copy.
+        by_lanes(
+            x,
+            #[inline(always)]
+            |value| erfc::<FUSED>(value),
+        );
+    } else {
+        for x in x {
+            *x = libm::erfcf(*x);
+        }
     }
 }
 
@@ -135,11 +172,13 @@ fn by_lanes(x: &mut [f32], f: impl Fn(f32) -> f32) {
 #[inline(always)]
 #[allow(clippy::inline_always)]
 fn by_lanes_of<const LANES: usize>(x: &mut [f32], f: impl Fn(f32) -> f32) {
-    let (chunks, rest) = x.as_chunks_mut::<LANES>();
-    for chunk in chunks {
-        for value in chunk {
-            *value = f(*value);
-        }
+    // The whole chunks as one loop, which the loop vectoriser takes `LANES`
+    // at a time. As a loop over chunks, unrolled, the straight-line
+    // vectoriser paired the chunks' values instead, two to a register.
+    let whole = x.len() - x.len() % LANES;
+    let (chunks, rest) = x.split_at_mut(whole);
+    for value in chunks {
+        *value = f(*value);
     }
     let (four, rest) = rest.as_chunks_mut::<4>();
     if let Some(chunk) = four.first_mut() {
@@ -160,7 +199,10 @@ fn by_lanes_of<const LANES: usize>(x: &mut [f32], f: impl Fn(f32) -> f32) {
 /// Eigen's rational approximation of `tanh` (`ptanh_float`): an odd
 /// polynomial of degree 13 over an even one of degree 6, on the clamped
 /// input; `tanh(±∞) = ±1`, `tanh(NaN) = NaN`.
-#[inline]
+// Always: a call would leave it outside the AVX2 and FMA copy, where
+// `mul_add` is a software routine.
+#[inline(always)]
+#[allow(clippy::inline_always)]
 #[allow(clippy::cast_possible_truncation)]
 fn rational_tanh<const FUSED: bool>(z: f32) -> f32 {
     // Beyond ±7.9 `tanh` is within 3 ulps of ±1; comparisons keep NaN.
@@ -197,17 +239,23 @@ fn rational_tanh<const FUSED: bool>(z: f32) -> f32 {
     }
 }
 
-/// `σ(z)` of `N` values as `n / (1 + e^{−|z|})`, `n = 1` for `z ≥ 0` and
-/// `n = e^{−|z|}` below, through [`exp_nonpositive`]: no calls and no
-/// branches, in vector registers.
+/// [`sigmoid`] of `N` values, in vector registers.
 #[inline(always)]
 #[allow(clippy::inline_always)]
-fn sigmoid_lanes<const N: usize>(z: &[f32; N], h: &mut [f32; N]) {
+fn sigmoid_lanes<const N: usize, const FUSED: bool>(z: &[f32; N], h: &mut [f32; N]) {
     for (h, &z) in h.iter_mut().zip(z) {
-        let e = exp_nonpositive(-f32::from_bits(z.to_bits() & 0x7fff_ffff));
-        let numerator = if z >= 0.0 { 1.0 } else { e };
-        *h = numerator / (1.0 + e);
+        *h = sigmoid::<FUSED>(z);
     }
+}
+
+/// `σ(z)` as `n / (1 + e^{−|z|})`, `n = 1` for `z ≥ 0` and `n = e^{−|z|}`
+/// below, through [`exp_nonpositive`]: no calls and no branches.
+#[inline(always)]
+#[allow(clippy::inline_always)]
+fn sigmoid<const FUSED: bool>(z: f32) -> f32 {
+    let e = exp_nonpositive::<FUSED>(-f32::from_bits(z.to_bits() & 0x7fff_ffff));
+    let numerator = if z >= 0.0 { 1.0 } else { e };
+    numerator / (1.0 + e)
 }
 
 /// `eˣ` for `x ≤ 0` in `f32`, reduced as Cephes' `expf` does: `x = n·ln 2 + r`
@@ -219,18 +267,22 @@ fn sigmoid_lanes<const N: usize>(z: &[f32; N], h: &mut [f32; N]) {
 /// Below `−105` the result is 0, as `eˣ` rounds to 0 there. Every step
 /// is on the one chain of dependent operations a few values wait for, so
 /// the order of the operations keeps it short.
-#[inline]
-fn exp_nonpositive(x: f32) -> f32 {
-    let (n, r) = reduce(x);
+// Always: a call would leave it outside the AVX2 and FMA copy, where
+// `mul_add` is a software routine.
+#[inline(always)]
+#[allow(clippy::inline_always)]
+fn exp_nonpositive<const FUSED: bool>(x: f32) -> f32 {
+    let multiply_add = multiply_add::<FUSED>;
+    let (n, r) = reduce::<FUSED>(x);
     // `1 + r + r²·(c₂ + c₃r + (c₄ + c₅r)·r²)`, in pairs of terms (Estrin's
     // scheme) rather than one term after another (Horner's): its chain of
     // dependent operations, which is all the time a few values take, is
     // half as long.
     let r2 = r * r;
-    let low = 0.166_671_14 * r + 0.499_992_3;
-    let high = 8.312_533e-3 * r + 4.189_013_3e-2;
-    let p = low + r2 * high;
-    let e_r = p * r2 + (r + 1.0);
+    let low = multiply_add(0.166_671_14, r, 0.499_992_3);
+    let high = multiply_add(8.312_533e-3, r, 4.189_013_3e-2);
+    let p = multiply_add(r2, high, low);
+    let e_r = multiply_add(p, r2, r + 1.0);
     // For `n ≥ −152` each half is at least `2⁻⁷⁶`, a normal number. `eʳ`
     // is scaled by one, then the other, so that only the last product
     // rounds: `2ⁿ` itself is not a number below `2⁻¹⁴⁹`.
@@ -254,36 +306,110 @@ fn exp_nonpositive(x: f32) -> f32 {
 /// rounds to `−1`, the input is clamped (which keeps `2ⁿ` a normal
 /// number); signed zeros are returned as they are, as `libm`'s `expm1f`
 /// does.
-#[inline]
-fn exp_m1_nonpositive(x: f32) -> f32 {
+// Always: a call would leave it outside the AVX2 and FMA copy, where
+// `mul_add` is a software routine.
+#[inline(always)]
+#[allow(clippy::inline_always)]
+fn exp_m1_nonpositive<const FUSED: bool>(x: f32) -> f32 {
+    let multiply_add = multiply_add::<FUSED>;
     // The comparison leaves NaN as it is.
     let clamped = if x < -30.0 { -30.0 } else { x };
-    let (n, r) = reduce(clamped);
-    let q = 1.0 / 2.0
-        + r * (1.0 / 6.0
-            + r * (1.0 / 24.0 + r * (1.0 / 120.0 + r * (1.0 / 720.0 + r * (1.0 / 5040.0)))));
+    let (n, r) = reduce::<FUSED>(clamped);
+    // `1/2 + r·(1/6 + r·(1/24 + …))`, innermost first.
+    let q = [1.0 / 120.0, 1.0 / 24.0, 1.0 / 6.0, 1.0 / 2.0]
+        .iter()
+        .fold(multiply_add(r, 1.0 / 5040.0, 1.0 / 720.0), |q, &c| {
+            multiply_add(q, r, c)
+        });
     let scale = power_of_two(n);
-    let e = (r * r * q + r) * scale + (scale - 1.0);
+    let e = multiply_add(multiply_add(r * r, q, r), scale, scale - 1.0);
     if x == 0.0 { x } else { e }
+}
+
+/// `erfc(x) = 1 − erf(x)` in two pieces, both computed and one chosen, so
+/// that it has no branch: `1 − x·P(x²)` below 0.5 in magnitude, where it
+/// does not cancel, and from 0.5 `e^{−x²}·R(t)/|x|` (with `t` the
+/// reciprocal `1/|x|` mapped onto `[−1, 1]`, the magnitude clamped at
+/// 10.5, beyond which `erfc` rounds to 0), or 2 minus that below −0.5.
+/// `e^{−x²}` is `e^{−h²}·e^{−(x−h)(x+h)}` with `h` the magnitude cut to 12
+/// bits, whose square is exact, and the second factor near 1: `x²` rounded
+/// would be off by up to 100 ulps of the result near 10. `P` and `R` are
+/// fitted by `tools/erfc_coefficients.py` for the least largest relative
+/// error (1.4e-9 and 1.7e-9; the whole is within 4 ulps of `libm`'s
+/// `erfcf`, checked below). `erfc(∞) = 0`, `erfc(−∞) = 2`,
+/// `erfc(NaN) = NaN`.
+// Always: a call would leave it outside the AVX2 and FMA copy, where
+// `mul_add` is a software routine.
+#[inline(always)]
+#[allow(clippy::inline_always)]
+fn erfc<const FUSED: bool>(x: f32) -> f32 {
+    const P: [f32; 5] = [
+        // The fit's constant term, `erf'(0)`, to `f32` precision.
+        core::f32::consts::FRAC_2_SQRT_PI,
+        -0.376_126_08,
+        0.112_828_24,
+        -0.026_757_244,
+        0.004_718_126_3,
+    ];
+    const R: [f32; 18] = [
+        0.420_313_9,
+        -0.143_752_05,
+        0.033_073_936,
+        0.004_322_488,
+        -0.012_282_608,
+        0.010_323_375,
+        -0.006_334_37,
+        0.003_091_410_3,
+        -0.001_186_371_8,
+        -6.172_25e-5,
+        0.001_000_336_7,
+        -0.000_583_037_73,
+        -0.000_515_432_3,
+        -5.740_228e-5,
+        0.001_087_408_7,
+        -0.000_415_311_17,
+        -0.000_401_749_45,
+        0.000_222_359_03,
+    ];
+    let horner = |coefficients: &[f32], t: f32| {
+        coefficients
+            .iter()
+            .rev()
+            .fold(0.0, |sum, &c| multiply_add::<FUSED>(sum, t, c))
+    };
+    let magnitude = f32::from_bits(x.to_bits() & 0x7fff_ffff);
+    let near = 1.0 - x * horner(&P, x * x);
+    let a = magnitude.min(10.5);
+    let h = f32::from_bits(a.to_bits() & 0xffff_f000);
+    // `e^y` for `y = −(a − h)(a + h)`, at most 0.054 in magnitude: a Taylor
+    // polynomial, whose error there (4e-9) is below the fitted exp's.
+    let y = -((a - h) * (a + h));
+    let exp_y = horner(&[1.0, 1.0, 0.5, 1.0 / 6.0, 1.0 / 24.0], y);
+    let scaled = exp_y * horner(&R, 1.05 / a - 1.1) / a;
+    let tail = exp_nonpositive::<FUSED>(-(h * h)) * scaled;
+    let far = if x < 0.0 { 2.0 - tail } else { tail };
+    // NaN takes the first piece, which keeps it.
+    if magnitude >= 0.5 { far } else { near }
 }
 
 /// `(n, r)` with `x = n·ln 2 + r`, `|r| ≤ ln 2 / 2`, as Cephes' `expf`
 /// reduces.
 #[inline(always)]
 #[allow(clippy::inline_always)]
-fn reduce(x: f32) -> (i32, f32) {
+fn reduce<const FUSED: bool>(x: f32) -> (i32, f32) {
     /// 1.5 · 2²³: sums with it have a unit in the last place of 1.
     const ROUND: f32 = 12_582_912.0;
     // `n = round(x / ln 2)` without a float-to-int conversion (Rust's
     // saturates, which keeps the compiler from vectorising a few values at
     // once): adding `ROUND` rounds to an integer, which then sits in the
     // low bits of the sum.
-    let rounded = x * core::f32::consts::LOG2_E + ROUND;
+    let rounded = multiply_add::<FUSED>(x, core::f32::consts::LOG2_E, ROUND);
     #[allow(clippy::cast_possible_wrap)]
     let n = (rounded.to_bits() as i32).wrapping_sub(ROUND.to_bits() as i32);
     let n_float = rounded - ROUND;
     // `ln 2` in two parts, so that `r` keeps its low bits.
-    (n, x - n_float * 0.693_359_4 + n_float * 2.121_944_4e-4)
+    let r = multiply_add::<FUSED>(n_float, -0.693_359_4, x);
+    (n, multiply_add::<FUSED>(n_float, 2.121_944_4e-4, r))
 }
 
 /// `2ᵏ` for `−126 ≤ k ≤ 127`, built from its bits.
@@ -302,19 +428,28 @@ const SQRT_2: f32 = core::f32::consts::SQRT_2;
 /// term is below 5·10⁻⁹ of the sum); then `(x − (u − 1))/u` added undoes
 /// the rounding of `u` (`u − 1` is exact), so that where `u` rounds to 1
 /// the result is `x`.
-#[inline]
-fn ln_1p_unit(x: f32) -> f32 {
+// Always: a call would leave it outside the AVX2 and FMA copy, where
+// `mul_add` is a software routine.
+#[inline(always)]
+#[allow(clippy::inline_always)]
+fn ln_1p_unit<const FUSED: bool>(x: f32) -> f32 {
     /// `ln 2` in two parts, so that `k·ln 2` keeps its low bits.
     const LN_2_HIGH: f32 = 0.693_145_75;
     const LN_2_LOW: f32 = 1.428_606_8e-6;
+    let multiply_add = multiply_add::<FUSED>;
     let u = 1.0 + x;
     let halved = u > SQRT_2;
     let m = if halved { 0.5 * u } else { u };
     let k = if halved { 1.0 } else { 0.0 };
     let s = (m - 1.0) / (m + 1.0);
     let s2 = s * s;
-    let series = 1.0 + s2 * (1.0 / 3.0 + s2 * (0.2 + s2 * (1.0 / 7.0 + s2 * (1.0 / 9.0))));
-    let ln_u = k * LN_2_HIGH + (k * LN_2_LOW + 2.0 * s * series);
+    // `1 + s²·(1/3 + s²·(1/5 + …))`, innermost first.
+    let series = [0.2, 1.0 / 3.0, 1.0]
+        .iter()
+        .fold(multiply_add(s2, 1.0 / 9.0, 1.0 / 7.0), |sum, &c| {
+            multiply_add(sum, s2, c)
+        });
+    let ln_u = multiply_add(k, LN_2_HIGH, multiply_add(k, LN_2_LOW, 2.0 * s * series));
     // Exact: `u` is in `[1, 2]`.
     let grown = u - 1.0;
     // `x = (u − 1) + c`, and `ln(1 + x) = ln u + ln(1 + c/u)`, of which
@@ -371,27 +506,26 @@ mod tests {
         check_tanh::<true>();
     }
 
-    #[test]
-    fn vectorised_exp_is_within_a_few_ulps_of_libm() {
+    fn check_exp<const FUSED: bool>() {
         let mut worst = 0.0_f64;
         let mut x = -110.0_f32;
         while x <= 0.0 {
             // Three values: one chunk of four is padded.
             let mut e = [x, x * 0.5, x * 0.25];
-            exp_nonpositive_row(&mut e);
+            exp_nonpositive_row::<FUSED>(&mut e);
             for (&got, scale) in e.iter().zip([1.0_f32, 0.5, 0.25]) {
                 worst = worst.max(ulps(got, libm::expf(x * scale)));
             }
             x += 0.001_3;
         }
-        assert!(worst <= 4.0, "{worst} ulps");
+        assert!(worst <= 4.0, "{worst} ulps (fused: {FUSED})");
         // Where `eˣ` is the smallest subnormal, it is not rounded to 0 (nor
         // the other way round) but at the odd tie.
         let mut disagreements = 0;
         let mut x = -104.2_f32;
         while x <= -103.4 {
             let mut e = [x];
-            exp_nonpositive_row(&mut e);
+            exp_nonpositive_row::<FUSED>(&mut e);
             disagreements += usize::from((e[0] == 0.0) != (libm::expf(x) == 0.0));
             x += 1e-5;
         }
@@ -400,7 +534,7 @@ mod tests {
             "{disagreements} inputs underflow differently"
         );
         let mut e = [f32::NEG_INFINITY, f32::NAN, -0.0, 0.0, -1e4];
-        exp_nonpositive_row(&mut e);
+        exp_nonpositive_row::<FUSED>(&mut e);
         assert_eq!(e[0].to_bits(), 0.0_f32.to_bits());
         assert!(e[1].is_nan());
         assert_eq!(e[2].to_bits(), 1.0_f32.to_bits());
@@ -409,22 +543,27 @@ mod tests {
     }
 
     #[test]
-    fn vectorised_exp_m1_is_within_a_few_ulps_of_libm() {
+    fn vectorised_exp_is_within_a_few_ulps_of_libm() {
+        check_exp::<false>();
+        check_exp::<true>();
+    }
+
+    fn check_exp_m1<const FUSED: bool>() {
         let mut worst = 0.0_f64;
         let mut x = -40.0_f32;
         while x <= 0.0 {
             // Near 0 in finer steps, where `eˣ − 1` would cancel.
             let step = if x > -0.01 { 1.1e-7 } else { 0.000_91 };
             let mut e = [x, x * 0.5, x * 1e-3];
-            exp_m1_nonpositive_row(&mut e);
+            exp_m1_nonpositive_row::<FUSED>(&mut e);
             for (&got, scale) in e.iter().zip([1.0_f32, 0.5, 1e-3]) {
                 worst = worst.max(ulps(got, libm::expm1f(x * scale)));
             }
             x += step;
         }
-        assert!(worst <= 4.0, "{worst} ulps");
+        assert!(worst <= 4.0, "{worst} ulps (fused: {FUSED})");
         let mut e = [f32::NEG_INFINITY, f32::NAN, -0.0, 0.0, -1e-40, -1e4];
-        exp_m1_nonpositive_row(&mut e);
+        exp_m1_nonpositive_row::<FUSED>(&mut e);
         assert_eq!(e[0].to_bits(), (-1.0_f32).to_bits());
         assert!(e[1].is_nan());
         assert_eq!(e[2].to_bits(), (-0.0_f32).to_bits());
@@ -434,20 +573,25 @@ mod tests {
     }
 
     #[test]
-    fn vectorised_ln_1p_is_within_a_few_ulps_of_libm() {
+    fn vectorised_exp_m1_is_within_a_few_ulps_of_libm() {
+        check_exp_m1::<false>();
+        check_exp_m1::<true>();
+    }
+
+    fn check_ln_1p<const FUSED: bool>() {
         let mut worst = 0.0_f64;
         let mut x = 0.0_f32;
         while x <= 1.0 {
             let mut l = [x, x * 1e-4, x * 1e-9];
-            ln_1p_unit_row(&mut l);
+            ln_1p_unit_row::<FUSED>(&mut l);
             for (&got, scale) in l.iter().zip([1.0_f32, 1e-4, 1e-9]) {
                 worst = worst.max(ulps(got, libm::log1pf(x * scale)));
             }
             x += 0.000_037;
         }
-        assert!(worst <= 4.0, "{worst} ulps");
+        assert!(worst <= 4.0, "{worst} ulps (fused: {FUSED})");
         let mut l = [f32::NAN, 0.0, 1.0, 1e-40, f32::MIN_POSITIVE];
-        ln_1p_unit_row(&mut l);
+        ln_1p_unit_row::<FUSED>(&mut l);
         assert!(l[0].is_nan());
         assert_eq!(l[1].to_bits(), 0.0_f32.to_bits());
         assert_eq!(l[2].to_bits(), libm::log1pf(1.0).to_bits());
@@ -456,18 +600,62 @@ mod tests {
     }
 
     #[test]
-    fn vectorised_sigmoid_is_within_a_few_ulps_of_libm() {
+    fn vectorised_ln_1p_is_within_a_few_ulps_of_libm() {
+        check_ln_1p::<false>();
+        check_ln_1p::<true>();
+    }
+
+    #[test]
+    fn vectorised_erfc_is_within_a_few_ulps_of_libm() {
+        let mut worst = 0.0_f64;
+        let mut x = -6.0_f32;
+        while x <= 11.0 {
+            // Three values: one chunk of four is padded.
+            let mut e = [x, x * 0.01, x * 1e-3];
+            erfc_row::<true>(&mut e);
+            for (&got, scale) in e.iter().zip([1.0_f32, 0.01, 1e-3]) {
+                worst = worst.max(ulps(got, libm::erfcf(x * scale)));
+            }
+            x += 0.000_37;
+        }
+        // Both sides of the pieces' seams, where erfc turns subnormal, and
+        // tiny values.
+        for x in [
+            0.5_f32.next_down(),
+            0.5,
+            -0.5_f32.next_down(),
+            -0.5,
+            9.2,
+            10.0,
+            10.05,
+            10.5,
+            1e-20,
+            -1e-45,
+        ] {
+            let mut e = [x];
+            erfc_row::<true>(&mut e);
+            worst = worst.max(ulps(e[0], libm::erfcf(x)));
+        }
+        assert!(worst <= 4.0, "{worst} ulps");
+        let mut e = [f32::INFINITY, f32::NEG_INFINITY, f32::NAN, 0.0, -0.0, 30.0];
+        erfc_row::<true>(&mut e);
+        assert_eq!(&e[..2], &[0.0, 2.0]);
+        assert!(e[2].is_nan());
+        assert_eq!(&e[3..], &[1.0, 1.0, 0.0]);
+    }
+
+    fn check_sigmoid<const FUSED: bool>() {
         let mut worst = 0.0_f64;
         let mut z = -110.0_f32;
         while z <= 80.0 {
             let mut h = [0.0_f32; 1];
-            sigmoid_row(&[z], &mut h);
+            sigmoid_row::<FUSED>(&[z], &mut h);
             worst = worst.max(ulps(h[0], libm_sigmoid(z)));
             z += 0.001_3;
         }
-        assert!(worst <= 4.0, "{worst} ulps");
+        assert!(worst <= 4.0, "{worst} ulps (fused: {FUSED})");
         let mut h = [0.0_f32; 5];
-        sigmoid_row(
+        sigmoid_row::<FUSED>(
             &[f32::INFINITY, f32::NEG_INFINITY, f32::NAN, -0.0, -1e4],
             &mut h,
         );
@@ -476,5 +664,11 @@ mod tests {
         assert_eq!(h[4].to_bits(), 0.0_f32.to_bits());
         assert!(h[2].is_nan());
         assert_eq!(h[3].to_bits(), 0.5_f32.to_bits());
+    }
+
+    #[test]
+    fn vectorised_sigmoid_is_within_a_few_ulps_of_libm() {
+        check_sigmoid::<false>();
+        check_sigmoid::<true>();
     }
 }

@@ -5,7 +5,7 @@
 //!
 //! The counterpart of [`fastmath`](super::fastmath) for `f64`, where
 //! Taylor polynomials of higher degree stand in for fitted ones. A leaf, as
-//! that module is.
+//! that module is. The row functions take `FUSED` as those do.
 
 /// `h = tanh(z)` along a row, as `sign(z)·(−t)/(2 + t)` with
 /// `t = e^{−2|z|} − 1`, which has no cancellation at any `z`.
@@ -16,7 +16,7 @@
 pub(crate) fn tanh_row<const FUSED: bool>(z: &[f64], h: &mut [f64]) {
     for (h, &z) in h.iter_mut().zip(z) {
         let magnitude = f64::from_bits(z.to_bits() & !SIGN);
-        let t = exp_m1_nonpositive(-2.0 * magnitude);
+        let t = exp_m1_nonpositive::<FUSED>(-2.0 * magnitude);
         let tanh = -t / (2.0 + t);
         *h = f64::from_bits(tanh.to_bits() | (z.to_bits() & SIGN));
     }
@@ -28,9 +28,9 @@ pub(crate) fn tanh_row<const FUSED: bool>(z: &[f64], h: &mut [f64]) {
 // which a call would leave on the baseline CPU.
 #[inline(always)]
 #[allow(clippy::inline_always)]
-pub(crate) fn sigmoid_row(z: &[f64], h: &mut [f64]) {
+pub(crate) fn sigmoid_row<const FUSED: bool>(z: &[f64], h: &mut [f64]) {
     for (h, &z) in h.iter_mut().zip(z) {
-        let e = exp_nonpositive(-f64::from_bits(z.to_bits() & !SIGN));
+        let e = exp_nonpositive::<FUSED>(-f64::from_bits(z.to_bits() & !SIGN));
         let numerator = if z >= 0.0 { 1.0 } else { e };
         *h = numerator / (1.0 + e);
     }
@@ -41,9 +41,9 @@ pub(crate) fn sigmoid_row(z: &[f64], h: &mut [f64]) {
 // which a call would leave on the baseline CPU.
 #[inline(always)]
 #[allow(clippy::inline_always)]
-pub(crate) fn exp_nonpositive_row(x: &mut [f64]) {
+pub(crate) fn exp_nonpositive_row<const FUSED: bool>(x: &mut [f64]) {
     for x in x {
-        *x = exp_nonpositive(*x);
+        *x = exp_nonpositive::<FUSED>(*x);
     }
 }
 
@@ -52,16 +52,16 @@ pub(crate) fn exp_nonpositive_row(x: &mut [f64]) {
 // which a call would leave on the baseline CPU.
 #[inline(always)]
 #[allow(clippy::inline_always)]
-pub(crate) fn exp_m1_nonpositive_row(x: &mut [f64]) {
+pub(crate) fn exp_m1_nonpositive_row<const FUSED: bool>(x: &mut [f64]) {
     for x in x {
-        *x = exp_m1_nonpositive(*x);
+        *x = exp_m1_nonpositive::<FUSED>(*x);
     }
 }
 
 /// `x = erfc(x)` in place along a row: `libm`'s, value by value (a
 /// vectorisable `f64` erfc is still to be written).
 #[inline]
-pub(crate) fn erfc_row(x: &mut [f64]) {
+pub(crate) fn erfc_row<const FUSED: bool>(x: &mut [f64]) {
     for x in x {
         *x = libm::erfc(*x);
     }
@@ -72,10 +72,21 @@ pub(crate) fn erfc_row(x: &mut [f64]) {
 // which a call would leave on the baseline CPU.
 #[inline(always)]
 #[allow(clippy::inline_always)]
-pub(crate) fn ln_1p_unit_row(x: &mut [f64]) {
+pub(crate) fn ln_1p_unit_row<const FUSED: bool>(x: &mut [f64]) {
     for x in x {
-        *x = ln_1p_unit(*x);
+        *x = ln_1p_unit::<FUSED>(*x);
     }
+}
+
+/// `a·b + c`: with `FUSED`, rounded once, as `fastmath`'s.
+#[inline(always)]
+#[allow(clippy::inline_always)]
+fn multiply_add<const FUSED: bool>(a: f64, b: f64, c: f64) -> f64 {
+    #[cfg(feature = "std")]
+    if FUSED {
+        return a.mul_add(b, c);
+    }
+    a * b + c
 }
 
 /// The sign bit.
@@ -91,7 +102,7 @@ const LN_2_LOW: f64 = 1.908_214_929_270_587_7e-10;
 /// result.
 #[inline(always)]
 #[allow(clippy::inline_always)]
-fn exp_m1_reduced(r: f64) -> f64 {
+fn exp_m1_reduced<const FUSED: bool>(r: f64) -> f64 {
     /// `1/k!` for `k = 2, …, 13`.
     const INVERSE_FACTORIALS: [f64; 12] = [
         1.0 / 2.0,
@@ -108,7 +119,7 @@ fn exp_m1_reduced(r: f64) -> f64 {
         1.0 / 6_227_020_800.0,
     ];
     let r2 = r * r;
-    r2 * estrin(&INVERSE_FACTORIALS, r, r2) + r
+    multiply_add::<FUSED>(r2, estrin::<FUSED>(&INVERSE_FACTORIALS, r, r2), r)
 }
 
 /// `Σ cₖ·xᵏ` for twelve coefficients by Estrin's scheme, given `x²`: pairs
@@ -117,11 +128,12 @@ fn exp_m1_reduced(r: f64) -> f64 {
 /// a row of a few values takes.
 #[inline(always)]
 #[allow(clippy::inline_always)]
-fn estrin(c: &[f64; 12], x: f64, x2: f64) -> f64 {
+fn estrin<const FUSED: bool>(c: &[f64; 12], x: f64, x2: f64) -> f64 {
+    let multiply_add = multiply_add::<FUSED>;
     let x4 = x2 * x2;
-    let pair = |k: usize| c[2 * k] + c[2 * k + 1] * x;
-    let quad = |k: usize| pair(2 * k) + pair(2 * k + 1) * x2;
-    quad(0) + x4 * (quad(1) + quad(2) * x4)
+    let pair = |k: usize| multiply_add(c[2 * k + 1], x, c[2 * k]);
+    let quad = |k: usize| multiply_add(pair(2 * k + 1), x2, pair(2 * k));
+    multiply_add(x4, multiply_add(quad(2), x4, quad(1)), quad(0))
 }
 
 /// `(n, r)` with `x = n·ln 2 + r`, `|r| ≤ ln 2 / 2`, for `x` between
@@ -129,13 +141,14 @@ fn estrin(c: &[f64; 12], x: f64, x2: f64) -> f64 {
 /// first with 32 bits, so that `n·ln 2` of it is exact).
 #[inline(always)]
 #[allow(clippy::inline_always)]
-fn reduce(x: f64) -> (i64, f64) {
+fn reduce<const FUSED: bool>(x: f64) -> (i64, f64) {
     const ROUND: f64 = 6_755_399_441_055_744.0;
-    let rounded = x * core::f64::consts::LOG2_E + ROUND;
+    let rounded = multiply_add::<FUSED>(x, core::f64::consts::LOG2_E, ROUND);
     #[allow(clippy::cast_possible_wrap)]
     let n = (rounded.to_bits() as i64).wrapping_sub(ROUND.to_bits() as i64);
     let n_float = rounded - ROUND;
-    (n, x - n_float * LN_2_HIGH - n_float * LN_2_LOW)
+    let r = multiply_add::<FUSED>(n_float, -LN_2_HIGH, x);
+    (n, multiply_add::<FUSED>(n_float, -LN_2_LOW, r))
 }
 
 /// `2ᵏ` for `−1022 ≤ k ≤ 1023`, built from its bits.
@@ -148,11 +161,16 @@ fn power_of_two(k: i64) -> f64 {
 /// `eˣ` for `x ≤ 0`: `2ⁿ·(1 + (eʳ − 1))`, `2ⁿ` applied as two normal
 /// powers of two so that subnormal results round once; below `−746`,
 /// where `eˣ` rounds to 0, 0 (the comparison keeps NaN).
-#[inline]
-fn exp_nonpositive(x: f64) -> f64 {
-    let (n, r) = reduce(x);
+// Always: a call would leave it outside the AVX2 and FMA copy, where
+// `mul_add` is a software routine.
+#[inline(always)]
+#[allow(clippy::inline_always)]
+fn exp_nonpositive<const FUSED: bool>(x: f64) -> f64 {
+    let (n, r) = reduce::<FUSED>(x);
     let half = n >> 1;
-    let e = (1.0 + exp_m1_reduced(r)) * power_of_two(half) * power_of_two(n.wrapping_sub(half));
+    let e = (1.0 + exp_m1_reduced::<FUSED>(r))
+        * power_of_two(half)
+        * power_of_two(n.wrapping_sub(half));
     if x < -746.0 { 0.0 } else { e }
 }
 
@@ -160,12 +178,14 @@ fn exp_nonpositive(x: f64) -> f64 {
 /// most `−0.29`, so the sum loses nothing. Below `−40`, where the result
 /// rounds to `−1`, the input is clamped (keeping `2ⁿ` normal); signed
 /// zeros are returned as they are, as `libm`'s `expm1` does.
-#[inline]
-fn exp_m1_nonpositive(x: f64) -> f64 {
+// Always: see `exp_nonpositive`.
+#[inline(always)]
+#[allow(clippy::inline_always)]
+fn exp_m1_nonpositive<const FUSED: bool>(x: f64) -> f64 {
     let clamped = if x < -40.0 { -40.0 } else { x };
-    let (n, r) = reduce(clamped);
+    let (n, r) = reduce::<FUSED>(clamped);
     let scale = power_of_two(n);
-    let e = exp_m1_reduced(r) * scale + (scale - 1.0);
+    let e = multiply_add::<FUSED>(exp_m1_reduced::<FUSED>(r), scale, scale - 1.0);
     if x == 0.0 { x } else { e }
 }
 
@@ -173,8 +193,10 @@ fn exp_m1_nonpositive(x: f64) -> f64 {
 /// `m·2ᵏ`, `ln m = 2·atanh s` by its series to `s²¹` (`s² ≤ 0.0295`, so
 /// the next term is below `10⁻¹⁸` of the sum), and Goldberg's correction
 /// `ln u · x / (u − 1)` undoes the rounding of `u`.
-#[inline]
-fn ln_1p_unit(x: f64) -> f64 {
+// Always: see `exp_nonpositive`.
+#[inline(always)]
+#[allow(clippy::inline_always)]
+fn ln_1p_unit<const FUSED: bool>(x: f64) -> f64 {
     /// `1/(2j + 1)` for `j = 0, …, 10`, and a 0 that fills Estrin's
     /// twelve.
     const ODD_INVERSES: [f64; 12] = [
@@ -197,8 +219,12 @@ fn ln_1p_unit(x: f64) -> f64 {
     let k = if halved { 1.0 } else { 0.0 };
     let s = (m - 1.0) / (m + 1.0);
     let s2 = s * s;
-    let series = estrin(&ODD_INVERSES, s2, s2 * s2);
-    let ln_u = k * LN_2_HIGH + (k * LN_2_LOW + 2.0 * s * series);
+    let series = estrin::<FUSED>(&ODD_INVERSES, s2, s2 * s2);
+    let ln_u = multiply_add::<FUSED>(
+        k,
+        LN_2_HIGH,
+        multiply_add::<FUSED>(k, LN_2_LOW, 2.0 * s * series),
+    );
     // Exact: `u` is in `[1, 2]`.
     let grown = u - 1.0;
     if grown == 0.0 { x } else { ln_u * x / grown }
@@ -231,21 +257,26 @@ mod tests {
         worst
     }
 
-    #[test]
-    fn exp_and_exp_m1_are_within_a_few_ulps_of_libm() {
-        let exp = worst(exp_nonpositive_row, libm::exp, -760.0, 0.0, 1e-3);
+    fn check_exp_and_exp_m1<const FUSED: bool>() {
+        let exp = worst(exp_nonpositive_row::<FUSED>, libm::exp, -760.0, 0.0, 1e-3);
         assert!(exp <= 4.0, "exp: {exp} ulps");
-        let exp_m1 = worst(exp_m1_nonpositive_row, libm::expm1, -50.0, 0.0, 1e-9);
+        let exp_m1 = worst(
+            exp_m1_nonpositive_row::<FUSED>,
+            libm::expm1,
+            -50.0,
+            0.0,
+            1e-9,
+        );
         assert!(exp_m1 <= 4.0, "exp_m1: {exp_m1} ulps");
         let mut e = [f64::NEG_INFINITY, f64::NAN, -0.0, 0.0, -1e-310];
-        exp_nonpositive_row(&mut e);
+        exp_nonpositive_row::<FUSED>(&mut e);
         assert_eq!(e[0].to_bits(), 0.0_f64.to_bits());
         assert!(e[1].is_nan());
         for e in &e[2..] {
             assert_eq!(e.to_bits(), 1.0_f64.to_bits());
         }
         let mut e = [f64::NEG_INFINITY, f64::NAN, -0.0, 0.0, -1e-310];
-        exp_m1_nonpositive_row(&mut e);
+        exp_m1_nonpositive_row::<FUSED>(&mut e);
         assert_eq!(e[0].to_bits(), (-1.0_f64).to_bits());
         assert!(e[1].is_nan());
         assert_eq!(e[2].to_bits(), (-0.0_f64).to_bits());
@@ -254,11 +285,16 @@ mod tests {
     }
 
     #[test]
-    fn ln_1p_is_within_a_few_ulps_of_libm() {
-        let ln_1p = worst(ln_1p_unit_row, libm::log1p, 0.0, 1.0, 1e-12);
+    fn exp_and_exp_m1_are_within_a_few_ulps_of_libm() {
+        check_exp_and_exp_m1::<false>();
+        check_exp_and_exp_m1::<true>();
+    }
+
+    fn check_ln_1p<const FUSED: bool>() {
+        let ln_1p = worst(ln_1p_unit_row::<FUSED>, libm::log1p, 0.0, 1.0, 1e-12);
         assert!(ln_1p <= 4.0, "ln_1p: {ln_1p} ulps");
         let mut l = [f64::NAN, 0.0, 1.0, 1e-310];
-        ln_1p_unit_row(&mut l);
+        ln_1p_unit_row::<FUSED>(&mut l);
         assert!(l[0].is_nan());
         assert_eq!(l[1].to_bits(), 0.0_f64.to_bits());
         assert!(ulps(l[2], core::f64::consts::LN_2) <= 1.0);
@@ -266,7 +302,12 @@ mod tests {
     }
 
     #[test]
-    fn tanh_and_sigmoid_are_within_a_few_ulps_of_libm() {
+    fn ln_1p_is_within_a_few_ulps_of_libm() {
+        check_ln_1p::<false>();
+        check_ln_1p::<true>();
+    }
+
+    fn check_tanh_and_sigmoid<const FUSED: bool>() {
         let libm_sigmoid = |z: f64| {
             let e = libm::exp(-z.abs());
             (if z >= 0.0 { 1.0 } else { e }) / (1.0 + e)
@@ -276,8 +317,8 @@ mod tests {
             let z = -40.0 + 80.0 * f64::from(step) / 400_000.0;
             let zs = [z, z * 1e-9, z * 20.0];
             let (mut t, mut s) = ([0.0; 3], [0.0; 3]);
-            tanh_row::<false>(&zs, &mut t);
-            sigmoid_row(&zs, &mut s);
+            tanh_row::<FUSED>(&zs, &mut t);
+            sigmoid_row::<FUSED>(&zs, &mut s);
             for k in 0..3 {
                 tanh = tanh.max(ulps(t[k], libm::tanh(zs[k])));
                 sigmoid = sigmoid.max(ulps(s[k], libm_sigmoid(zs[k])));
@@ -294,8 +335,8 @@ mod tests {
             -1e-310,
         ];
         let (mut t, mut s) = ([0.0; 6], [0.0; 6]);
-        tanh_row::<false>(&zs, &mut t);
-        sigmoid_row(&zs, &mut s);
+        tanh_row::<FUSED>(&zs, &mut t);
+        sigmoid_row::<FUSED>(&zs, &mut s);
         for k in [0, 1, 3, 4, 5] {
             assert_eq!(
                 t[k].to_bits(),
@@ -311,5 +352,11 @@ mod tests {
             );
         }
         assert!(t[2].is_nan() && s[2].is_nan());
+    }
+
+    #[test]
+    fn tanh_and_sigmoid_are_within_a_few_ulps_of_libm() {
+        check_tanh_and_sigmoid::<false>();
+        check_tanh_and_sigmoid::<true>();
     }
 }

@@ -211,15 +211,15 @@ pub fn transposed_product<T: Float, const B: usize, const I: usize, const O: usi
 /// degree 6); `f64`, `sign(z)·(−t)/(2 + t)` with `t = e^{−2|z|} − 1`. Both
 /// have no calls and no branches, so several values go through at once;
 /// they stay within a few units in the last place of `libm`'s `tanh`, and
-/// `tanh(±∞) = ±1`, `tanh(NaN) = NaN`. `WIDE` is whether the caller is
-/// compiled for AVX2 and FMA (the forward pass's copies): the `f32`
-/// polynomials then take fused multiply-adds.
+/// `tanh(±∞) = ±1`, `tanh(NaN) = NaN`. `fused` is whether the caller is
+/// compiled for FMA (the forward pass's AVX2 copy passes `true`, a
+/// constant there): the `f32` polynomials then take fused multiply-adds.
 ///
 /// ```
 /// use backprop_runtime::kernels::tanh;
 ///
 /// let mut h = [[0.0_f32; 3]];
-/// tanh::<false, _, 1, 3>(&[[0.0, 0.5, -30.0]], &mut h);
+/// tanh(&[[0.0, 0.5, -30.0]], &mut h, false);
 /// assert_eq!(h[0][0], 0.0);
 /// assert!((h[0][1] - 0.5_f32.tanh()).abs() < 1e-7);
 /// assert_eq!(h[0][2], -1.0);
@@ -228,11 +228,17 @@ pub fn transposed_product<T: Float, const B: usize, const I: usize, const O: usi
 // which a call would leave on the baseline CPU.
 #[inline(always)]
 #[allow(clippy::inline_always)]
-pub fn tanh<const WIDE: bool, T: Float, const B: usize, const N: usize>(
+pub fn tanh<T: Float, const B: usize, const N: usize>(
     z: &Matrix<T, B, N>,
     h: &mut Matrix<T, B, N>,
+    fused: bool,
 ) {
-    T::tanh_row::<WIDE>(z.as_flattened(), h.as_flattened_mut());
+    let (z, h) = (z.as_flattened(), h.as_flattened_mut());
+    if fused {
+        T::tanh_row::<true>(z, h);
+    } else {
+        T::tanh_row::<false>(z, h);
+    }
 }
 
 /// `H = σ(Z)`, element by element, in a form the compiler vectorises.
@@ -241,14 +247,14 @@ pub fn tanh<const WIDE: bool, T: Float, const B: usize, const N: usize>(
 /// `n = e^{−|z|}` below, as [`activation::sigmoid`](crate::activation::sigmoid)
 /// computes it. For `f32`, `e^{−|z|}` comes from a polynomial with no calls
 /// and no branches, within a few units in the last place of `libm`, down to
-/// the subnormal values and 0 where `libm` underflows too; `f64` calls
-/// `libm`.
+/// the subnormal values and 0 where `libm` underflows too; `f64`, from a
+/// Taylor polynomial likewise. `fused` as for [`tanh`].
 ///
 /// ```
 /// use backprop_runtime::kernels::sigmoid;
 ///
 /// let mut h = [[0.0_f32; 3]];
-/// sigmoid(&[[0.0, 2.0, -2.0]], &mut h);
+/// sigmoid(&[[0.0, 2.0, -2.0]], &mut h, false);
 /// assert_eq!(h[0][0], 0.5);
 /// assert!((h[0][1] - 0.880_797).abs() < 1e-6 && (h[0][2] - 0.119_203).abs() < 1e-6);
 /// ```
@@ -260,8 +266,14 @@ pub fn tanh<const WIDE: bool, T: Float, const B: usize, const N: usize>(
 pub fn sigmoid<T: Float, const B: usize, const N: usize>(
     z: &Matrix<T, B, N>,
     h: &mut Matrix<T, B, N>,
+    fused: bool,
 ) {
-    T::sigmoid_row(z.as_flattened(), h.as_flattened_mut());
+    let (z, h) = (z.as_flattened(), h.as_flattened_mut());
+    if fused {
+        T::sigmoid_row::<true>(z, h);
+    } else {
+        T::sigmoid_row::<false>(z, h);
+    }
 }
 
 /// Largest `Wᵀ` that [`transposed_product`] copies to the stack.

@@ -185,7 +185,7 @@ fn cell_in_blocks<T: Float, const I: usize, const H: usize, const N: usize, cons
     let mut input_n = params.bias_ih[2];
     add_products::<T, 3, H, I, 0, N, FMA>(&mut input_n, 2 * H, (x, params.weight_ih), none);
     // `r` and `z` are next to each other: one row of 2·H sigmoids.
-    T::sigmoid_row(a[..2].as_flattened(), gates[..2].as_flattened_mut());
+    T::sigmoid_row::<FMA>(a[..2].as_flattened(), gates[..2].as_flattened_mut());
     let r = &gates[0];
     let a_n: [T; H] = core::array::from_fn(|j| input_n[j] + r[j] * a[2][j]);
     T::tanh_row::<FMA>(&a_n, &mut gates[2]);

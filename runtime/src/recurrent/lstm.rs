@@ -174,9 +174,9 @@ fn cell_in_blocks<T: Float, const I: usize, const H: usize, const N: usize, cons
         (&state.h, params.weight_hh),
     );
     // `i` and `f` are next to each other: one row of 2·H sigmoids.
-    T::sigmoid_row(a[..2].as_flattened(), gates[..2].as_flattened_mut());
+    T::sigmoid_row::<FMA>(a[..2].as_flattened(), gates[..2].as_flattened_mut());
     T::tanh_row::<FMA>(&a[2], &mut gates[2]);
-    T::sigmoid_row(&a[3], &mut gates[3]);
+    T::sigmoid_row::<FMA>(&a[3], &mut gates[3]);
     let [i, f, g, o] = &*gates;
     for j in 0..H {
         state.c[j] = f[j] * state.c[j] + i[j] * g[j];
