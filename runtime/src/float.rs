@@ -152,7 +152,7 @@ pub trait Float:
     fn ln_1p_unit_row<const FUSED: bool>(x: &mut [Self]);
 
     /// `x = erfc(x)` in place along a row, as `gelu` needs: vectorised in
-    /// `f32` where `FUSED`, else `libm` value by value.
+    /// `f32`, `libm` value by value in `f64`.
     #[doc(hidden)]
     fn erfc_row<const FUSED: bool>(x: &mut [Self]);
 
