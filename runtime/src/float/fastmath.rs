@@ -218,7 +218,11 @@ fn by_lanes_of<const LANES: usize>(x: &mut [f32], f: impl Fn(f32) -> f32) {
 fn rational_tanh<const FUSED: bool>(z: f32) -> f32 {
     // Beyond ±7.9 `tanh` is within 3 ulps of ±1; comparisons keep NaN.
     let clamp = 7.905_311_107_635_498_f64 as f32;
-    let x = if z > clamp {
+    // Fused, the last step below gives ±1 there, so the input needs no
+    // clamp (which is two steps on the chain a layer waits for).
+    let x = if FUSED {
+        z
+    } else if z > clamp {
         clamp
     } else if z < -clamp {
         -clamp
@@ -242,7 +246,8 @@ fn rational_tanh<const FUSED: bool>(z: f32) -> f32 {
     // Near 0, `tanh(x) = x` to `f32` precision and is exact for signed zeros.
     let tanh = if x2 < c(1.6e-7) { x } else { p / q };
     // Rounded once, the polynomials' ratio stays 4 ulps below 1 from 7.9
-    // on, and `tanh(±∞)` would not be `±1`.
+    // on, and `tanh(±∞)` would not be `±1`; beyond, unclamped, it is not
+    // a number. NaN fails the comparison and stays.
     if FUSED && x2 >= clamp * clamp {
         1.0_f32.copysign(x)
     } else {
