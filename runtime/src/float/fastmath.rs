@@ -239,12 +239,13 @@ fn rational_tanh<const FUSED: bool>(z: f32) -> f32 {
     p = step(p, 1.485_722_357_179_79e-5);
     p = step(p, 6.372_619_288_754_36e-4);
     p = step(p, 4.893_524_558_917_86e-3);
-    p *= x;
     let mut q = step(c(1.198_258_394_667_02e-6), 1.185_347_056_866_54e-4);
     q = step(q, 2.268_434_632_439e-3);
-    q = step(q, 4.893_525_185_543_85e-3);
-    // Near 0, `tanh(x) = x` to `f32` precision and is exact for signed zeros.
-    let tanh = if x2 < c(1.6e-7) { x } else { p / q };
+    // Eigen's constant term of `q` is 1.3e-7 above `p`'s; equal, the ratio
+    // is 1 at 0, so that `x·(p/q)` is `x` for tiny `x` (subnormal, signed
+    // zeros) with no select.
+    q = step(q, 4.893_524_558_917_86e-3);
+    let tanh = x * (p / q);
     // Rounded once, the polynomials' ratio stays 4 ulps below 1 from 7.9
     // on, and `tanh(±∞)` would not be `±1`; beyond, unclamped, it is not
     // a number. NaN fails the comparison and stays.
