@@ -522,18 +522,37 @@ mod tests {
         check_tanh::<true>();
     }
 
-    fn check_exp<const FUSED: bool>() {
+    /// The largest error of `row` against `libm`, in ulps, from `x = from`
+    /// while `x ≤ to` in steps of `step(x)`, three values at a time (`x`
+    /// times each of `scales`), so that one chunk of four is padded.
+    fn worst_ulps(
+        row: fn(&mut [f32]),
+        libm: fn(f32) -> f32,
+        (from, to): (f32, f32),
+        step: impl Fn(f32) -> f32,
+        scales: [f32; 3],
+    ) -> f64 {
         let mut worst = 0.0_f64;
-        let mut x = -110.0_f32;
-        while x <= 0.0 {
-            // Three values: one chunk of four is padded.
-            let mut e = [x, x * 0.5, x * 0.25];
-            exp_nonpositive_row::<FUSED>(&mut e);
-            for (&got, scale) in e.iter().zip([1.0_f32, 0.5, 0.25]) {
-                worst = worst.max(ulps(got, libm::expf(x * scale)));
+        let mut x = from;
+        while x <= to {
+            let mut values = scales.map(|scale| x * scale);
+            row(&mut values);
+            for (&got, scale) in values.iter().zip(scales) {
+                worst = worst.max(ulps(got, libm(x * scale)));
             }
-            x += 0.001_3;
+            x += step(x);
         }
+        worst
+    }
+
+    fn check_exp<const FUSED: bool>() {
+        let worst = worst_ulps(
+            exp_nonpositive_row::<FUSED>,
+            libm::expf,
+            (-110.0, 0.0),
+            |_| 0.001_3,
+            [1.0, 0.5, 0.25],
+        );
         assert!(worst <= 4.0, "{worst} ulps (fused: {FUSED})");
         // Where `eˣ` is the smallest subnormal, it is not rounded to 0 (nor
         // the other way round) but at the odd tie.
@@ -565,18 +584,14 @@ mod tests {
     }
 
     fn check_exp_m1<const FUSED: bool>() {
-        let mut worst = 0.0_f64;
-        let mut x = -40.0_f32;
-        while x <= 0.0 {
+        let worst = worst_ulps(
+            exp_m1_nonpositive_row::<FUSED>,
+            libm::expm1f,
+            (-40.0, 0.0),
             // Near 0 in finer steps, where `eˣ − 1` would cancel.
-            let step = if x > -0.01 { 1.1e-7 } else { 0.000_91 };
-            let mut e = [x, x * 0.5, x * 1e-3];
-            exp_m1_nonpositive_row::<FUSED>(&mut e);
-            for (&got, scale) in e.iter().zip([1.0_f32, 0.5, 1e-3]) {
-                worst = worst.max(ulps(got, libm::expm1f(x * scale)));
-            }
-            x += step;
-        }
+            |x| if x > -0.01 { 1.1e-7 } else { 0.000_91 },
+            [1.0, 0.5, 1e-3],
+        );
         assert!(worst <= 4.0, "{worst} ulps (fused: {FUSED})");
         let mut e = [f32::NEG_INFINITY, f32::NAN, -0.0, 0.0, -1e-40, -1e4];
         exp_m1_nonpositive_row::<FUSED>(&mut e);
@@ -595,16 +610,13 @@ mod tests {
     }
 
     fn check_ln_1p<const FUSED: bool>() {
-        let mut worst = 0.0_f64;
-        let mut x = 0.0_f32;
-        while x <= 1.0 {
-            let mut l = [x, x * 1e-4, x * 1e-9];
-            ln_1p_unit_row::<FUSED>(&mut l);
-            for (&got, scale) in l.iter().zip([1.0_f32, 1e-4, 1e-9]) {
-                worst = worst.max(ulps(got, libm::log1pf(x * scale)));
-            }
-            x += 0.000_037;
-        }
+        let worst = worst_ulps(
+            ln_1p_unit_row::<FUSED>,
+            libm::log1pf,
+            (0.0, 1.0),
+            |_| 0.000_037,
+            [1.0, 1e-4, 1e-9],
+        );
         assert!(worst <= 4.0, "{worst} ulps (fused: {FUSED})");
         let mut l = [f32::NAN, 0.0, 1.0, 1e-40, f32::MIN_POSITIVE];
         ln_1p_unit_row::<FUSED>(&mut l);
@@ -628,17 +640,13 @@ mod tests {
     }
 
     fn check_erfc<const FUSED: bool>() {
-        let mut worst = 0.0_f64;
-        let mut x = -6.0_f32;
-        while x <= 11.0 {
-            // Three values: one chunk of four is padded.
-            let mut e = [x, x * 0.01, x * 1e-3];
-            erfc_row::<FUSED>(&mut e);
-            for (&got, scale) in e.iter().zip([1.0_f32, 0.01, 1e-3]) {
-                worst = worst.max(ulps(got, libm::erfcf(x * scale)));
-            }
-            x += 0.000_37;
-        }
+        let mut worst = worst_ulps(
+            erfc_row::<FUSED>,
+            libm::erfcf,
+            (-6.0, 11.0),
+            |_| 0.000_37,
+            [1.0, 0.01, 1e-3],
+        );
         // Both sides of the pieces' seams, where erfc turns subnormal, and
         // tiny values.
         for x in [
