@@ -16,24 +16,12 @@ coefficients rounded to f32 and the largest relative error of each fit.
 import math
 import struct
 
+from linear_solve import solve
+
 SPLIT = 0.5
 CLAMP = 10.5
 P_DEGREE = 4  # in x², so x·P(x²) is odd of degree 9
 R_DEGREE = 17
-
-
-def solve(matrix, rhs):
-    """Gaussian elimination with partial pivoting."""
-    n = len(rhs)
-    rows = [row[:] + [rhs[i]] for i, row in enumerate(matrix)]
-    for i in range(n):
-        pivot = max(range(i, n), key=lambda k: abs(rows[k][i]))
-        rows[i], rows[pivot] = rows[pivot], rows[i]
-        for k in range(n):
-            if k != i:
-                factor = rows[k][i] / rows[i][i]
-                rows[k] = [a - factor * b for a, b in zip(rows[k], rows[i])]
-    return [rows[i][n] / rows[i][i] for i in range(n)]
 
 
 def lawson(grid, basis, target, iterations=200):
@@ -72,7 +60,8 @@ def to_t(x):
 
 
 def scaled_erfc(x):
-    """erfc(x)·x·e^(x²), from the continued fraction where erfc underflows."""
+    """erfc(x)·x·e^(x²) in double precision, which holds it to the end of
+    the grid (CLAMP); beyond 25 `math.erfc` would underflow."""
     if x < 25:
         return math.erfc(x) * x * math.exp(x * x)
     raise ValueError(x)

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Coefficients of the polynomial in the vectorised `f32` exp of
-runtime/src/kernels.rs (`exp_nonpositive`):
+runtime/src/float/fastmath.rs (`exp_nonpositive`):
 
     e^r ≈ 1 + r + r²·(c₂ + c₃·r + c₄·r² + c₅·r³)   for |r| ≤ ln 2 / 2,
 
@@ -12,23 +12,11 @@ only. Prints the coefficients and the largest relative error, which is
 
 import math
 
+from linear_solve import solve
+
 HALF_LN2 = math.log(2) / 2
 GRID = [-HALF_LN2 + 2 * HALF_LN2 * i / 4000 for i in range(4001)]
 DEGREE = 5
-
-
-def solve(matrix, rhs):
-    """Gaussian elimination with partial pivoting."""
-    n = len(rhs)
-    rows = [row[:] + [rhs[i]] for i, row in enumerate(matrix)]
-    for i in range(n):
-        pivot = max(range(i, n), key=lambda k: abs(rows[k][i]))
-        rows[i], rows[pivot] = rows[pivot], rows[i]
-        for k in range(n):
-            if k != i:
-                factor = rows[k][i] / rows[i][i]
-                rows[k] = [a - factor * b for a, b in zip(rows[k], rows[i])]
-    return [rows[i][n] / rows[i][i] for i in range(n)]
 
 
 def relative_error(coefficients, r):
