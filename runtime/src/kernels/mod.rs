@@ -206,14 +206,14 @@ pub fn transposed_product<T: Float, const B: usize, const I: usize, const O: usi
 
 /// `H = tanh(Z)`, element by element, in a form the compiler vectorises.
 ///
-/// `f32` uses a rational approximation on the clamped input (Eigen's
-/// `ptanh_float`: an odd polynomial of degree 13 over an even one of
-/// degree 6); `f64`, `sign(z)·(−t)/(2 + t)` with `t = e^{−2|z|} − 1`. Both
-/// have no calls and no branches, so several values go through at once;
-/// they stay within a few units in the last place of `libm`'s `tanh`, and
-/// `tanh(±∞) = ±1`, `tanh(NaN) = NaN`. `fused` is whether the caller is
-/// compiled for FMA (the forward pass's AVX2 copy passes `true`, a
-/// constant there): the `f32` polynomials then take fused multiply-adds.
+/// `f32` uses a rational approximation (Eigen's `ptanh_float`: an odd
+/// polynomial of degree 13 over an even one of degree 6); `f64`,
+/// `sign(z)·(−t)/(2 + t)` with `t = e^{−2|z|} − 1`. Both have no calls and
+/// no branches, so several values go through at once; they stay within a
+/// few units in the last place of `libm`'s `tanh`, and `tanh(±∞) = ±1`,
+/// `tanh(NaN) = NaN`. `fused` is whether the caller is compiled for FMA
+/// (the forward pass's AVX2 copy passes `true`, a constant there): the
+/// polynomials of both types then take fused multiply-adds.
 ///
 /// ```
 /// use backprop_runtime::kernels::tanh;
