@@ -17,6 +17,10 @@
 //! rounding. The buffers are kept per thread and network type, so only the
 //! first step allocates them.
 //!
+//! The calling thread computes shards itself, beside helpers from a
+//! `rayon` pool, and each thread takes the next shard nobody has taken, so
+//! a helper that wakes late costs little; the sum is shared the same way.
+//!
 //! The number of threads is the `BACKPROP_THREADS` environment variable,
 //! else the machine's available parallelism; [`set_threads`] overrides both.
 //!
@@ -46,9 +50,8 @@ use std::cell::RefCell;
 use std::format;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
+use std::thread;
 use std::vec::Vec;
-
-use rayon::prelude::*;
 
 use crate::kernels::Store;
 use crate::network::{gradients_of_rows, whole_chunks};
@@ -57,9 +60,10 @@ use crate::{Float, Network};
 /// Forward multiply-adds of a batch (rows × [`Network::MACS`]) from which
 /// its passes are split across threads. Measured on a 2-core x86-64
 /// machine (`cargo bench -p backprop-benches --features parallel --bench
-/// w7_parallel -- threshold`): W3's gradient of 64 rows (0.6 M
-/// multiply-adds, about 90 µs) gained nothing from a second thread, of 128
-/// rows (1.2 M) it took 0.68–0.86 of the time.
+/// w7_parallel -- threshold`): W3's gradient of 128 rows (1.2 M
+/// multiply-adds, about 75 µs) took 0.60 of the time with a second thread;
+/// of 64 rows it is one shard (shards hold at least 64 rows), with nothing to
+/// share.
 pub const PARALLEL_MULTIPLY_ADDS: usize = 1 << 20;
 
 /// Forward multiply-adds of all the members' batches of an
@@ -77,11 +81,24 @@ const MIN_SHARD_ROWS: usize = 64;
 /// eight cores busy.
 const MAX_SHARDS: usize = 8;
 
-/// Rows of one forward task of [`forward`].
+/// Fewest rows of one task of [`forward`].
 const FORWARD_ROWS: usize = 256;
 
-/// Parameters summed by one task when the shards' gradients are reduced.
-const REDUCE_PARAMS: usize = 1 << 13;
+/// Most tasks of one [`share`]: the blocks a sum, a forward pass or an
+/// ensemble's members are cut into, enough to even out two to eight
+/// threads.
+const TASKS: usize = 16;
+
+/// Additions (parameters × shards summed into the first) from which the
+/// shards' sum is shared among the threads: W3's (10 k parameters, two
+/// shards at batch 128) takes a few microseconds, less than handing half
+/// of it over; W4's (100 k) takes about 30.
+const SHARED_SUM_ADDITIONS: usize = 1 << 15;
+
+/// Spins a thread waits for the others' last tasks before it yields its
+/// core at each turn instead (about 50 µs: longer than a task's usual
+/// lateness, far shorter than a step).
+const SPINS_BEFORE_YIELDING: u32 = 1 << 14;
 
 /// Threads set in code; 0 until [`set_threads`] is called.
 static THREADS_SET: AtomicUsize = AtomicUsize::new(0);
@@ -147,84 +164,83 @@ fn pool() -> Option<Arc<rayon::ThreadPool>> {
     Some(built)
 }
 
-/// Where the tasks of one call run.
-#[derive(Clone, Copy)]
-enum Threads {
-    /// On the threads of the rayon pool the call runs in.
-    Pool,
-    /// In order, on the calling thread.
-    Caller,
+/// `task(index, item)` for each of the `items` that is `Some`, at once on
+/// the calling thread and on up to [`threads`]` - 1` helpers from [`pool`],
+/// each taking the next item nobody has taken until none is left.
+///
+/// The caller works rather than waiting for the pool, and spins rather
+/// than sleeping while the last items finish: a step of a few hundred
+/// microseconds is then not lengthened by a sleeping thread's wake-up
+/// (30–60 µs on a virtual machine), and a helper that starts late finds
+/// its work done. Each helper is one job spawned into the pool, a few
+/// dozen bytes allocated and freed within the call.
+fn share<I: Send, const N: usize>(items: [Option<I>; N], task: impl Fn(usize, I) + Sync) {
+    share_on(threads(), items, task);
 }
 
-/// Runs `work` on the calling thread for one thread, else in a pool: the
-/// one the call already runs in, if any, else [`pool`]'s. Handing work to a
-/// pool from outside takes a block of rayon's job queue once every 63
-/// calls; a call already inside a pool, or on one thread, allocates nothing.
-fn on_threads<R: Send>(work: impl FnOnce(Threads) -> R + Send) -> R {
-    if threads() > 1 && rayon::current_thread_index().is_some() {
-        return work(Threads::Pool);
-    }
-    match pool() {
-        None => work(Threads::Caller),
-        Some(pool) => pool.install(|| work(Threads::Pool)),
+/// [`share`] on at most `threads` threads.
+fn share_on<I: Send, const N: usize>(
+    threads: usize,
+    items: [Option<I>; N],
+    task: impl Fn(usize, I) + Sync,
+) {
+    let count = items.iter().filter(|item| item.is_some()).count();
+    let slots = items.map(Mutex::new);
+    let next = AtomicUsize::new(0);
+    let finished = AtomicUsize::new(0);
+    let work = || {
+        loop {
+            let index = next.fetch_add(1, Ordering::Relaxed);
+            let Some(slot) = slots.get(index) else { break };
+            let Some(item) = slot.lock().unwrap_or_else(PoisonError::into_inner).take() else {
+                continue;
+            };
+            // Counted even if `task` panics, so nobody waits for it forever.
+            let _finished = Finished(&finished);
+            task(index, item);
+        }
+    };
+    let helpers = (threads - 1).min(count.saturating_sub(1));
+    match pool().filter(|_| helpers > 0) {
+        None => work(),
+        Some(pool) => pool.in_place_scope(|scope| {
+            for _ in 0..helpers {
+                scope.spawn(|_| work());
+            }
+            work();
+            let mut spins = 0_u32;
+            while finished.load(Ordering::Acquire) < count {
+                if spins < SPINS_BEFORE_YIELDING {
+                    spins += 1;
+                    core::hint::spin_loop();
+                } else {
+                    thread::yield_now();
+                }
+            }
+        }),
     }
 }
 
-impl Threads {
-    /// `(a(), b())`, at once on the pool.
-    fn join<A: Send, B: Send>(
-        self,
-        a: impl FnOnce() -> A + Send,
-        b: impl FnOnce() -> B + Send,
-    ) -> (A, B) {
-        match self {
-            Self::Pool => rayon::join(a, b),
-            Self::Caller => (a(), b()),
-        }
-    }
+/// Counts one finished task of [`share`] when dropped.
+struct Finished<'a>(&'a AtomicUsize);
 
-    /// `task(index, chunk)` for each chunk of `size` items (the last may be
-    /// shorter), in any order.
-    fn for_each_chunk<E: Send>(
-        self,
-        items: &mut [E],
-        size: usize,
-        task: impl Fn(usize, &mut [E]) + Send + Sync,
-    ) {
-        match self {
-            Self::Pool => items
-                .par_chunks_mut(size)
-                .enumerate()
-                .for_each(|(index, chunk)| task(index, chunk)),
-            Self::Caller => items
-                .chunks_mut(size)
-                .enumerate()
-                .for_each(|(index, chunk)| task(index, chunk)),
-        }
+impl Drop for Finished<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, Ordering::Release);
     }
+}
 
-    /// `task(index, a_chunk, b_chunk)` for each chunk of `size` items of
-    /// two slices of equal length, in any order.
-    fn for_each_chunk_pair<E: Send>(
-        self,
-        a: &mut [E],
-        b: &mut [E],
-        size: usize,
-        task: impl Fn(usize, &mut [E], &mut [E]) + Send + Sync,
-    ) {
-        match self {
-            Self::Pool => a
-                .par_chunks_mut(size)
-                .zip(b.par_chunks_mut(size))
-                .enumerate()
-                .for_each(|(index, (a, b))| task(index, a, b)),
-            Self::Caller => a
-                .chunks_mut(size)
-                .zip(b.chunks_mut(size))
-                .enumerate()
-                .for_each(|(index, (a, b))| task(index, a, b)),
-        }
-    }
+/// The first `N` of `items` as the items of a [`share`] (the rest `None`).
+fn tasks<T, const N: usize>(items: impl IntoIterator<Item = T>) -> [Option<T>; N] {
+    let mut items = items.into_iter();
+    let tasks = core::array::from_fn(|_| items.next());
+    assert!(items.next().is_none(), "at most {N} tasks");
+    tasks
+}
+
+/// Items of each of [`TASKS`] tasks over `len` items, at least `fewest`.
+fn task_size(len: usize, fewest: usize) -> usize {
+    len.div_ceil(TASKS).max(fewest).max(1)
 }
 
 /// The rows of each shard of a step over `rows` rows: a function of `rows`
@@ -309,9 +325,9 @@ pub(crate) fn gradients<N: Network>(
     y: &[N::Target],
     grad: &mut N,
 ) -> N::Float {
-    with_shards::<N, _>(x.len(), |others, threads| {
-        let loss = shard_pass(network, x, y, grad, others, threads);
-        sum_shards(grad, others, None, threads);
+    with_shards::<N, _>(x.len(), |others| {
+        let loss = shard_pass(network, x, y, grad, others);
+        sum_shards(grad, others, None);
         loss
     })
 }
@@ -328,28 +344,20 @@ pub(crate) fn descend<N: Network>(
     rate: N::Float,
 ) -> N::Float {
     let mut grad = network.take_gradient_buffer();
-    let loss = with_shards::<N, _>(x.len(), |others, threads| {
-        let loss = shard_pass(network, x, y, &mut grad, others, threads);
-        sum_shards(
-            &mut grad,
-            others,
-            Some((network.params_mut(), rate)),
-            threads,
-        );
+    let loss = with_shards::<N, _>(x.len(), |others| {
+        let loss = shard_pass(network, x, y, &mut grad, others);
+        sum_shards(&mut grad, others, Some((network.params_mut(), rate)));
         loss
     });
     network.keep_gradient_buffer(grad);
     loss
 }
 
-/// Runs `work` on the threads with a gradient buffer for every shard but
-/// the first of a batch of `rows` rows: this thread's buffers, kept for the
-/// largest batch so far, so that an epoch's short last batch uses fewer and
-/// the next full one finds them all again.
-fn with_shards<N: Network, R: Send>(
-    rows: usize,
-    work: impl FnOnce(&mut [Shard<N>], Threads) -> R + Send,
-) -> R {
+/// Runs `work` with a gradient buffer for every shard but the first of a
+/// batch of `rows` rows: this thread's buffers, kept for the largest batch
+/// so far, so that an epoch's short last batch uses fewer and the next full
+/// one finds them all again.
+fn with_shards<N: Network, R>(rows: usize, work: impl FnOnce(&mut [Shard<N>]) -> R) -> R {
     let count = rows.div_ceil(shard_rows(rows));
     with_spare(Vec::<Shard<N>>::new, |kept| {
         while kept.len() < count - 1 {
@@ -358,72 +366,73 @@ fn with_shards<N: Network, R: Send>(
                 loss: N::Float::ZERO,
             });
         }
-        let others = &mut kept[..count - 1];
-        on_threads(|threads| work(others, threads))
+        work(&mut kept[..count - 1])
     })
 }
 
 /// Every shard's share of the loss and its `∂L/∂θ`: the first into
-/// `grad`, the others into `others`; returns the loss, summed in shard
-/// order.
+/// `grad`, the others into `others`, shared among the threads; returns the
+/// loss, summed in shard order.
 fn shard_pass<N: Network>(
     network: &N,
     x: &[N::Input],
     y: &[N::Target],
     grad: &mut N,
     others: &mut [Shard<N>],
-    threads: Threads,
 ) -> N::Float {
     let rows = x.len();
     let per_shard = shard_rows(rows);
-    let shard = |index: usize, grad: &mut N| {
+    let mut first_loss = N::Float::ZERO;
+    let shards = core::iter::once((grad, &mut first_loss)).chain(
+        others
+            .iter_mut()
+            .map(|other| (&mut other.grad, &mut other.loss)),
+    );
+    share(tasks::<_, MAX_SHARDS>(shards), |index, (grad, loss)| {
         let rows_of_shard = index * per_shard..((index + 1) * per_shard).min(rows);
         let (x, y) = (&x[rows_of_shard.clone()], &y[rows_of_shard]);
-        shard_gradients(network, x, y, rows, grad)
-    };
-    let (first_loss, ()) = threads.join(
-        || shard(0, grad),
-        || {
-            threads.for_each_chunk(others, 1, |index, other| {
-                other[0].loss = shard(index + 1, &mut other[0].grad);
-            });
-        },
-    );
+        *loss = shard_gradients(network, x, y, rows, grad);
+    });
     others
         .iter()
         .fold(first_loss, |loss, other| loss + other.loss)
 }
 
 /// `grad += others`, entry by entry in shard order whoever sums it, and
-/// with `descend = Some((θ, η))` then `θ ← θ − η·grad` for the same entries.
+/// with `descend = Some((θ, η))` then `θ ← θ − η·grad` for the same
+/// entries: block by block, the blocks shared among the threads.
 fn sum_shards<N: Network>(
     grad: &mut N,
     others: &[Shard<N>],
     descend: Option<(&mut [N::Float], N::Float)>,
-    threads: Threads,
 ) {
-    let sum = |index: usize, sum: &mut [N::Float]| {
-        let range = index * REDUCE_PARAMS..index * REDUCE_PARAMS + sum.len();
+    let params = grad.params().len();
+    let block = task_size(params, 1);
+    let rate = descend.as_ref().map(|(_, rate)| *rate);
+    let mut theta = descend.map(|(theta, _)| theta.chunks_mut(block));
+    let blocks = grad
+        .params_mut()
+        .chunks_mut(block)
+        .map(|sum| (sum, theta.as_mut().and_then(Iterator::next)));
+    let additions = params.saturating_mul(others.len().max(1));
+    let threads = if additions >= SHARED_SUM_ADDITIONS {
+        threads()
+    } else {
+        1
+    };
+    share_on(threads, tasks::<_, TASKS>(blocks), |index, (sum, theta)| {
+        let range = index * block..index * block + sum.len();
         for other in others {
             for (sum, value) in sum.iter_mut().zip(&other.grad.params()[range.clone()]) {
                 *sum += *value;
             }
         }
-    };
-    match descend {
-        None => threads.for_each_chunk(grad.params_mut(), REDUCE_PARAMS, sum),
-        Some((params, rate)) => threads.for_each_chunk_pair(
-            grad.params_mut(),
-            params,
-            REDUCE_PARAMS,
-            |index, grad, params| {
-                sum(index, grad);
-                for (param, gradient) in params.iter_mut().zip(&*grad) {
-                    *param -= rate * *gradient;
-                }
-            },
-        ),
-    }
+        if let (Some(theta), Some(rate)) = (theta, rate) {
+            for (param, gradient) in theta.iter_mut().zip(&*sum) {
+                *param -= rate * *gradient;
+            }
+        }
+    });
 }
 
 /// [`Network::gradients_slice`] split across [`threads`] threads whatever
@@ -444,13 +453,12 @@ pub fn gradients_split<N: Network>(
 }
 
 /// [`Network::forward_slice`]'s work on [`threads`] threads, in blocks of
-/// rows (`x` and `out` of equal length).
+/// at least [`FORWARD_ROWS`] rows (`x` and `out` of equal length).
 pub(crate) fn forward<N: Network>(network: &N, x: &[N::Input], out: &mut [N::Output]) {
-    on_threads(|threads| {
-        threads.for_each_chunk(out, FORWARD_ROWS, |index, out| {
-            let start = index * FORWARD_ROWS;
-            crate::network::forward_rows_of(network, &x[start..start + out.len()], out);
-        });
+    let size = task_size(out.len(), FORWARD_ROWS);
+    share(tasks::<_, TASKS>(out.chunks_mut(size)), |index, out| {
+        let start = index * size;
+        crate::network::forward_rows_of(network, &x[start..start + out.len()], out);
     });
 }
 
@@ -460,21 +468,20 @@ pub(crate) fn each_member<N: Network, O: Send>(
     members: &mut [N],
     optimizers: &mut [O],
     losses: &mut [N::Float],
-    step: impl Fn(usize, &mut N, &mut O) -> N::Float + Send + Sync,
+    step: impl Fn(usize, &mut N, &mut O) -> N::Float + Sync,
 ) {
-    on_threads(|threads| match threads {
-        Threads::Pool => members
-            .par_iter_mut()
-            .zip(optimizers)
-            .zip(losses)
-            .enumerate()
-            .for_each(|(k, ((member, optimizer), loss))| *loss = step(k, member, optimizer)),
-        Threads::Caller => {
-            for (k, ((member, optimizer), loss)) in
-                members.iter_mut().zip(optimizers).zip(losses).enumerate()
-            {
+    let size = task_size(members.len(), 1);
+    let groups = members
+        .chunks_mut(size)
+        .zip(optimizers.chunks_mut(size))
+        .zip(losses.chunks_mut(size));
+    share(
+        tasks::<_, TASKS>(groups),
+        |index, ((members, optimizers), losses)| {
+            let members = members.iter_mut().zip(optimizers).zip(losses);
+            for (k, ((member, optimizer), loss)) in (index * size..).zip(members) {
                 *loss = step(k, member, optimizer);
             }
-        }
-    });
+        },
+    );
 }
