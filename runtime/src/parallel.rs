@@ -485,3 +485,36 @@ pub(crate) fn each_member<N: Network, O: Send>(
         },
     );
 }
+
+#[cfg(test)]
+mod tests {
+    use std::panic::{AssertUnwindSafe, catch_unwind};
+
+    use super::*;
+
+    #[test]
+    fn every_task_runs_once_whatever_the_threads() {
+        for threads in 1..=4 {
+            set_threads(threads);
+            let runs: [AtomicUsize; TASKS] = core::array::from_fn(|_| AtomicUsize::new(0));
+            share(tasks::<_, TASKS>(0..TASKS - 3), |index, item| {
+                assert_eq!(index, item);
+                runs[index].fetch_add(1, Ordering::Relaxed);
+            });
+            let runs = runs.map(AtomicUsize::into_inner);
+            assert_eq!(runs[..TASKS - 3], [1; TASKS - 3], "{threads} threads");
+            assert_eq!(runs[TASKS - 3..], [0; 3], "{threads} threads");
+        }
+    }
+
+    #[test]
+    fn a_panicking_task_panics_the_caller_instead_of_hanging() {
+        set_threads(2);
+        let shared = catch_unwind(AssertUnwindSafe(|| {
+            share(tasks::<_, 4>(0..4), |index, _| {
+                assert_ne!(index, 3, "task 3 fails");
+            });
+        }));
+        assert!(shared.is_err());
+    }
+}
