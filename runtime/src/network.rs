@@ -469,11 +469,18 @@ pub trait Passes<T, I, O, Y = O>: Sized {
     );
 
     /// A value of the network's type for a training step to write `∂L/∂θ`
-    /// in; what it holds is overwritten. Networks whose parameters live on
-    /// the heap hand out the buffer of the previous step, so that a
-    /// training step allocates only the first time.
+    /// in; what it holds is overwritten. Networks on the stack keep this
+    /// default, a copy; those whose parameters live on the heap hand out
+    /// the buffer of the previous step, so that a training step allocates
+    /// only the first time.
     #[must_use]
-    fn take_gradient_buffer(&mut self) -> Self;
+    #[inline]
+    fn take_gradient_buffer(&mut self) -> Self
+    where
+        Self: Clone,
+    {
+        self.clone()
+    }
 
     /// Takes back the buffer of [`take_gradient_buffer`](Passes::take_gradient_buffer)
     /// for the next step; networks on the stack just drop it.

@@ -166,16 +166,12 @@ fn tape_type(cx: &Context, tape: &Ident) -> (TokenStream, TokenStream) {
 }
 
 /// `take_gradient_buffer` and `keep_gradient_buffer`: a network on the heap
-/// hands out the buffer of its previous step; the others a new network.
+/// hands out the buffer of its previous step; the others keep the trait's
+/// default, a copy of the network.
 fn gradient_buffer(cx: &Context) -> TokenStream {
     let rt = &cx.rt;
     if !cx.params_on_heap() {
-        return quote! {
-            #[inline]
-            fn take_gradient_buffer(&mut self) -> Self {
-                Self::zeros()
-            }
-        };
+        return TokenStream::new();
     }
     quote! {
         #[inline]
