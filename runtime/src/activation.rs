@@ -662,7 +662,7 @@ fn softmax_rows<T: Float, const N: usize>(z: &[[T; N]], h: &mut [[T; N]]) {
             h[r][j] = z[r][j] - max;
         }
     }
-    T::exp_nonpositive_row::<false>(h.as_flattened_mut());
+    T::exp_nonpositive_row_outlined(h.as_flattened_mut());
     for h_row in h {
         let sum = row_sum(h_row);
         for h in h_row {

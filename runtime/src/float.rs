@@ -140,6 +140,13 @@ pub trait Float:
     #[doc(hidden)]
     fn exp_nonpositive_row<const FUSED: bool>(x: &mut [Self]);
 
+    /// [`exp_nonpositive_row`](Float::exp_nonpositive_row) without fused
+    /// multiply-adds, compiled once in the runtime rather than into every
+    /// network's crate: for softmax, the cross-entropy and the policy
+    /// heads, whose few exponentials per row need no copy of their own.
+    #[doc(hidden)]
+    fn exp_nonpositive_row_outlined(x: &mut [Self]);
+
     /// `x = eˣ − 1` in place along a row whose entries are all `≤ 0` (or
     /// NaN), as `elu` needs: vectorised where the type allows.
     #[doc(hidden)]
@@ -301,6 +308,10 @@ macro_rules! impl_float {
             #[inline(always)]
             fn exp_nonpositive_row<const FUSED: bool>(x: &mut [Self]) {
                 $math::exp_nonpositive_row::<FUSED>(x);
+            }
+            #[inline]
+            fn exp_nonpositive_row_outlined(x: &mut [Self]) {
+                $math::exp_nonpositive_row_outlined(x);
             }
             #[inline(always)]
             fn exp_m1_nonpositive_row<const FUSED: bool>(x: &mut [Self]) {

@@ -316,7 +316,7 @@ impl LogitLoss for SoftmaxCrossEntropy {
                 shifted[j] = logits[r][j] - max;
             }
             let mut e = shifted;
-            T::exp_nonpositive_row::<false>(&mut e);
+            T::exp_nonpositive_row_outlined(&mut e);
             let log_sum = row_sum(&e).ln();
             let mut loss = T::ZERO;
             for j in 0..N {
@@ -356,7 +356,7 @@ impl LogitLoss for SoftmaxCrossEntropy {
                     delta[r][j] = logits[r][j] - max;
                 }
             }
-            T::exp_nonpositive_row::<false>(delta[start..end].as_flattened_mut());
+            T::exp_nonpositive_row_outlined(delta[start..end].as_flattened_mut());
             for r in start..end {
                 let sum = row_sum(&delta[r]);
                 let log_sum = sum.ln();

@@ -116,7 +116,7 @@ impl<T: Float, const N: usize> Categorical<T, N> {
         let max = logits.iter().copied().fold(logits[0], T::max);
         let shifted = logits.map(|z| z - max);
         let mut probs = shifted;
-        T::exp_nonpositive_row::<false>(&mut probs);
+        T::exp_nonpositive_row_outlined(&mut probs);
         let sum: T = probs.iter().copied().sum();
         let log_sum = sum.ln();
         for p in &mut probs {

@@ -114,6 +114,14 @@ pub(crate) fn exp_nonpositive_row<const FUSED: bool>(x: &mut [f32]) {
     );
 }
 
+/// [`exp_nonpositive_row`] without fused multiply-adds, out of line: a
+/// function compiled once, in this crate, for the callers that need no
+/// copy of it in their own.
+#[inline(never)]
+pub(crate) fn exp_nonpositive_row_outlined(x: &mut [f32]) {
+    exp_nonpositive_row::<false>(x);
+}
+
 /// `x = eˣ − 1` in place along a row of values `≤ 0` (or NaN) through
 /// [`exp_m1_nonpositive`], eight or four at a time ([`by_lanes`]).
 // Always: compiled into the forward pass's copy for AVX2 and FMA,

@@ -47,6 +47,14 @@ pub(crate) fn exp_nonpositive_row<const FUSED: bool>(x: &mut [f64]) {
     }
 }
 
+/// [`exp_nonpositive_row`] without fused multiply-adds, out of line: a
+/// function compiled once, in this crate, for the callers that need no
+/// copy of it in their own.
+#[inline(never)]
+pub(crate) fn exp_nonpositive_row_outlined(x: &mut [f64]) {
+    exp_nonpositive_row::<false>(x);
+}
+
 /// `x = eˣ − 1` in place along a row of values `≤ 0` (or NaN).
 // Always: compiled into the forward pass's copy for AVX2 and FMA,
 // which a call would leave on the baseline CPU.
