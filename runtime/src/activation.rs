@@ -651,8 +651,8 @@ pub fn softmax<T: Float, const B: usize, const N: usize>(z: &[[T; N]; B], h: &mu
 }
 
 /// [`softmax`] of a run-time number of rows.
-// Always: compiled into the forward pass's copy for AVX2 and FMA,
-// which a call would leave on the baseline CPU.
+// Always: its row loops are compiled into the forward pass's copy for AVX2
+// and FMA; the exp row between them is compiled once, out of line.
 #[inline(always)]
 #[allow(clippy::inline_always)]
 fn softmax_rows<T: Float, const N: usize>(z: &[[T; N]], h: &mut [[T; N]]) {

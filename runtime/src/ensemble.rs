@@ -13,7 +13,7 @@
 //! as one product `X·[W¹₁ … W¹_K]`, as `torch.func` stacks small models)
 //! was measured (`cargo bench -p backprop-benches --features parallel
 //! --bench w7_parallel -- ensemble`, 8 × W2 on a batch of 32): the fused
-//! product takes 0.64 of the time of the eight separate ones, but those
+//! product takes 0.64–0.69 of the time of the eight separate ones, but those
 //! are about a tenth of a member's step, so on one core fusion would save
 //! less than a tenth of the step, and on two the members' own threads
 //! save more.
